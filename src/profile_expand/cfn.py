@@ -1,0 +1,63 @@
+"""CloudFormation keys and intrinsic names, spelled once, exactly as CloudFormation spells them."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+RESOURCES: Final = "Resources"
+PARAMETERS: Final = "Parameters"
+CONDITIONS: Final = "Conditions"
+TRANSFORM: Final = "Transform"
+TYPE: Final = "Type"
+PROPERTIES: Final = "Properties"
+CONDITION: Final = "Condition"
+METADATA: Final = "Metadata"
+DEPENDS_ON: Final = "DependsOn"
+
+REF: Final = "Ref"
+GET_ATT: Final = "Fn::GetAtt"
+FN_IF: Final = "Fn::If"
+FN_OR: Final = "Fn::Or"
+FN_AND: Final = "Fn::And"
+FN_NOT: Final = "Fn::Not"
+FN_SUB: Final = "Fn::Sub"
+FN_JOIN: Final = "Fn::Join"
+FN_SELECT: Final = "Fn::Select"
+FN_SPLIT: Final = "Fn::Split"
+FN_TRANSFORM: Final = "Fn::Transform"
+NO_VALUE: Final = "AWS::NoValue"
+STACK_ID: Final = "AWS::StackId"
+PARTITION: Final = "AWS::Partition"
+ARN_ATTRIBUTE: Final = "Arn"
+
+IAM_ROLE_TYPE: Final = "AWS::IAM::Role"
+INSTANCE_PROFILE_TYPE: Final = "AWS::IAM::InstanceProfile"
+ROLES: Final = "Roles"
+INSTANCE_PROFILE_NAME: Final = "InstanceProfileName"
+ROLE_NAME: Final = "RoleName"
+
+# The shorthand this project adds, and the key of its Metadata on generated resources.
+IAM_ROLE_SHORTHAND: Final = "IamRole"
+METADATA_KEY: Final = "ProfileExpand"
+TRANSFORM_NAME: Final = "ProfileExpand"
+
+# Conditions: at most 10 terms per Fn::Or / Fn::And (and at least 2).
+MAX_CONDITION_TERMS: Final = 10
+# CloudFormation's limit of resources per template (after transforms).
+MAX_RESOURCES: Final = 500
+
+
+def ref(logical_id: str) -> dict[str, Any]:
+    return {REF: logical_id}
+
+
+def get_att(logical_id: str, attribute: str) -> dict[str, Any]:
+    return {GET_ATT: [logical_id, attribute]}
+
+
+def is_intrinsic(value: object) -> bool:
+    """A one-key mapping whose key is Ref, Condition or an Fn:: function."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    (key,) = value
+    return isinstance(key, str) and (key in (REF, CONDITION) or key.startswith("Fn::"))

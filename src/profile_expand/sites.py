@@ -1,0 +1,234 @@
+"""The one table of sites: every place CloudFormation expects an EC2 instance profile.
+
+The core, the cfn-lint rules, the schema override and the README's table are all derived from SITES.
+Adding a resource type is one row here plus one golden case (tests/golden/input/site_<slug>.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+# A container path segment meaning "each item of this list".
+EACH: Final = "*"
+
+
+class ProfileForm(Enum):
+    """How a property refers to an instance profile."""
+
+    NAME = "name"  # {"Ref": Profile}
+    ARN = "arn"  # {"Fn::GetAtt": [Profile, "Arn"]}
+    ARN_OBJECT = "{Arn}"  # {"Arn": {"Fn::GetAtt": [Profile, "Arn"]}}
+    NAME_OBJECT = "{Name}"  # {"Name": {"Ref": Profile}}
+
+
+class SiteKind(Enum):
+    PROPERTY = "property"  # IamRole is a key beside the profile property
+    OPTION_SETTING = "option-setting"  # Elastic Beanstalk: an OptionSettings entry named IamRole
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place a resource type takes an instance profile.
+
+    container: keys from the resource down to the mapping that holds the profile property
+    (EACH steps into every item of a list); IamRole is written in that same mapping.
+    """
+
+    slug: str
+    resource_type: str
+    container: tuple[str, ...]
+    profile_property: str
+    writes: ProfileForm
+    accepts: tuple[ProfileForm, ...]
+    kind: SiteKind = SiteKind.PROPERTY
+    # A name every instance profile used here must start with (the service checks it).
+    profile_name_prefix: str | None = None
+    # Elastic Beanstalk option settings: the namespace of the entry.
+    option_namespace: str | None = None
+    doc_url: str = ""
+
+    @property
+    def property_path(self) -> str:
+        """Human path of the profile property, e.g. Properties.LaunchTemplateData.IamInstanceProfile."""
+        parts = [("[]" if part == EACH else part) for part in self.container]
+        text = ".".join(parts).replace(".[]", "[]")
+        return f"{text}.{self.profile_property}"
+
+
+_DOCS: Final = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
+_NAME_OR_ARN: Final = (ProfileForm.NAME, ProfileForm.ARN)
+_OBJECT: Final = (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT)
+_PROPS: Final = ("Properties",)
+
+SITES: Final[tuple[Site, ...]] = (
+    Site(
+        slug="ec2_instance",
+        resource_type="AWS::EC2::Instance",
+        container=_PROPS,
+        profile_property="IamInstanceProfile",
+        writes=ProfileForm.NAME,
+        accepts=(ProfileForm.NAME,),
+        doc_url=_DOCS + "aws-resource-ec2-instance.html",
+    ),
+    Site(
+        slug="ec2_launch_template",
+        resource_type="AWS::EC2::LaunchTemplate",
+        container=("Properties", "LaunchTemplateData"),
+        profile_property="IamInstanceProfile",
+        writes=ProfileForm.ARN_OBJECT,
+        accepts=_OBJECT,
+        doc_url=_DOCS + "aws-properties-ec2-launchtemplate-iaminstanceprofile.html",
+    ),
+    Site(
+        slug="autoscaling_launch_configuration",
+        resource_type="AWS::AutoScaling::LaunchConfiguration",
+        container=_PROPS,
+        profile_property="IamInstanceProfile",
+        writes=ProfileForm.NAME,
+        accepts=_NAME_OR_ARN,
+        doc_url=_DOCS + "aws-resource-autoscaling-launchconfiguration.html",
+    ),
+    Site(
+        slug="ec2_spot_fleet",
+        resource_type="AWS::EC2::SpotFleet",
+        container=("Properties", "SpotFleetRequestConfigData", "LaunchSpecifications", EACH),
+        profile_property="IamInstanceProfile",
+        writes=ProfileForm.ARN_OBJECT,
+        accepts=(ProfileForm.ARN_OBJECT,),
+        doc_url=_DOCS + "aws-properties-ec2-spotfleet-iaminstanceprofilespecification.html",
+    ),
+    Site(
+        slug="ec2_ec2_fleet",
+        resource_type="AWS::EC2::EC2Fleet",
+        container=("Properties", "LaunchTemplateConfigs", EACH, "Overrides", EACH),
+        profile_property="IamInstanceProfile",
+        writes=ProfileForm.ARN_OBJECT,
+        accepts=_OBJECT,
+        doc_url=_DOCS + "aws-properties-ec2-ec2fleet-fleetlaunchtemplateoverridesrequest.html",
+    ),
+    Site(
+        slug="batch_compute_environment",
+        resource_type="AWS::Batch::ComputeEnvironment",
+        container=("Properties", "ComputeResources"),
+        profile_property="InstanceRole",
+        writes=ProfileForm.ARN,
+        accepts=_NAME_OR_ARN,
+        doc_url=_DOCS + "aws-properties-batch-computeenvironment-computeresources.html",
+    ),
+    Site(
+        slug="batch_managed_instances",
+        resource_type="AWS::Batch::ComputeEnvironment",
+        container=("Properties", "ComputeResources", "ManagedInstancesProvider", "InstanceLaunchTemplate"),
+        profile_property="Ec2InstanceProfileArn",
+        writes=ProfileForm.ARN,
+        accepts=(ProfileForm.ARN,),
+        doc_url=_DOCS + "aws-resource-batch-computeenvironment.html",
+    ),
+    Site(
+        slug="emr_cluster",
+        resource_type="AWS::EMR::Cluster",
+        container=_PROPS,
+        profile_property="JobFlowRole",
+        writes=ProfileForm.NAME,
+        accepts=(ProfileForm.NAME,),
+        doc_url=_DOCS + "aws-resource-emr-cluster.html",
+    ),
+    Site(
+        slug="imagebuilder_infrastructure_configuration",
+        resource_type="AWS::ImageBuilder::InfrastructureConfiguration",
+        container=_PROPS,
+        profile_property="InstanceProfileName",
+        writes=ProfileForm.NAME,
+        accepts=(ProfileForm.NAME,),
+        doc_url=_DOCS + "aws-resource-imagebuilder-infrastructureconfiguration.html",
+    ),
+    Site(
+        slug="ecs_capacity_provider",
+        resource_type="AWS::ECS::CapacityProvider",
+        container=("Properties", "ManagedInstancesProvider", "InstanceLaunchTemplate"),
+        profile_property="Ec2InstanceProfileArn",
+        writes=ProfileForm.ARN,
+        accepts=(ProfileForm.ARN,),
+        doc_url=_DOCS + "aws-properties-ecs-capacityprovider-instancelaunchtemplate.html",
+    ),
+    Site(
+        slug="pcs_compute_node_group",
+        resource_type="AWS::PCS::ComputeNodeGroup",
+        container=_PROPS,
+        profile_property="IamInstanceProfileArn",
+        writes=ProfileForm.ARN,
+        accepts=(ProfileForm.ARN,),
+        doc_url=_DOCS + "aws-resource-pcs-computenodegroup.html",
+    ),
+    Site(
+        slug="rds_custom_db_instance",
+        resource_type="AWS::RDS::DBInstance",
+        container=_PROPS,
+        profile_property="CustomIAMInstanceProfile",
+        writes=ProfileForm.NAME,
+        accepts=(ProfileForm.NAME,),
+        profile_name_prefix="AWSRDSCustom",
+        doc_url=_DOCS + "aws-resource-rds-dbinstance.html",
+    ),
+    Site(
+        slug="workspaces_instance",
+        resource_type="AWS::WorkspacesInstances::WorkspaceInstance",
+        container=("Properties", "ManagedInstance"),
+        profile_property="IamInstanceProfile",
+        writes=ProfileForm.ARN_OBJECT,
+        accepts=_OBJECT,
+        doc_url=_DOCS + "aws-resource-workspacesinstances-workspaceinstance.html",
+    ),
+    Site(
+        slug="opsworks_stack",
+        resource_type="AWS::OpsWorks::Stack",
+        container=_PROPS,
+        profile_property="DefaultInstanceProfileArn",
+        writes=ProfileForm.ARN,
+        accepts=(ProfileForm.ARN,),
+        doc_url=_DOCS + "aws-resource-opsworks-stack.html",
+    ),
+    Site(
+        slug="opsworks_layer",
+        resource_type="AWS::OpsWorks::Layer",
+        container=_PROPS,
+        profile_property="CustomInstanceProfileArn",
+        writes=ProfileForm.ARN,
+        accepts=(ProfileForm.ARN,),
+        doc_url=_DOCS + "aws-resource-opsworks-layer.html",
+    ),
+    Site(
+        slug="elasticbeanstalk_environment",
+        resource_type="AWS::ElasticBeanstalk::Environment",
+        container=("Properties", "OptionSettings"),
+        profile_property="IamInstanceProfile",
+        writes=ProfileForm.NAME,
+        accepts=_NAME_OR_ARN,
+        kind=SiteKind.OPTION_SETTING,
+        option_namespace="aws:autoscaling:launchconfiguration",
+        doc_url=_DOCS + "aws-resource-elasticbeanstalk-environment.html",
+    ),
+    Site(
+        slug="elasticbeanstalk_configuration_template",
+        resource_type="AWS::ElasticBeanstalk::ConfigurationTemplate",
+        container=("Properties", "OptionSettings"),
+        profile_property="IamInstanceProfile",
+        writes=ProfileForm.NAME,
+        accepts=_NAME_OR_ARN,
+        kind=SiteKind.OPTION_SETTING,
+        option_namespace="aws:autoscaling:launchconfiguration",
+        doc_url=_DOCS + "aws-resource-elasticbeanstalk-configurationtemplate.html",
+    ),
+)
+
+
+def sites_for(resource_type: str) -> tuple[Site, ...]:
+    """The sites of one resource type (a type may have several, e.g. Batch), in table order."""
+    return _BY_TYPE.get(resource_type, ())
+
+
+_BY_TYPE: Final[dict[str, tuple[Site, ...]]] = {}
+for _site in SITES:
+    _BY_TYPE[_site.resource_type] = (*_BY_TYPE.get(_site.resource_type, ()), _site)
