@@ -1,0 +1,45 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench golden events clean
+
+$(STAMP): pyproject.toml requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/profile-expand expand examples/web-app.yaml
+
+test: lint typecheck pytest sam-validate sam-build
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+sam-validate: $(STAMP)
+	$(BIN)/sam validate --lint --template template.yaml
+
+sam-build: $(STAMP)
+	$(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
+golden: $(STAMP)
+	$(BIN)/python scripts/regenerate_golden.py
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
