@@ -1,0 +1,376 @@
+"""Reading an `IamRole` value: which role it names, and under which conditions.
+
+A value parses into a RoleChoice tree: UseRole (one role), NoValue (no profile), or IfChoice (Fn::If).
+Problems are appended to an error list, never raised, so that every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from profile_expand import cfn
+from profile_expand.errors import TemplateError
+
+Path = tuple[str | int, ...]
+
+# IAM's own limits: a role name is 1-64 of [\w+=,.@-]; a role ARN may carry a path before the name.
+_ROLE_NAME: Final = re.compile(r"[\w+=,.@-]{1,64}")
+_ROLE_ARN: Final = re.compile(
+    r"arn:aws[a-z-]*:iam::(?:\d{12})?:role/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,64})"
+)
+_PROFILE_ARN: Final = re.compile(r"arn:aws[a-z-]*:iam::(?:\d{12})?:instance-profile/.+")
+# Parameter types whose Ref is a list: never a role name.
+_LIST_PARAMETER: Final = re.compile(r"(CommaDelimitedList|List<.*>|AWS::SSM::Parameter::Value<List<.*>>)")
+_TYPO_CUTOFF: Final = 0.85
+_QUOTE_LIMIT: Final = 160
+
+ACCEPTED_FORMS: Final = (
+    "write a role of this template (its logical ID, !Ref Role or !GetAtt Role.Arn), "
+    "a role name, a role ARN, !Ref of a parameter holding a role name, "
+    "or !If [Condition, <role>, !Ref AWS::NoValue]"
+)
+
+
+@dataclass(frozen=True)
+class RoleRef:
+    """One role, identified so that every site naming the same role shares one profile."""
+
+    key: str  # identity for sharing, e.g. "role:AppRole", "name:ops-role", "param:RoleName"
+    roles_entry: Any  # what the profile's Roles list holds (Roles takes role names)
+    stem: str  # the readable start of a generated profile's logical ID
+    exact_stem: bool  # the stem is a logical ID, unique as it is (no hash suffix needed)
+    condition: str | None = None  # Condition of the role resource, if any
+    template_role: str | None = None  # logical ID when the role is a resource of this template
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.key.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class UseRole:
+    role: RoleRef
+
+
+@dataclass(frozen=True)
+class NoValue:
+    pass
+
+
+@dataclass(frozen=True)
+class IfChoice:
+    condition: str
+    when_true: RoleChoice
+    when_false: RoleChoice
+
+
+RoleChoice = UseRole | NoValue | IfChoice
+
+
+@dataclass(frozen=True)
+class TemplateIndex:
+    """What the parser needs to know about the template (read once)."""
+
+    resource_types: Mapping[str, str]
+    resource_conditions: Mapping[str, str]
+    parameter_types: Mapping[str, str]
+    condition_names: frozenset[str]
+
+    @property
+    def role_ids(self) -> list[str]:
+        return sorted(lid for lid, kind in self.resource_types.items() if kind == cfn.IAM_ROLE_TYPE)
+
+
+def quote(value: object) -> str:
+    """A short JSON rendering of a user's value for messages; never fails, even on deep nesting."""
+    text = _render(value, depth=0)
+    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 3] + "..."
+
+
+def _render(value: object, depth: int) -> str:
+    if depth > 4:
+        return "..."
+    if isinstance(value, dict):
+        items = list(value.items())[:4]
+        body = ", ".join(f"{json.dumps(str(k))}: {_render(v, depth + 1)}" for k, v in items)
+        return "{" + body + (", ..." if len(value) > 4 else "") + "}"
+    if isinstance(value, list):
+        body = ", ".join(_render(v, depth + 1) for v in value[:4])
+        return "[" + body + (", ..." if len(value) > 4 else "") + "]"
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= _QUOTE_LIMIT else value[:_QUOTE_LIMIT])
+    if value is None or isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return repr(type(value).__name__)
+
+
+def canonical(value: object) -> str:
+    """Stable text of a JSON value, for identity; raises ValueError when it has no such text."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    except (TypeError, RecursionError) as error:
+        raise ValueError("not a plain JSON value") from error
+
+
+def _alnum(text: str) -> str:
+    return "".join(char for char in text if char.isascii() and char.isalnum())
+
+
+class RoleParser:
+    """Parses IamRole values of one template, appending problems to `errors`."""
+
+    def __init__(self, index: TemplateIndex, errors: list[TemplateError]) -> None:
+        self.index = index
+        self.errors = errors
+
+    def _error(self, logical_id: str, path: Path, message: str) -> None:
+        self.errors.append(TemplateError(logical_id, path, message))
+
+    def parse(self, value: object, logical_id: str, path: Path) -> RoleChoice | None:
+        """The role choice an IamRole value makes, or None after recording why it cannot work."""
+        if isinstance(value, str):
+            return self._parse_string(value, logical_id, path)
+        if isinstance(value, dict) and cfn.is_intrinsic(value):
+            ((function, argument),) = value.items()
+            if function == cfn.REF:
+                return self._parse_ref(argument, value, logical_id, path)
+            if function == cfn.GET_ATT:
+                return self._parse_get_att(argument, value, logical_id, path)
+            if function == cfn.FN_IF:
+                return self._parse_if(argument, value, logical_id, path)
+            if function == cfn.CONDITION:
+                self._error(logical_id, path, f"{quote(value)} is a condition, not a role; {ACCEPTED_FORMS}.")
+                return None
+            return self._parse_other_intrinsic(function, argument, value, logical_id, path)
+        if isinstance(value, dict):
+            self._error(
+                logical_id,
+                path,
+                f"{quote(value)} is a mapping but not an intrinsic function; {ACCEPTED_FORMS}.",
+            )
+            return None
+        kind = "null" if value is None else type(value).__name__
+        self._error(logical_id, path, f"{quote(value)} is a {kind}, not a role; {ACCEPTED_FORMS}.")
+        return None
+
+    def _template_role(self, role_id: str) -> UseRole:
+        return UseRole(
+            RoleRef(
+                key=f"role:{role_id}",
+                roles_entry=cfn.ref(role_id),
+                stem=role_id,
+                exact_stem=True,
+                condition=self.index.resource_conditions.get(role_id),
+                template_role=role_id,
+            )
+        )
+
+    def _named_role(self, name: str) -> UseRole:
+        stem = _alnum(name)[:64] or "Role"
+        return UseRole(RoleRef(key=f"name:{name}", roles_entry=name, stem=stem, exact_stem=False))
+
+    def _not_a_role(self, target: str, logical_id: str, path: Path, written: str) -> None:
+        kind = self.index.resource_types[target]
+        if kind == cfn.INSTANCE_PROFILE_TYPE:
+            hint = f"{target} is already an instance profile: write the profile property with !Ref {target}"
+            self._error(logical_id, path, f"{written} names {hint} instead of IamRole.")
+        else:
+            self._error(
+                logical_id,
+                path,
+                f"{written} names {target}, which is a {kind}, not an {cfn.IAM_ROLE_TYPE}; {ACCEPTED_FORMS}.",
+            )
+
+    def _parse_string(self, text: str, logical_id: str, path: Path) -> RoleChoice | None:
+        index = self.index
+        written = quote(text)
+        if text.startswith("arn:"):
+            match = _ROLE_ARN.fullmatch(text)
+            if match:
+                return self._named_role(match.group("name"))
+            if _PROFILE_ARN.fullmatch(text):
+                self._error(
+                    logical_id,
+                    path,
+                    f"{written} is an instance profile ARN, not a role: "
+                    "write it in the profile property itself instead of IamRole.",
+                )
+            else:
+                self._error(logical_id, path, f"{written} is not an IAM role ARN; {ACCEPTED_FORMS}.")
+            return None
+        if text in index.resource_types:
+            if index.resource_types[text] == cfn.IAM_ROLE_TYPE:
+                return self._template_role(text)
+            self._not_a_role(text, logical_id, path, written)
+            return None
+        if text in index.parameter_types:
+            self._error(
+                logical_id,
+                path,
+                f"{written} is the name of a parameter: write !Ref {text} to use its value "
+                f"(to use an existing IAM role literally named {text}, write its ARN).",
+            )
+            return None
+        suggestion = self._suggest(text)
+        if suggestion:
+            self._error(
+                logical_id,
+                path,
+                f"{written} is not a logical ID of this template. Did you mean {suggestion}? "
+                f"(To use an existing IAM role named {text}, write its ARN.)",
+            )
+            return None
+        if not _ROLE_NAME.fullmatch(text):
+            self._error(
+                logical_id,
+                path,
+                f"{written} is not a valid IAM role name (1-64 letters, digits and +=,.@_-); {ACCEPTED_FORMS}.",
+            )
+            return None
+        return self._named_role(text)
+
+    def _suggest(self, text: str) -> str | None:
+        roles = self.index.role_ids
+        for role_id in roles:
+            if role_id.lower() == text.lower():
+                return role_id
+        close = difflib.get_close_matches(text, roles, n=1, cutoff=_TYPO_CUTOFF)
+        return close[0] if close else None
+
+    def _parse_ref(self, target: object, value: object, logical_id: str, path: Path) -> RoleChoice | None:
+        index = self.index
+        written = quote(value)
+        if not isinstance(target, str):
+            self._error(logical_id, path, f"{written}: Ref takes a logical ID string.")
+            return None
+        if target == cfn.NO_VALUE:
+            return NoValue()
+        if target in index.resource_types:
+            if index.resource_types[target] == cfn.IAM_ROLE_TYPE:
+                return self._template_role(target)
+            self._not_a_role(target, logical_id, path, written)
+            return None
+        if target in index.parameter_types:
+            parameter_type = index.parameter_types[target]
+            if _LIST_PARAMETER.fullmatch(parameter_type):
+                self._error(
+                    logical_id,
+                    path,
+                    f"{written} refers to parameter {target} of type {parameter_type}, a list; "
+                    "a role name is a single String.",
+                )
+                return None
+            return UseRole(
+                RoleRef(key=f"param:{target}", roles_entry=cfn.ref(target), stem=target, exact_stem=True)
+            )
+        if target.startswith("AWS::"):
+            self._error(logical_id, path, f"{written} is a pseudo parameter, not a role; {ACCEPTED_FORMS}.")
+            return None
+        suggestion = self._suggest(target)
+        hint = f" Did you mean {suggestion}?" if suggestion else ""
+        self._error(
+            logical_id,
+            path,
+            f"{written} refers to {target}, which is neither a resource nor a parameter of this template.{hint}",
+        )
+        return None
+
+    def _parse_get_att(
+        self, argument: object, value: object, logical_id: str, path: Path
+    ) -> RoleChoice | None:
+        written = quote(value)
+        if isinstance(argument, str) and "." in argument:
+            target, attribute = argument.split(".", 1)
+        elif (
+            isinstance(argument, list)
+            and len(argument) == 2
+            and isinstance(argument[0], str)
+            and isinstance(argument[1], str)
+        ):
+            target, attribute = argument
+        else:
+            self._error(logical_id, path, f"{written}: Fn::GetAtt takes [LogicalId, Attribute].")
+            return None
+        kind = self.index.resource_types.get(target)
+        if kind is None:
+            suggestion = self._suggest(target)
+            hint = f" Did you mean {suggestion}?" if suggestion else ""
+            self._error(logical_id, path, f"{written}: {target} is not a resource of this template.{hint}")
+            return None
+        if kind != cfn.IAM_ROLE_TYPE:
+            self._not_a_role(target, logical_id, path, written)
+            return None
+        if attribute != cfn.ARN_ATTRIBUTE:
+            self._error(
+                logical_id,
+                path,
+                f"{written}: the {attribute} attribute does not name a role; write !Ref {target} "
+                f"or !GetAtt {target}.Arn.",
+            )
+            return None
+        return self._template_role(target)
+
+    def _parse_if(self, argument: object, value: object, logical_id: str, path: Path) -> RoleChoice | None:
+        written = quote(value)
+        if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
+            self._error(
+                logical_id, path, f"{written}: Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse]."
+            )
+            return None
+        condition, when_true, when_false = argument
+        if condition not in self.index.condition_names:
+            self._error(logical_id, path, f"{written}: condition {condition} is not defined in Conditions.")
+            return None
+        true_choice = self.parse(when_true, logical_id, (*path, cfn.FN_IF, 1))
+        false_choice = self.parse(when_false, logical_id, (*path, cfn.FN_IF, 2))
+        if true_choice is None or false_choice is None:
+            return None
+        return IfChoice(condition, true_choice, false_choice)
+
+    def _parse_other_intrinsic(
+        self, function: str, argument: object, value: object, logical_id: str, path: Path
+    ) -> RoleChoice | None:
+        written = quote(value)
+        if function == cfn.FN_SUB:
+            text = argument[0] if isinstance(argument, list) and argument else argument
+            if isinstance(text, str) and (text.startswith("arn:") or ":role/" in text):
+                self._error(
+                    logical_id,
+                    path,
+                    f"{written} builds an ARN, but a profile's Roles takes role names: "
+                    "write the role name (the last part of the ARN) instead.",
+                )
+                return None
+        try:
+            key = canonical(value)
+        except ValueError:
+            self._error(logical_id, path, f"{written} is not a plain JSON value.")
+            return None
+        # Any other intrinsic (Fn::ImportValue, Fn::Sub, Fn::FindInMap, ...) is passed through as the name.
+        strings = re.findall(r"[A-Za-z0-9]+", key.replace(function, ""))
+        stem = "".join(part[:1].upper() + part[1:] for part in strings)[:48] or "Role"
+        return UseRole(RoleRef(key=f"expr:{key}", roles_entry=value, stem=stem, exact_stem=False))
+
+
+def template_role_in(value: object, index: TemplateIndex) -> str | None:
+    """The role logical ID when `value` is Ref / GetAtt Arn of an AWS::IAM::Role of the template."""
+    if not (isinstance(value, dict) and cfn.is_intrinsic(value)):
+        return None
+    ((function, argument),) = value.items()
+    target: object = None
+    if function == cfn.REF:
+        target = argument
+    elif function == cfn.GET_ATT:
+        if isinstance(argument, str) and argument.endswith("." + cfn.ARN_ATTRIBUTE):
+            target = argument[: -len(cfn.ARN_ATTRIBUTE) - 1]
+        elif isinstance(argument, list) and len(argument) == 2 and argument[1] == cfn.ARN_ATTRIBUTE:
+            target = argument[0]
+    if isinstance(target, str) and index.resource_types.get(target) == cfn.IAM_ROLE_TYPE:
+        return target
+    return None
