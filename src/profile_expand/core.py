@@ -319,20 +319,20 @@ class _Expander:
                 continue
             profile.logical_id = _generated_id(profile)
             first_user = min(profile.users)
-            if profile.logical_id in taken or len(profile.logical_id) > _MAX_LOGICAL_ID:
+            problem = None
+            if len(profile.logical_id) > _MAX_LOGICAL_ID:
+                problem = f"is longer than CloudFormation's {_MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+            elif profile.logical_id in taken:
                 other = resources.get(profile.logical_id)
-                what = (
-                    f"a {other.get(cfn.TYPE)}"
-                    if isinstance(other, Mapping)
-                    else "a parameter or another profile"
-                )
+                owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
+                problem = f"is already {owner} in this template; rename that resource"
+            if problem:
                 self.errors.append(
                     TemplateError(
                         first_user,
                         (),
-                        f"the instance profile for role {quote(profile.role.roles_entry)} would be named "
-                        f"{profile.logical_id}, but that logical ID is already {what} of this template "
-                        "(or is too long); rename that resource, or write the instance profile yourself.",
+                        f"the instance profile for role {quote(profile.role.roles_entry)} would get the logical ID "
+                        f"{profile.logical_id}, which {problem}, or write the instance profile yourself.",
                     )
                 )
             taken.add(profile.logical_id)
@@ -437,9 +437,7 @@ class _Expander:
                 resource[cfn.CONDITION] = f"{profile.logical_id}Condition"
                 new_conditions[resource[cfn.CONDITION]] = plan.expression
             resource[cfn.PROPERTIES] = _profile_properties(profile)
-            resource[cfn.METADATA] = {
-                cfn.METADATA_KEY: {"GeneratedFor": sorted(profile.users), "Role": profile.role.roles_entry}
-            }
+            resource[cfn.METADATA] = {cfn.METADATA_KEY: {"GeneratedFor": sorted(profile.users)}}
             new_resources[profile.logical_id] = resource
         result = _with_conditions(template, new_conditions)
         result[cfn.RESOURCES] = new_resources

@@ -31,10 +31,16 @@ _TYPO_CUTOFF: Final = 0.85
 _QUOTE_LIMIT: Final = 160
 
 ACCEPTED_FORMS: Final = (
-    "write a role of this template (its logical ID, !Ref Role or !GetAtt Role.Arn), "
-    "a role name, a role ARN, !Ref of a parameter holding a role name, "
-    "or !If [Condition, <role>, !Ref AWS::NoValue]"
+    "write a role's logical ID, !Ref Role, !GetAtt Role.Arn, a role name or ARN, "
+    "or !Ref of a parameter holding a role name"
 )
+_JSON_TYPE_NAMES: Final = {
+    "NoneType": "null",
+    "int": "number",
+    "float": "number",
+    "bool": "boolean",
+    "list": "list",
+}
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,10 @@ def canonical(value: object) -> str:
         raise ValueError("not a plain JSON value") from error
 
 
-def _alnum(text: str) -> str:
-    return "".join(char for char in text if char.isascii() and char.isalnum())
+def _stem(text: str, limit: int = 48) -> str:
+    """A readable logical-ID start from arbitrary text: "ops-instance-role" -> "OpsInstanceRole"."""
+    words = re.findall(r"[A-Za-z0-9]+", text)
+    return "".join(word[:1].upper() + word[1:] for word in words)[:limit] or "Role"
 
 
 class RoleParser:
@@ -155,7 +163,7 @@ class RoleParser:
                 f"{quote(value)} is a mapping but not an intrinsic function; {ACCEPTED_FORMS}.",
             )
             return None
-        kind = "null" if value is None else type(value).__name__
+        kind = _JSON_TYPE_NAMES.get(type(value).__name__, type(value).__name__)
         self._error(logical_id, path, f"{quote(value)} is a {kind}, not a role; {ACCEPTED_FORMS}.")
         return None
 
@@ -172,19 +180,22 @@ class RoleParser:
         )
 
     def _named_role(self, name: str) -> UseRole:
-        stem = _alnum(name)[:64] or "Role"
-        return UseRole(RoleRef(key=f"name:{name}", roles_entry=name, stem=stem, exact_stem=False))
+        return UseRole(RoleRef(key=f"name:{name}", roles_entry=name, stem=_stem(name), exact_stem=False))
 
     def _not_a_role(self, target: str, logical_id: str, path: Path, written: str) -> None:
         kind = self.index.resource_types[target]
         if kind == cfn.INSTANCE_PROFILE_TYPE:
-            hint = f"{target} is already an instance profile: write the profile property with !Ref {target}"
-            self._error(logical_id, path, f"{written} names {hint} instead of IamRole.")
+            self._error(
+                logical_id,
+                path,
+                f"{written} names {target}, which is already an instance profile, not a role: "
+                f"drop IamRole and set the profile property to !Ref {target} (or its ARN, as the property needs).",
+            )
         else:
             self._error(
                 logical_id,
                 path,
-                f"{written} names {target}, which is a {kind}, not an {cfn.IAM_ROLE_TYPE}; {ACCEPTED_FORMS}.",
+                f"{written} names {target}, of type {kind}, not an {cfn.IAM_ROLE_TYPE}; {ACCEPTED_FORMS}.",
             )
 
     def _parse_string(self, text: str, logical_id: str, path: Path) -> RoleChoice | None:
@@ -353,8 +364,7 @@ class RoleParser:
             self._error(logical_id, path, f"{written} is not a plain JSON value.")
             return None
         # Any other intrinsic (Fn::ImportValue, Fn::Sub, Fn::FindInMap, ...) is passed through as the name.
-        strings = re.findall(r"[A-Za-z0-9]+", key.replace(function, ""))
-        stem = "".join(part[:1].upper() + part[1:] for part in strings)[:48] or "Role"
+        stem = _stem(key.replace(function, ""))
         return UseRole(RoleRef(key=f"expr:{key}", roles_entry=value, stem=stem, exact_stem=False))
 
 

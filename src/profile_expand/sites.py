@@ -48,6 +48,8 @@ class Site:
     # Elastic Beanstalk option settings: the namespace of the entry.
     option_namespace: str | None = None
     doc_url: str = ""
+    # The service was shut down: templates still parse, but CloudFormation can no longer create it.
+    retired_on: str | None = None
 
     @property
     def property_path(self) -> str:
@@ -189,6 +191,7 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.ARN,
         accepts=(ProfileForm.ARN,),
         doc_url=_DOCS + "aws-resource-opsworks-stack.html",
+        retired_on="2024-05-01",
     ),
     Site(
         slug="opsworks_layer",
@@ -198,6 +201,7 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.ARN,
         accepts=(ProfileForm.ARN,),
         doc_url=_DOCS + "aws-resource-opsworks-layer.html",
+        retired_on="2024-05-01",
     ),
     Site(
         slug="elasticbeanstalk_environment",
