@@ -1,0 +1,239 @@
+"""The Transform chain for author tools: apply the transforms listed before ProfileExpand, as CloudFormation will.
+
+AWS::LanguageExtensions runs through cfn-lint's implementation, AWS::Serverless-2016-10-31 through
+aws-sam-translator. The core never imports this module; the CLI does.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from cfnlint.template.transforms import _language_extensions as cfnlint_le  # type: ignore[import-untyped]
+
+from profile_expand import cfn
+
+LANGUAGE_EXTENSIONS: Final = "AWS::LanguageExtensions"
+SERVERLESS: Final = "AWS::Serverless-2016-10-31"
+APPLICABLE: Final = (LANGUAGE_EXTENSIONS, SERVERLESS)
+DEFAULT_REGION: Final = "us-east-1"
+# Where a local CodeUri/DefinitionUri is shown to live; `sam package` uploads the real artifact.
+LOCAL_ARTIFACT_BUCKET: Final = "local-artifact"
+
+# SAM resource type -> the properties that take an artifact location (S3 URI) at deploy time.
+_ARTIFACT_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
+    "AWS::Serverless::Function": ("CodeUri",),
+    "AWS::Serverless::LayerVersion": ("ContentUri",),
+    "AWS::Serverless::Api": ("DefinitionUri",),
+    "AWS::Serverless::HttpApi": ("DefinitionUri",),
+    "AWS::Serverless::StateMachine": ("DefinitionUri",),
+}
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """One problem a transform reported: located by a template path, or by its own 1-based position."""
+
+    message: str
+    path: tuple[str | int, ...] = ()
+    position: tuple[int, int] | None = None
+
+
+class ChainError(Exception):
+    """A transform before ProfileExpand failed on this template."""
+
+    def __init__(self, transform: str, problems: list[ChainProblem]) -> None:
+        self.transform = transform
+        self.problems = problems
+        super().__init__(f"{transform}: " + " ".join(problem.message for problem in problems))
+
+
+@dataclass
+class Chain:
+    """The template as ProfileExpand will receive it, and what happened on the way."""
+
+    template: Any
+    applied: list[str] = field(default_factory=list)
+    # Transforms after ProfileExpand: CloudFormation runs them on the expanded template.
+    left: list[str] = field(default_factory=list)
+    # Transforms before ProfileExpand with no local implementation: the preview goes without them.
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    has_profile_expand: bool = True
+
+
+def transform_names(template: Any) -> list[str]:
+    """The template's Transform as a list of names (a single string is a list of one)."""
+    declared = template.get(cfn.TRANSFORM) if isinstance(template, Mapping) else None
+    if declared is None:
+        return []
+    items = declared if isinstance(declared, list) else [declared]
+    return [str(item) for item in items]
+
+
+def apply_chain(template: Any, region: str = DEFAULT_REGION) -> Chain:
+    """Apply the transforms that come before ProfileExpand; leave the template untouched otherwise.
+
+    The input is not modified. When something was applied, the result's Transform starts at
+    ProfileExpand (the part CloudFormation has still to run).
+    """
+    names = transform_names(template)
+    if cfn.TRANSFORM_NAME not in names:
+        return Chain(template, left=names, has_profile_expand=False)
+    position = names.index(cfn.TRANSFORM_NAME)
+    before, after = names[:position], names[position + 1 :]
+    chain = Chain(template, left=after)
+    if not before:
+        return chain
+    current = template
+    for name in before:
+        if name == LANGUAGE_EXTENSIONS:
+            current = _language_extensions(current, region, chain)
+        elif name == SERVERLESS:
+            current = _serverless(current, region, chain)
+        else:
+            chain.skipped.append(name)
+            continue
+        chain.applied.append(name)
+    # Keep the type of the original mapping (cfn-lint's nodes carry positions) but a fresh Transform.
+    result = copy.copy(current)
+    result[cfn.TRANSFORM] = [*chain.skipped, cfn.TRANSFORM_NAME, *after]
+    if cfn.TRANSFORM not in current:
+        # SAM drops the Transform key; put it back where templates keep it, before Resources.
+        result = _with_key_first(result, cfn.TRANSFORM)
+    chain.template = result
+    return chain
+
+
+def _with_key_first(mapping: Any, key: str) -> Any:
+    reordered = copy.copy(mapping)
+    reordered.clear()
+    preamble = ("AWSTemplateFormatVersion", "Description")
+    for name in preamble:
+        if name in mapping:
+            reordered[name] = mapping[name]
+    reordered[key] = mapping[key]
+    for name, value in mapping.items():
+        if name not in reordered:
+            reordered[name] = value
+    return reordered
+
+
+@dataclass
+class _CfnView:
+    """The three attributes cfn-lint's language-extensions transform reads from its Template."""
+
+    template: Any
+    regions: list[str]
+    filename: str | None = None
+
+
+class _RecordingRandom(random.Random):
+    """Seeded stand-in for the random module: cfn-lint invents names for collections it cannot resolve."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.used = False
+
+    def choices(self, *args: Any, **kwargs: Any) -> Any:
+        self.used = True
+        return super().choices(*args, **kwargs)
+
+
+def _language_extensions(template: Any, region: str, chain: Chain) -> Any:
+    recorder = _RecordingRandom()
+    module: Any = cfnlint_le
+    original_random = module.random
+    # Deterministic output, and a way to know the preview had to make values up.
+    module.random = recorder
+    try:
+        matches, result = module.language_extension(_CfnView(template, [region]))
+    finally:
+        module.random = original_random
+    if matches:
+        raise ChainError(
+            LANGUAGE_EXTENSIONS,
+            [
+                ChainProblem(str(match.message), position=(int(match.linenumber), int(match.columnnumber)))
+                for match in matches
+            ],
+        )
+    if recorder.used:
+        chain.notes.append(
+            f"{LANGUAGE_EXTENSIONS}: an Fn::ForEach collection could not be resolved from the template "
+            "alone (a parameter without a Default?); the preview uses made-up values for it"
+        )
+    return result
+
+
+def _serverless(template: Any, region: str, chain: Chain) -> Any:
+    # Imported here: aws-sam-translator (and boto3 with it) is only needed for SAM templates.
+    try:
+        import boto3
+        from samtranslator.model.exceptions import (  # type: ignore[import-untyped]
+            InvalidDocumentException,
+        )
+        from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+        from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
+    except ImportError as error:
+        raise ChainError(
+            SERVERLESS,
+            [
+                ChainProblem(
+                    f"previewing SAM templates needs aws-sam-translator ({error}); pip install aws-sam-translator"
+                )
+            ],
+        ) from error
+
+    sam_template = copy.deepcopy(template)
+    chain.notes.extend(_replace_local_artifacts(sam_template))
+    translator = Translator(
+        managed_policy_map={},
+        sam_parser=Parser(),
+        # Only the region is read from the session (for AWS::Region and the partition); no AWS call.
+        boto_session=boto3.session.Session(region_name=region),
+    )
+    try:
+        return translator.translate(sam_template=sam_template, parameter_values={})
+    except InvalidDocumentException as error:
+        raise ChainError(SERVERLESS, list(_sam_messages(error))) from error
+
+
+def _sam_messages(error: Any) -> Iterator[ChainProblem]:
+    for cause in getattr(error, "causes", []) or [error]:
+        # SAM keeps the resource's logical ID only in a private attribute (a list when several).
+        logical_id = getattr(cause, "_logical_id", None)
+        if isinstance(logical_id, list) and logical_id:
+            logical_id = logical_id[0]
+        path: tuple[str | int, ...] = (cfn.RESOURCES, logical_id) if isinstance(logical_id, str) else ()
+        yield ChainProblem(str(getattr(cause, "message", cause)), path=path)
+
+
+def _replace_local_artifacts(template: Any) -> Iterator[str]:
+    """Point local artifact paths at placeholder S3 URIs, as `sam validate` does, and say so."""
+    resources = template.get(cfn.RESOURCES) if isinstance(template, Mapping) else None
+    if not isinstance(resources, Mapping):
+        return
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, Mapping):
+            continue
+        properties = resource.get(cfn.PROPERTIES)
+        names = _ARTIFACT_PROPERTIES.get(str(resource.get(cfn.TYPE)), ())
+        if not names or not isinstance(properties, dict):
+            continue
+        for name in names:
+            value = properties.get(name)
+            if name == "CodeUri" and value is None and not _has_other_code(properties):
+                value = "."  # SAM CLI's default: the template's own folder
+            if isinstance(value, str) and not value.startswith("s3://"):
+                key = value.strip("./") or "."
+                uri = f"s3://{LOCAL_ARTIFACT_BUCKET}/{key}"
+                properties[name] = uri
+                yield f"{logical_id}.{name} {value!r} is shown as {uri} (sam package uploads it)"
+
+
+def _has_other_code(properties: Mapping[str, Any]) -> bool:
+    return any(key in properties for key in ("InlineCode", "ImageUri", "PackageType"))

@@ -1,0 +1,372 @@
+"""`profile-expand`: preview the macro's output, lint the result, write a macro event for `sam local invoke`.
+
+Exit codes: 0 ok, 1 template errors (the macro's own words), 2 usage or unreadable input; `lint` exits as
+cfn-lint does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import profile_expand
+from profile_expand import cfn
+from profile_expand.chain import DEFAULT_REGION, Chain, ChainError, apply_chain, transform_names
+from profile_expand.core import Expansion, expand_with_report
+from profile_expand.errors import InvalidTemplateError
+from profile_expand.yaml_io import Format, TemplateSyntaxError, decode, dump, locate, position_of, to_plain
+
+PROG: Final = "profile-expand"
+STDIN: Final = "-"
+STDIN_NAME: Final = "<stdin>"
+EXIT_OK: Final = 0
+EXIT_TEMPLATE: Final = 1
+EXIT_USAGE: Final = 2
+# cfn-lint's exit bits, by the severity of what it found.
+_LINT_BITS: Final = {"error": 2, "warning": 4, "informational": 8}
+_LINT_LEVELS: Final = {
+    "informational": ("informational", "warning", "error"),
+    "warning": ("warning", "error"),
+    "error": ("error",),
+    "none": (),
+}
+EVENT_ACCOUNT_ID: Final = "123456789012"
+# The folder `cfn-lint --append-rules` takes; the lint subcommand adds it when it is installed.
+LINT_RULES_DIR: Final = Path(profile_expand.__file__).parent / "lint_rules"
+
+
+class _Exit(Exception):
+    """Stop the command with this exit code (the message has been printed)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class _Loaded:
+    """A template read, decoded and run through the transforms before ProfileExpand."""
+
+    name: str
+    text: str
+    format: Format
+    source: Any  # cfn-lint nodes, with positions
+    chain: Chain
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code instead of exiting (the console script exits with it)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse: --help (0) or a usage error (2)
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    try:
+        code: int = args.run(args)
+    except _Exit as stop:
+        return stop.code
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {profile_expand.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    expand = commands.add_parser("expand", help="print the template the macro returns")
+    expand.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
+    expand.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
+    expand.add_argument(
+        "--format",
+        choices=[f.value for f in Format],
+        help="output format (default: the input's format)",
+    )
+    expand.set_defaults(run=_run_expand)
+
+    lint = commands.add_parser(
+        "lint",
+        help="expand, then run cfn-lint with this project's rules; findings point at TEMPLATE's lines",
+    )
+    lint.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
+    lint.add_argument(
+        "cfnlint_args",
+        nargs=argparse.REMAINDER,
+        metavar="CFN-LINT-OPTION",
+        help="passed to cfn-lint (e.g. --format parseable, --ignore-checks W3005)",
+    )
+    lint.set_defaults(run=_run_lint)
+
+    event = commands.add_parser("event", help="write a macro event for `sam local invoke -e FILE`")
+    event.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
+    event.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    event.add_argument("--account-id", default=EVENT_ACCOUNT_ID)
+    event.add_argument("--region", default=DEFAULT_REGION)
+    event.add_argument("--request-id", help="default: derived from the template, the same on every run")
+    event.add_argument("--transform-id", help="default: ACCOUNT_ID::ProfileExpand")
+    event.set_defaults(run=_run_event)
+    return parser
+
+
+# -- expand ------------------------------------------------------------------------------------------
+
+
+def _run_expand(args: argparse.Namespace) -> int:
+    loaded = _load(args.template)
+    _report_chain(loaded)
+    expansion = _expand(loaded)
+    output_format = Format(args.format) if args.format else loaded.format
+    _write(args.output, dump(expansion.template, output_format))
+    return EXIT_OK
+
+
+def _expand(loaded: _Loaded) -> Expansion:
+    """The core's expansion of the chained template; errors and warnings printed at source positions."""
+    try:
+        expansion = expand_with_report(to_plain(loaded.chain.template))
+    except InvalidTemplateError as error:
+        for problem in error.errors:
+            _say(loaded, _error_position(loaded, problem.logical_id, problem.path), str(problem))
+        raise _Exit(EXIT_TEMPLATE) from error
+    for warning in expansion.warnings:
+        position = _error_position(loaded, warning.logical_id, warning.path)
+        _say(loaded, position, f"warning: {warning}")
+    return expansion
+
+
+def _error_position(loaded: _Loaded, logical_id: str, path: tuple[str | int, ...]) -> tuple[int, int]:
+    full_path = (cfn.RESOURCES, logical_id, *path) if logical_id else path
+    # cfn-lint's JSON decoder marks a value's mapping from after its brace, maybe a line below: use the key.
+    return locate(loaded.chain.template, full_path, at_key=loaded.format is Format.JSON).position
+
+
+# -- lint --------------------------------------------------------------------------------------------
+
+
+def _run_lint(args: argparse.Namespace) -> int:
+    # cfn-lint is imported here: `expand` and `event` do not need its rules and schemas loaded.
+    from cfnlint.config import ConfigMixIn  # type: ignore[import-untyped]
+    from cfnlint.rules import Match  # type: ignore[import-untyped]
+    from cfnlint.runner.cli import Runner, get_formatter  # type: ignore[import-untyped]
+
+    linted: Mapping[str, Any] | None = None
+    try:
+        loaded = _load(args.template)
+        _report_chain(loaded)
+        if loaded.chain.has_profile_expand:
+            linted = _for_lint(_expand(loaded).template, transform_names(loaded.source))
+    except _Exit as stop:
+        # cfn-lint's exit code for a template that has errors is 2, whatever kind they are.
+        raise _Exit(_LINT_BITS["error"]) from stop
+    with tempfile.TemporaryDirectory(prefix="profile-expand-") as folder:
+        expanded_file = Path(folder) / f"expanded.{loaded.format.value}"
+        # Without the Transform the macro never runs: lint the file as it is, IamRole and all.
+        text = loaded.text if linted is None else dump(linted, loaded.format)
+        expanded_file.write_text(text, encoding="utf-8")
+        options = ["--template", str(expanded_file)]
+        if LINT_RULES_DIR.is_dir():
+            options += ["--append-rules", str(LINT_RULES_DIR)]
+        try:
+            config = ConfigMixIn([*options, *args.cfnlint_args])
+            runner = Runner(config)
+            found = list(runner.run())
+        except SystemExit as stop:  # cfn-lint's own option parser: usage already printed
+            return stop.code if isinstance(stop.code, int) else 1
+        except Exception as error:  # cfn-lint reports configuration problems this way, and exits 1
+            print(f"{PROG}: cfn-lint: {error}", file=sys.stderr)
+            return 1
+    # A finding in a Fn::ForEach body comes once per generated copy; all copies point at one source line.
+    unique = {
+        (m.linenumber, m.columnnumber, str(m.rule.id), m.message): m
+        for m in (_at_source(match, loaded, linted, Match) for match in found)
+    }
+    matches = [unique[key] for key in sorted(unique)]
+    output = get_formatter(config).print_matches(matches, runner.rules, config=config)
+    if output:
+        if config.output_file:
+            Path(config.output_file).write_text(output + "\n", encoding="utf-8")
+        else:
+            print(output)
+    levels = _LINT_LEVELS.get(config.non_zero_exit_code or "informational", ())
+    code = 0
+    for match in matches:
+        severity = str(match.rule.severity)
+        if severity in levels:
+            code |= _LINT_BITS.get(severity, 0)
+    return code
+
+
+def _for_lint(template: dict[str, Any], declared: list[str]) -> dict[str, Any]:
+    """The expanded template with the source's Transform less ProfileExpand, a name cfn-lint does not know.
+
+    Transforms the preview already applied stay listed: cfn-lint relaxes some rules for transformed
+    templates (unused parameters a Fn::ForEach used, say) and must judge this one as it would the source.
+    """
+    names = [name for name in declared if name != cfn.TRANSFORM_NAME]
+    result: dict[str, Any] = {}
+    for key, value in template.items():
+        if key != cfn.TRANSFORM:
+            result[key] = value
+        elif names:
+            result[key] = names if len(names) > 1 else names[0]
+    return result
+
+
+def _at_source(match: Any, loaded: _Loaded, linted: Mapping[str, Any] | None, match_type: Any) -> Any:
+    """The cfn-lint finding re-pointed at the source file: same path if it exists there, else its origin."""
+    if match.filename is None:
+        return match
+    if linted is None:  # the source file itself was linted: cfn-lint's own positions hold
+        start, end = (match.linenumber, match.columnnumber), (match.linenumberend, match.columnnumberend)
+    else:
+        path = tuple(getattr(match, "path", None) or ())
+        start = _source_position(loaded.chain.template, linted, path)
+        end = (start[0], start[1] + 1)
+    return match_type.create(
+        message=match.message,
+        filename=loaded.name,
+        rule=match.rule,
+        linenumber=start[0],
+        columnnumber=start[1],
+        linenumberend=end[0],
+        columnnumberend=end[1],
+    )
+
+
+def _source_position(source: Any, expanded: Mapping[str, Any], path: tuple[Any, ...]) -> tuple[int, int]:
+    found = locate(source, path, at_key=True)
+    if found.depth == len(path) or len(path) < 2 or path[0] != cfn.RESOURCES:
+        return found.position
+    if found.depth >= 2:
+        # The resource is the author's; the property is the macro's work, written where IamRole was.
+        if isinstance(found.node, Mapping) and cfn.IAM_ROLE_SHORTHAND in found.node:
+            return locate(found.node, (cfn.IAM_ROLE_SHORTHAND,), at_key=True).position
+        return found.position
+    # A generated instance profile: point at the first resource it was generated for.
+    generated = expanded.get(cfn.RESOURCES, {}).get(path[1], {})
+    metadata = generated.get(cfn.METADATA, {}) if isinstance(generated, Mapping) else {}
+    users = (
+        metadata.get(cfn.METADATA_KEY, {}).get("GeneratedFor", []) if isinstance(metadata, Mapping) else []
+    )
+    for user in users if isinstance(users, list) else []:
+        consumer = locate(source, (cfn.RESOURCES, user), at_key=True)
+        if consumer.depth == 2:
+            return consumer.position
+    return found.position
+
+
+# -- event -------------------------------------------------------------------------------------------
+
+
+def _run_event(args: argparse.Namespace) -> int:
+    loaded = _load(args.template, region=args.region)
+    _report_chain(loaded)
+    fragment = to_plain(loaded.chain.template)
+    digest = hashlib.sha256(json.dumps(fragment, sort_keys=True).encode("utf-8")).hexdigest()
+    event = {
+        "accountId": args.account_id,
+        "fragment": fragment,
+        "transformId": args.transform_id or f"{args.account_id}::{cfn.TRANSFORM_NAME}",
+        # A UUID like CloudFormation's, but derived from the fragment so the file is reproducible.
+        "requestId": args.request_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PROG}:{digest}")),
+        "region": args.region,
+        "params": {},
+        "templateParameterValues": _parameter_defaults(fragment),
+    }
+    _write(args.output, json.dumps(event, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _parameter_defaults(template: Any) -> dict[str, Any]:
+    """Parameter values as CloudFormation passes them to a macro, from each parameter's Default."""
+    parameters = template.get(cfn.PARAMETERS) if isinstance(template, Mapping) else None
+    values: dict[str, Any] = {}
+    for name, parameter in parameters.items() if isinstance(parameters, Mapping) else ():
+        if not isinstance(parameter, Mapping) or "Default" not in parameter:
+            continue
+        default = parameter["Default"]
+        kind = str(parameter.get(cfn.TYPE, "String"))
+        text = ",".join(map(str, default)) if isinstance(default, list) else str(default)
+        if kind.startswith("List<") or kind == "CommaDelimitedList":
+            values[name] = [item.strip() for item in text.split(",")] if text else []
+        else:
+            values[name] = text
+    return values
+
+
+# -- shared ------------------------------------------------------------------------------------------
+
+
+def _load(template: str, region: str = DEFAULT_REGION) -> _Loaded:
+    name = STDIN_NAME if template == STDIN else template
+    try:
+        text = sys.stdin.read() if template == STDIN else Path(template).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        print(f"{PROG}: error: cannot read {name}: {reason}", file=sys.stderr)
+        raise _Exit(EXIT_USAGE) from error
+    try:
+        decoded = decode(text, name)
+    except TemplateSyntaxError as error:
+        print(f"{name}:{error.line}:{error.column}: syntax error: {error.message}", file=sys.stderr)
+        raise _Exit(EXIT_USAGE) from error
+    try:
+        chain = apply_chain(decoded.nodes, region)
+    except ChainError as error:
+        for problem in error.problems:
+            position = problem.position or position_of(decoded.nodes, problem.path)
+            print(
+                f"{name}:{position[0]}:{position[1]}: {error.transform}: {problem.message}", file=sys.stderr
+            )
+        raise _Exit(EXIT_TEMPLATE) from error
+    return _Loaded(name, text, decoded.format, decoded.nodes, chain)
+
+
+def _report_chain(loaded: _Loaded) -> None:
+    """Say which transforms the preview applied and which CloudFormation will still run."""
+    chain = loaded.chain
+    names = transform_names(loaded.source)
+    if not chain.has_profile_expand:
+        declared = f"Transform lists {', '.join(names)} but not" if names else "no Transform:"
+        print(
+            f"{PROG}: warning: {loaded.name} has {declared} {cfn.TRANSFORM_NAME}; "
+            "CloudFormation will not expand IamRole in this template",
+            file=sys.stderr,
+        )
+        return
+    if names == [cfn.TRANSFORM_NAME]:
+        return
+    line = f"{PROG}: applied {', '.join([*chain.applied, cfn.TRANSFORM_NAME])}"
+    if chain.skipped:
+        line += f"; not applied (no local implementation): {', '.join(chain.skipped)}"
+    if chain.left:
+        line += f"; left for CloudFormation: {', '.join(chain.left)}"
+    print(line, file=sys.stderr)
+    for note in chain.notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+
+
+def _say(loaded: _Loaded, position: tuple[int, int], message: str) -> None:
+    print(f"{loaded.name}:{position[0]}:{position[1]}: {message}", file=sys.stderr)
+
+
+def _write(output: str | None, text: str) -> None:
+    if output is None or output == STDIN:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"{PROG}: error: cannot write {output}: {error.strerror or error}", file=sys.stderr)
+        raise _Exit(EXIT_USAGE) from error
+
+
+if __name__ == "__main__":
+    sys.exit(main())
