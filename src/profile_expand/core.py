@@ -1,12 +1,13 @@
 """The pure transform: expand(template) -> template. No AWS, no I/O, nothing done at import time.
 
-Three passes: find every site that uses a role (collect), decide one profile per role (plan), then
-write the references and the generated resources (render). Problems are collected across all passes
-and raised once, sorted by logical ID.
+Three passes: find every site that uses a role (collect), decide the roles and profiles to generate
+(plan), then write the references and the generated resources (render). Problems are collected across
+all passes and raised once, sorted by logical ID.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,15 @@ from typing import Any
 from profile_expand import cfn
 from profile_expand.conditions import ConditionPlan, Requirement, named, negated, plan_condition
 from profile_expand.errors import InvalidTemplateError, TemplateError
+from profile_expand.inline_roles import apply_name_rules, carries_policy, inline_role_properties, satisfies
+from profile_expand.profile_options import (
+    ProfileOptions,
+    split_site_value,
+    stack_unique_name,
+    template_defaults,
+    with_required_prefix,
+)
+from profile_expand.readiness import dependency_closure, depends_on_list, policies_by_role
 from profile_expand.roles import (
     IfChoice,
     NoValue,
@@ -26,9 +36,10 @@ from profile_expand.roles import (
     quote,
     template_role_in,
 )
-from profile_expand.sites import EACH, ProfileForm, Site, SiteKind, sites_for
+from profile_expand.sites import EACH, ProfileForm, RoleNameRule, Site, SiteKind, sites_for
 
 _MAX_LOGICAL_ID = 255
+_NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ class Expansion:
     warnings: tuple[TemplateWarning, ...]
     profiles_created: tuple[str, ...]
     sites_rewritten: int
+    roles_created: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,19 +75,46 @@ class _SiteUse:
     key: str  # the key holding the role today (IamRole, or the profile property itself when corrected)
     choice: RoleChoice
     requirement: Requirement  # the resource's own Condition, as terms
+    options: ProfileOptions  # for the profile: the site's own over the template's defaults
+    role_rules: tuple[RoleNameRule, ...]  # naming rules the service sets for the role
+
+    @property
+    def path(self) -> Path:
+        return (*self.container_path, self.key)
 
 
 @dataclass
-class _Profile:
-    """One instance profile the template will use for one role (and one naming rule)."""
+class _Generated:
+    """Uses of one role (or one role and one set of profile options) that share a generated resource."""
 
-    role: RoleRef
-    name_prefix: str | None
     requirements: set[Requirement] = field(default_factory=set)
     users: set[str] = field(default_factory=set)
     logical_id: str = ""
-    existing: bool = False
     condition: ConditionPlan = field(default_factory=ConditionPlan)
+
+    def add(self, use: _SiteUse, requirement: Requirement) -> None:
+        self.requirements.add(requirement)
+        self.users.add(use.logical_id)
+
+
+@dataclass
+class _InlineRole(_Generated):
+    definition: Mapping[str, Any] = field(default_factory=dict)
+    digest: str = ""
+    rules: list[RoleNameRule] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Profile(_Generated):
+    role: RoleRef = field(default_factory=lambda: RoleRef("", None, "", True))
+    options: ProfileOptions = field(default_factory=ProfileOptions)
+    existing: bool = False
+    stem: str = ""
+    roles_entry: Any = None
+
+
+_ProfileKey = tuple[str, str]  # (role key, options key)
 
 
 def expand(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,7 +135,7 @@ def expand(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def expand_with_report(template: Mapping[str, Any]) -> Expansion:
-    """Like expand(), and also say what was done: warnings, profiles created, sites rewritten.
+    """Like expand(), and also say what was done: warnings, profiles and roles created, sites rewritten.
 
     Raises InvalidTemplateError listing every problem when the template cannot be expanded.
     """
@@ -111,6 +150,12 @@ class _Expander:
 
     def _fail(self, message: str) -> InvalidTemplateError:
         return InvalidTemplateError([TemplateError("", (), message)])
+
+    def _error(self, logical_id: str, path: Path, message: str) -> None:
+        self.errors.append(TemplateError(logical_id, path, message))
+
+    def _warn(self, logical_id: str, path: Path, message: str) -> None:
+        self.warnings.append(TemplateWarning(logical_id, path, message))
 
     def run(self) -> Expansion:
         template = self.template
@@ -127,8 +172,10 @@ class _Expander:
             raise self._fail(
                 f"Resources must be a mapping of logical IDs to resources, not {quote(resources)}."
             )
-        index = _index(template, resources)
-        parser = RoleParser(index, self.errors)
+        self.resources = resources
+        self.index = _index(template, resources)
+        self.defaults = template_defaults(template, self.errors)
+        parser = RoleParser(self.index, self.errors)
         uses = [
             use
             for logical_id, resource in resources.items()
@@ -138,77 +185,71 @@ class _Expander:
             if self.errors:
                 raise InvalidTemplateError(self.errors)
             return Expansion(dict(template), tuple(self.warnings), (), 0)
-        profiles = self._plan(uses, resources, template, index)
+        roles = self._plan_inline_roles(uses)
+        profiles = self._plan_profiles(uses, roles)
+        self._check_names_and_limits(template, roles, profiles)
+        depends_on = self._plan_readiness(uses)
         if self.errors:
             raise InvalidTemplateError(self.errors)
-        return self._render(uses, profiles, template, resources)
+        return self._render(uses, roles, profiles, depends_on)
 
     # -- collect -----------------------------------------------------------------------------------
 
     def _collect(self, logical_id: object, resource: object, parser: RoleParser) -> Iterator[_SiteUse]:
         if not (isinstance(logical_id, str) and isinstance(resource, Mapping)):
             return
-        sites = sites_for(resource.get(cfn.TYPE))  # type: ignore[arg-type]  # non-str types match nothing
+        kind = resource.get(cfn.TYPE)
+        sites = sites_for(kind) if isinstance(kind, str) else ()
         if not sites:
             return
         condition = resource.get(cfn.CONDITION)
         requirement: Requirement = frozenset({named(condition)} if isinstance(condition, str) else ())
         for site in sites:
             for path, container in _containers(resource, site.container):
+                found: Iterator[tuple[Path, str, object, bool]]
                 if site.kind is SiteKind.OPTION_SETTING:
-                    yield from self._collect_option_settings(
-                        logical_id, site, path, container, parser, requirement
+                    found = self._option_setting_roles(logical_id, site, path, container)
+                else:
+                    found = self._property_roles(logical_id, site, path, container)
+                for container_path, key, value, is_shorthand in found:
+                    use = self._use(
+                        logical_id,
+                        resource,
+                        site,
+                        container_path,
+                        key,
+                        value,
+                        is_shorthand,
+                        parser,
+                        requirement,
                     )
-                elif isinstance(container, Mapping):
-                    use = self._collect_property(logical_id, site, path, container, parser, requirement)
                     if use:
                         yield use
         self._check_misplaced(logical_id, resource, sites)
 
-    def _collect_property(
-        self,
-        logical_id: str,
-        site: Site,
-        path: Path,
-        container: Mapping[str, Any],
-        parser: RoleParser,
-        requirement: Requirement,
-    ) -> _SiteUse | None:
+    def _property_roles(
+        self, logical_id: str, site: Site, path: Path, container: object
+    ) -> Iterator[tuple[Path, str, object, bool]]:
+        """(container path, key, value, is it IamRole) for the role a property site holds, if any."""
+        if not isinstance(container, Mapping):
+            return
         shorthand = cfn.IAM_ROLE_SHORTHAND
-        if shorthand in container:
-            if site.profile_property in container:
-                self.errors.append(
-                    TemplateError(
-                        logical_id,
-                        (*path, shorthand),
-                        f"both {shorthand} and {site.profile_property} are set; keep one "
-                        f"({shorthand} generates the instance profile that {site.profile_property} would name).",
-                    )
-                )
-                return None
-            choice = parser.parse(container[shorthand], logical_id, (*path, shorthand))
-            return _SiteUse(logical_id, site, path, shorthand, choice, requirement) if choice else None
-        if site.profile_property in container:
-            return self._correct_mistake(
+        if shorthand in container and site.profile_property in container:
+            self._error(
                 logical_id,
-                site,
-                path,
-                site.profile_property,
-                container[site.profile_property],
-                parser,
-                requirement,
+                (*path, shorthand),
+                f"both {shorthand} and {site.profile_property} are set; keep one "
+                f"({shorthand} generates the instance profile that {site.profile_property} would name).",
             )
-        return None
+        elif shorthand in container:
+            yield path, shorthand, container[shorthand], True
+        elif site.profile_property in container:
+            yield path, site.profile_property, container[site.profile_property], False
 
-    def _collect_option_settings(
-        self,
-        logical_id: str,
-        site: Site,
-        path: Path,
-        settings: object,
-        parser: RoleParser,
-        requirement: Requirement,
-    ) -> Iterator[_SiteUse]:
+    def _option_setting_roles(
+        self, logical_id: str, site: Site, path: Path, settings: object
+    ) -> Iterator[tuple[Path, str, object, bool]]:
+        """Elastic Beanstalk: the IamRole (or IamInstanceProfile) entry of the launch configuration namespace."""
         if not isinstance(settings, list):
             return
         entries = [
@@ -221,35 +262,52 @@ class _Expander:
             entry_path = (*path, position)
             if entry.get("OptionName") == cfn.IAM_ROLE_SHORTHAND:
                 if site.profile_property in names:
-                    self.errors.append(
-                        TemplateError(
-                            logical_id,
-                            (*entry_path, "OptionName"),
-                            f"both {cfn.IAM_ROLE_SHORTHAND} and {site.profile_property} options are set in "
-                            f"namespace {site.option_namespace}; keep one.",
-                        )
+                    self._error(
+                        logical_id,
+                        (*entry_path, "OptionName"),
+                        f"both {cfn.IAM_ROLE_SHORTHAND} and {site.profile_property} options are set in "
+                        f"namespace {site.option_namespace}; keep one.",
                     )
                     continue
-                choice = parser.parse(entry.get("Value"), logical_id, (*entry_path, "Value"))
-                if choice:
-                    yield _SiteUse(logical_id, site, entry_path, "Value", choice, requirement)
+                yield entry_path, "Value", entry.get("Value"), True
             elif entry.get("OptionName") == site.profile_property:
-                use = self._correct_mistake(
-                    logical_id, site, entry_path, "Value", entry.get("Value"), parser, requirement
-                )
-                if use:
-                    yield use
+                yield entry_path, "Value", entry.get("Value"), False
 
-    def _correct_mistake(
+    def _use(
         self,
         logical_id: str,
+        resource: Mapping[str, Any],
         site: Site,
-        path: Path,
+        container_path: Path,
         key: str,
         value: object,
+        is_shorthand: bool,
         parser: RoleParser,
         requirement: Requirement,
     ) -> _SiteUse | None:
+        path = (*container_path, key)
+        if is_shorthand:
+            split = split_site_value(value, logical_id, path, self.errors)
+            if split is None:
+                return None
+            role_value, role_path, site_options = split
+            choice = parser.parse(role_value, logical_id, role_path)
+        else:
+            choice, site_options = (
+                self._corrected_mistake(logical_id, site, path, value, parser),
+                ProfileOptions(),
+            )
+        if choice is None:
+            return None
+        options = site_options.over(self.defaults)
+        if site.profile_name_prefix:
+            options = with_required_prefix(options, site.profile_name_prefix, logical_id, path, self.errors)
+        rules = self._role_rules(logical_id, resource, site, path)
+        return _SiteUse(logical_id, site, container_path, key, choice, requirement, options, rules)
+
+    def _corrected_mistake(
+        self, logical_id: str, site: Site, path: Path, value: object, parser: RoleParser
+    ) -> RoleChoice | None:
         """The classic mistake: a role where the profile belongs. Under this Transform, fix it."""
         inner = value
         if site.writes in (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT) and isinstance(value, Mapping):
@@ -258,17 +316,36 @@ class _Expander:
         role_id = template_role_in(inner, parser.index)
         if role_id is None:
             return None
-        self.warnings.append(
-            TemplateWarning(
-                logical_id,
-                (*path, key),
-                f"{quote(value)} points at role {role_id}, but {site.profile_property} takes an instance "
-                f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {role_id}`. "
-                f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
-            )
+        self._warn(
+            logical_id,
+            path,
+            f"{quote(value)} points at role {role_id}, but {site.profile_property} takes an instance "
+            f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {role_id}`. "
+            f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
         )
-        choice = parser.parse(cfn.ref(role_id), logical_id, (*path, key))
-        return _SiteUse(logical_id, site, path, key, choice, requirement) if choice else None
+        return parser.parse(cfn.ref(role_id), logical_id, path)
+
+    def _role_rules(
+        self, logical_id: str, resource: Mapping[str, Any], site: Site, path: Path
+    ) -> tuple[RoleNameRule, ...]:
+        """The site's naming rule for the role, when it applies to this resource."""
+        rule, when = site.role_name_rule, site.role_name_rule_when
+        if rule is None:
+            return ()
+        if when is None:
+            return (rule,)
+        related = next((value for _, value in _containers(resource, when.role_property)), None)
+        related_role = template_role_in(related, self.index)
+        if related_role is not None:
+            return (rule,) if carries_policy(self.resources[related_role], when.policy_name) else ()
+        if related is not None:
+            self._warn(
+                logical_id,
+                path,
+                f"if the role at {'.'.join(when.role_property)} carries the AWS managed policy "
+                f"{when.policy_name}, the instance role needs {rule.describe()}.",
+            )
+        return ()
 
     def _check_misplaced(self, logical_id: str, resource: Mapping[str, Any], sites: tuple[Site, ...]) -> None:
         """IamRole written directly in Properties of a type whose site is deeper: say where it goes."""
@@ -278,175 +355,278 @@ class _Expander:
         if any(site.container == (cfn.PROPERTIES,) for site in sites):
             return
         where = " or ".join(site.property_path.rsplit(".", 1)[0] for site in sites)
-        self.errors.append(
-            TemplateError(
-                logical_id,
-                (cfn.PROPERTIES, cfn.IAM_ROLE_SHORTHAND),
-                f"{resource.get(cfn.TYPE)} takes {cfn.IAM_ROLE_SHORTHAND} inside {where}, "
-                "where its instance profile property is; move it there.",
-            )
+        self._error(
+            logical_id,
+            (cfn.PROPERTIES, cfn.IAM_ROLE_SHORTHAND),
+            f"{resource.get(cfn.TYPE)} takes {cfn.IAM_ROLE_SHORTHAND} inside {where}, "
+            "where its instance profile property is; move it there.",
         )
 
     # -- plan --------------------------------------------------------------------------------------
 
-    def _plan(
-        self,
-        uses: list[_SiteUse],
-        resources: Mapping[str, Any],
-        template: Mapping[str, Any],
-        index: TemplateIndex,
-    ) -> dict[tuple[str, str | None], _Profile]:
-        profiles: dict[tuple[str, str | None], _Profile] = {}
+    def _plan_inline_roles(self, uses: list[_SiteUse]) -> dict[str, _InlineRole]:
+        """One AWS::IAM::Role per distinct inline definition, named after its first user."""
+        roles: dict[str, _InlineRole] = {}
         for use in uses:
-            prefix = use.site.profile_name_prefix
             for role, requirement in _roles_of(use.choice, use.requirement):
-                profile = profiles.setdefault((role.key, prefix), _Profile(role, prefix))
+                if role.definition is None:
+                    continue
+                inline = roles.setdefault(
+                    role.key, _InlineRole(definition=role.definition, digest=role.digest)
+                )
+                inline.add(use, requirement)
+                inline.rules.extend(rule for rule in use.role_rules if rule not in inline.rules)
+        taken = set(self.resources) | set(self.index.parameter_types)
+        for inline in sorted(roles.values(), key=lambda r: (min(r.users), r.digest)):
+            first_user = min(inline.users)
+            inline.logical_id = f"{first_user}Role"
+            if inline.logical_id in taken:
+                inline.logical_id = f"{first_user}Role{inline.digest}"
+            taken.add(inline.logical_id)
+            inline.condition = plan_condition(inline.requirements)
+            inline.properties = inline_role_properties(inline.definition)
+            problems, notes = apply_name_rules(inline.properties, inline.rules, inline.digest)
+            for problem in problems:
+                self._error(first_user, (), f"inline role {inline.logical_id}: {problem}")
+            for note in notes:
+                self._warn(first_user, (), f"inline role {inline.logical_id}: {note}")
+            if cfn.ROLE_NAME in inline.definition:
+                self._warn(first_user, (), f"inline role {inline.logical_id} sets RoleName: {_NAMED_IAM}.")
+        return roles
+
+    def _plan_profiles(
+        self, uses: list[_SiteUse], roles: Mapping[str, _InlineRole]
+    ) -> dict[_ProfileKey, _Profile]:
+        profiles: dict[_ProfileKey, _Profile] = {}
+        for use in uses:
+            for role, requirement in _roles_of(use.choice, use.requirement):
+                profile = profiles.get((role.key, use.options.key))
+                if profile is None:
+                    profile = _Profile(role=role, options=use.options)
+                    inline = roles.get(role.key)
+                    profile.stem = inline.logical_id if inline else role.stem
+                    profile.roles_entry = cfn.ref(inline.logical_id) if inline else role.roles_entry
+                    profiles[(role.key, use.options.key)] = profile
                 if role.condition:
                     requirement = requirement | {named(role.condition)}
-                profile.requirements.add(requirement)
-                profile.users.add(use.logical_id)
-                self._check_role_for_prefix(use, role, resources)
-
-        existing = _existing_profiles(resources, index)
-        conditions = template.get(cfn.CONDITIONS)
-        condition_names = set(conditions) if isinstance(conditions, Mapping) else set()
-        taken = set(resources) | set(index.parameter_types)
-        for profile in sorted(profiles.values(), key=lambda p: (p.role.key, p.name_prefix or "")):
+                profile.add(use, requirement)
+                if role.definition is None:
+                    self._check_role_rules(use, role)
+        existing = _existing_profiles(self.resources, self.index)
+        for profile in sorted(profiles.values(), key=lambda p: (p.role.key, p.options.key)):
             profile.condition = plan_condition(profile.requirements)
-            reusable = self._reusable(profile, existing.get(profile.role.key, []), resources)
+            reusable = self._reusable(profile, existing.get(profile.role.key, []))
             if reusable:
                 profile.logical_id, profile.existing = reusable, True
                 continue
-            profile.logical_id = _generated_id(profile)
-            first_user = min(profile.users)
-            problem = None
-            if len(profile.logical_id) > _MAX_LOGICAL_ID:
-                problem = f"is longer than CloudFormation's {_MAX_LOGICAL_ID} characters; shorten the role's logical ID"
-            elif profile.logical_id in taken:
-                other = resources.get(profile.logical_id)
-                owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
-                problem = f"is already {owner} in this template; rename that resource"
-            if problem:
-                self.errors.append(
-                    TemplateError(
-                        first_user,
-                        (),
-                        f"the instance profile for role {quote(profile.role.roles_entry)} would get the logical ID "
-                        f"{profile.logical_id}, which {problem}, or write the instance profile yourself.",
-                    )
+            label = profile.options.label(self.defaults)
+            exact = profile.role.exact_stem
+            digest = "" if exact else profile.role.digest
+            profile.logical_id = f"{profile.stem}{label}InstanceProfile{digest}"
+            if profile.options.named:
+                self._warn(
+                    min(profile.users), (), f"instance profile {profile.logical_id} is named: {_NAMED_IAM}."
                 )
-            taken.add(profile.logical_id)
-            if profile.condition.expression is not None:
-                name = f"{profile.logical_id}Condition"
-                if name in condition_names:
-                    self.errors.append(
-                        TemplateError(
-                            first_user,
-                            (),
-                            f"the condition for generated profile {profile.logical_id} would be named {name}, "
-                            "which Conditions already defines; rename that condition.",
-                        )
-                    )
-                condition_names.add(name)
-        count = len(resources) + sum(1 for profile in profiles.values() if not profile.existing)
-        if count > cfn.MAX_RESOURCES:
-            self.errors.append(
-                TemplateError(
-                    "",
-                    (),
-                    f"the expanded template would have {count} resources, more than CloudFormation's limit of "
-                    f"{cfn.MAX_RESOURCES}; split the template into nested stacks (each with its own "
-                    "`Transform: ProfileExpand`) or share roles between resources.",
-                )
-            )
         return profiles
 
-    def _reusable(self, profile: _Profile, candidates: list[str], resources: Mapping[str, Any]) -> str | None:
+    def _check_role_rules(self, use: _SiteUse, role: RoleRef) -> None:
+        """A service's naming rule for the role: an error when the role's name cannot meet it."""
+        for rule in use.role_rules:
+            if role.template_role:
+                properties = self.resources[role.template_role].get(cfn.PROPERTIES)
+                verdict = satisfies(properties if isinstance(properties, Mapping) else {}, rule)
+                if verdict is None:
+                    self._warn(
+                        use.logical_id,
+                        use.path,
+                        f"{use.site.resource_type} needs a role with {rule.describe()}; role {role.template_role} "
+                        f"has no literal RoleName, so its generated name may not match. Set RoleName or Path.",
+                    )
+                    continue
+            elif isinstance(role.roles_entry, str):
+                # A role named outside the template: its name can prove a mismatch only when no path could help.
+                verdict = role.roles_entry.startswith(rule.name_prefixes) or bool(rule.paths)
+            else:
+                continue
+            if verdict is False:
+                named_as = quote(role.roles_entry)
+                if role.template_role:
+                    properties = self.resources[role.template_role].get(cfn.PROPERTIES) or {}
+                    named_as = f"{role.template_role} (RoleName {quote(properties.get(cfn.ROLE_NAME))})"
+                self._error(
+                    use.logical_id,
+                    use.path,
+                    f"{use.site.resource_type} needs a role with {rule.describe()}, "
+                    f"but the role is {named_as}; rename the role.",
+                )
+
+    def _reusable(self, profile: _Profile, candidates: list[str]) -> str | None:
         """An existing AWS::IAM::InstanceProfile that already holds exactly this role and fits every use."""
+        if profile.options.path is not None or profile.options.name is not None:
+            return None
         for candidate in candidates:
-            resource = resources[candidate]
+            resource = self.resources[candidate]
             condition = resource.get(cfn.CONDITION)
             # A conditional profile serves only uses that all require its condition.
             if condition is not None and not all(named(condition) in need for need in profile.requirements):
                 continue
-            if profile.name_prefix:
-                name = resource.get(cfn.PROPERTIES, {}).get(cfn.INSTANCE_PROFILE_NAME)
-                if not (isinstance(name, str) and name.startswith(profile.name_prefix)):
+            if profile.options.name_prefix:
+                properties = resource.get(cfn.PROPERTIES)
+                name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
+                if not (isinstance(name, str) and name.startswith(profile.options.name_prefix)):
                     continue
             return candidate
         return None
 
-    def _check_role_for_prefix(self, use: _SiteUse, role: RoleRef, resources: Mapping[str, Any]) -> None:
-        """RDS Custom: the role's name must start with the prefix too; say so when it cannot."""
-        prefix = use.site.profile_name_prefix
-        if not prefix:
-            return
-        where = (*use.container_path, use.key)
-        role_name: object = role.roles_entry if role.key.startswith("name:") else None
-        if role.template_role:
-            properties = resources[role.template_role].get(cfn.PROPERTIES)
-            role_name = properties.get(cfn.ROLE_NAME) if isinstance(properties, Mapping) else None
-            if role_name is None:
-                self.warnings.append(
-                    TemplateWarning(
-                        use.logical_id,
-                        where,
-                        f"{use.site.resource_type} needs a role whose name starts with {prefix}; "
-                        f"role {role.template_role} has no RoleName, so its generated name will not. "
-                        f"Set RoleName: {prefix}-... (and deploy with CAPABILITY_NAMED_IAM).",
+    def _check_names_and_limits(
+        self,
+        template: Mapping[str, Any],
+        roles: Mapping[str, _InlineRole],
+        profiles: Mapping[_ProfileKey, _Profile],
+    ) -> None:
+        conditions = template.get(cfn.CONDITIONS)
+        condition_names = set(conditions) if isinstance(conditions, Mapping) else set()
+        taken = set(self.resources) | set(self.index.parameter_types)
+        generated: list[tuple[_Generated, str]] = [(role, "role") for role in roles.values()]
+        generated += [(profile, "instance profile") for profile in profiles.values() if not profile.existing]
+        for resource, what in sorted(generated, key=lambda item: item[0].logical_id):
+            first_user = min(resource.users)
+            problem = None
+            if len(resource.logical_id) > _MAX_LOGICAL_ID:
+                problem = f"is longer than CloudFormation's {_MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+            elif resource.logical_id in taken:
+                other = self.resources.get(resource.logical_id)
+                owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
+                problem = f"is already {owner} in this template; rename that resource"
+            if problem:
+                self._error(
+                    first_user,
+                    (),
+                    f"the generated {what} would get the logical ID {resource.logical_id}, which {problem}, "
+                    "or write the instance profile yourself.",
+                )
+            taken.add(resource.logical_id)
+            if resource.condition.expression is not None:
+                name = f"{resource.logical_id}Condition"
+                if name in condition_names:
+                    self._error(
+                        first_user,
+                        (),
+                        f"the condition for generated {what} {resource.logical_id} would be named {name}, "
+                        "which Conditions already defines; rename that condition.",
                     )
-                )
-        if isinstance(role_name, str) and not role_name.startswith(prefix):
-            self.errors.append(
-                TemplateError(
-                    use.logical_id,
-                    where,
-                    f"{use.site.resource_type} needs a role whose name starts with {prefix}, "
-                    f"but the role is named {quote(role_name)}; rename the role.",
-                )
+                condition_names.add(name)
+        count = len(self.resources) + len(generated)
+        if count > cfn.MAX_RESOURCES:
+            self._error(
+                "",
+                (),
+                f"the expanded template would have {count} resources, more than CloudFormation's limit of "
+                f"{cfn.MAX_RESOURCES}; split the template into nested stacks (each with its own "
+                "`Transform: ProfileExpand`) or share roles between resources.",
             )
+
+    def _plan_readiness(self, uses: list[_SiteUse]) -> dict[str, list[str]]:
+        """Resource -> policies on its roles that it must wait for (DependsOn to add, template order)."""
+        attached = policies_by_role(self.resources)
+        if not attached:
+            return {}
+        closures: dict[str, set[str]] = {}
+        wanted: dict[str, list[str]] = {}
+        for use in uses:
+            resource = self.resources[use.logical_id]
+            for role, _ in _roles_of(use.choice, frozenset()):
+                for policy in attached.get(role.template_role or "", []):
+                    if policy in wanted.get(use.logical_id, []):
+                        continue
+                    if policy not in closures:
+                        closures[policy] = dependency_closure(self.resources, policy)
+                    policy_condition = self.resources[policy].get(cfn.CONDITION)
+                    if use.logical_id in closures[policy]:
+                        reason = f"policy {policy} already depends on {use.logical_id} (a cycle)"
+                    elif policy_condition is not None and policy_condition != resource.get(cfn.CONDITION):
+                        reason = f"policy {policy} is under Condition {policy_condition}"
+                    elif depends_on_list(resource) is None:
+                        reason = "its DependsOn is not a logical ID or a list of them"
+                    else:
+                        wanted.setdefault(use.logical_id, []).append(policy)
+                        continue
+                    self._warn(
+                        use.logical_id,
+                        (cfn.DEPENDS_ON,),
+                        f"DependsOn {policy} was not added because {reason}; the resource may start "
+                        f"before the policy is attached to role {role.template_role}.",
+                    )
+        return wanted
 
     # -- render ------------------------------------------------------------------------------------
 
     def _render(
         self,
         uses: list[_SiteUse],
-        profiles: dict[tuple[str, str | None], _Profile],
-        template: Mapping[str, Any],
-        resources: Mapping[str, Any],
+        roles: Mapping[str, _InlineRole],
+        profiles: Mapping[_ProfileKey, _Profile],
+        depends_on: Mapping[str, list[str]],
     ) -> Expansion:
-        new_resources = dict(resources)
+        new_resources = dict(self.resources)
         for use in uses:
             ids = {
                 role_key: p.logical_id
-                for (role_key, prefix), p in profiles.items()
-                if prefix == use.site.profile_name_prefix
+                for (role_key, options), p in profiles.items()
+                if options == use.options.key
             }
             value = _render_choice(use.choice, use.site.writes, ids)
             new_resources[use.logical_id] = _replace_at(
                 new_resources[use.logical_id], use.container_path, _writer(use, value)
             )
-        generated = sorted((p for p in profiles.values() if not p.existing), key=lambda p: p.logical_id)
+        for logical_id, policies in depends_on.items():
+            new_resources[logical_id] = _with_depends_on(new_resources[logical_id], policies)
         new_conditions: dict[str, Any] = {}
-        for profile in generated:
-            resource: dict[str, Any] = {cfn.TYPE: cfn.INSTANCE_PROFILE_TYPE}
-            plan = profile.condition
-            if plan.existing:
-                resource[cfn.CONDITION] = plan.existing
-            elif plan.expression is not None:
-                resource[cfn.CONDITION] = f"{profile.logical_id}Condition"
-                new_conditions[resource[cfn.CONDITION]] = plan.expression
-            resource[cfn.PROPERTIES] = _profile_properties(profile)
-            resource[cfn.METADATA] = {cfn.METADATA_KEY: {"GeneratedFor": sorted(profile.users)}}
-            new_resources[profile.logical_id] = resource
-        result = _with_conditions(template, new_conditions)
+        generated_roles = sorted(roles.values(), key=lambda r: r.logical_id)
+        generated_profiles = sorted(
+            (p for p in profiles.values() if not p.existing), key=lambda p: p.logical_id
+        )
+        for inline in generated_roles:
+            new_resources[inline.logical_id] = _generated_resource(
+                cfn.IAM_ROLE_TYPE, inline, inline.properties, new_conditions
+            )
+        for profile in generated_profiles:
+            properties: dict[str, Any] = {cfn.ROLES: [profile.roles_entry]}
+            if profile.options.path is not None:
+                properties["Path"] = profile.options.path
+            if profile.options.name is not None:
+                properties[cfn.INSTANCE_PROFILE_NAME] = profile.options.name
+            elif profile.options.name_prefix is not None:
+                # The digest covers the options too: two profiles of one role must not share a name.
+                digest = hashlib.sha256(f"{profile.role.key}|{profile.options.key}".encode()).hexdigest()[:8]
+                properties[cfn.INSTANCE_PROFILE_NAME] = stack_unique_name(profile.options.name_prefix, digest)
+            new_resources[profile.logical_id] = _generated_resource(
+                cfn.INSTANCE_PROFILE_TYPE, profile, properties, new_conditions
+            )
+        result = _with_conditions(self.template, new_conditions)
         result[cfn.RESOURCES] = new_resources
         return Expansion(
             template=result,
             warnings=tuple(sorted(self.warnings, key=lambda w: (w.logical_id, str(w.path), w.message))),
-            profiles_created=tuple(p.logical_id for p in generated),
+            profiles_created=tuple(p.logical_id for p in generated_profiles),
             sites_rewritten=len(uses),
+            roles_created=tuple(r.logical_id for r in generated_roles),
         )
+
+
+def _generated_resource(
+    kind: str, generated: _Generated, properties: dict[str, Any], new_conditions: dict[str, Any]
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {cfn.TYPE: kind}
+    plan = generated.condition
+    if plan.existing:
+        resource[cfn.CONDITION] = plan.existing
+    elif plan.expression is not None:
+        resource[cfn.CONDITION] = f"{generated.logical_id}Condition"
+        new_conditions[resource[cfn.CONDITION]] = plan.expression
+    resource[cfn.PROPERTIES] = properties
+    resource[cfn.METADATA] = {cfn.METADATA_KEY: {"GeneratedFor": sorted(generated.users)}}
+    return resource
 
 
 def _index(template: Mapping[str, Any], resources: Mapping[str, Any]) -> TemplateIndex:
@@ -510,29 +690,9 @@ def _existing_profiles(resources: Mapping[str, Any], index: TemplateIndex) -> di
         if not (isinstance(roles, list) and len(roles) == 1):
             continue
         choice = quiet.parse(roles[0], logical_id, ())
-        if isinstance(choice, UseRole):
+        if isinstance(choice, UseRole) and choice.role.definition is None:
             found.setdefault(choice.role.key, []).append(logical_id)
     return found
-
-
-def _generated_id(profile: _Profile) -> str:
-    role = profile.role
-    prefix = profile.name_prefix or ""
-    if role.exact_stem:
-        return f"{role.stem}{prefix}InstanceProfile"
-    # Names and expressions are not logical IDs: a digest of the role keeps two of them apart.
-    return f"{role.stem}{prefix}InstanceProfile{role.digest}"
-
-
-def _profile_properties(profile: _Profile) -> dict[str, Any]:
-    properties: dict[str, Any] = {cfn.ROLES: [profile.role.roles_entry]}
-    if profile.name_prefix:
-        # Unique per stack and region (the stack ID's UUID) and per role (the digest); 58 characters.
-        stack_uuid = {cfn.FN_SELECT: [2, {cfn.FN_SPLIT: ["/", cfn.ref(cfn.STACK_ID)]}]}
-        properties[cfn.INSTANCE_PROFILE_NAME] = {
-            cfn.FN_JOIN: ["-", [profile.name_prefix, stack_uuid, profile.role.digest]]
-        }
-    return properties
 
 
 def _render_choice(choice: RoleChoice, form: ProfileForm, ids: Mapping[str, str]) -> Any:
@@ -590,6 +750,22 @@ def _replace_at(node: Any, path: Path, rewrite: Callable[[Any], Any]) -> Any:
     copied_mapping = dict(node)
     copied_mapping[step] = _replace_at(node[step], rest, rewrite)
     return copied_mapping
+
+
+def _with_depends_on(resource: Mapping[str, Any], policies: list[str]) -> dict[str, Any]:
+    """DependsOn merged with the policies (no duplicates); a new DependsOn goes right after Type/Condition."""
+    current = depends_on_list(resource) or []
+    merged = current + [policy for policy in policies if policy not in current]
+    value: Any = merged[0] if len(merged) == 1 else merged
+    if cfn.DEPENDS_ON in resource:
+        return {key: (value if key == cfn.DEPENDS_ON else old) for key, old in resource.items()}
+    result: dict[str, Any] = {}
+    for key, old in resource.items():
+        if key not in (cfn.TYPE, cfn.CONDITION) and cfn.DEPENDS_ON not in result:
+            result[cfn.DEPENDS_ON] = value
+        result[key] = old
+    result.setdefault(cfn.DEPENDS_ON, value)
+    return result
 
 
 def _with_conditions(template: Mapping[str, Any], new_conditions: Mapping[str, Any]) -> dict[str, Any]:

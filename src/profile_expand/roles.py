@@ -32,8 +32,22 @@ _QUOTE_LIMIT: Final = 160
 
 ACCEPTED_FORMS: Final = (
     "write a role's logical ID, !Ref Role, !GetAtt Role.Arn, a role name or ARN, "
-    "or !Ref of a parameter holding a role name"
+    "!Ref of a parameter holding a role name, or a mapping of role properties"
 )
+# IamRole as a mapping: either role properties (an inline role) or {Role, Profile}; the key sets are disjoint.
+ROLE_DEFINITION_KEYS: Final = (
+    "Description",
+    "ManagedPolicyArns",
+    "MaxSessionDuration",
+    "Path",
+    "PermissionsBoundary",
+    "Policies",
+    "RoleName",
+    "Tags",
+)
+ROLE_KEY: Final = "Role"
+PROFILE_KEY: Final = "Profile"
+WRAPPER_KEYS: Final = (ROLE_KEY, PROFILE_KEY)
 _JSON_TYPE_NAMES: Final = {
     "NoneType": "null",
     "int": "number",
@@ -53,6 +67,7 @@ class RoleRef:
     exact_stem: bool  # the stem is a logical ID, unique as it is (no hash suffix needed)
     condition: str | None = None  # Condition of the role resource, if any
     template_role: str | None = None  # logical ID when the role is a resource of this template
+    definition: Mapping[str, Any] | None = None  # role properties, when IamRole defines the role inline
 
     @property
     def digest(self) -> str:
@@ -124,7 +139,14 @@ def canonical(value: object) -> str:
         raise ValueError("not a plain JSON value") from error
 
 
-def _stem(text: str, limit: int = 48) -> str:
+def stem_of_value(value: object) -> str:
+    """stem() of a literal, or of an intrinsic's arguments without the function names."""
+    if isinstance(value, str):
+        return stem(value)
+    return stem(re.sub(r"Fn::\w+|\bRef\b", "", canonical(value)))
+
+
+def stem(text: str, limit: int = 48) -> str:
     """A readable logical-ID start from arbitrary text: "ops-instance-role" -> "OpsInstanceRole"."""
     words = re.findall(r"[A-Za-z0-9]+", text)
     return "".join(word[:1].upper() + word[1:] for word in words)[:limit] or "Role"
@@ -157,15 +179,38 @@ class RoleParser:
                 return None
             return self._parse_other_intrinsic(function, argument, value, logical_id, path)
         if isinstance(value, dict):
-            self._error(
-                logical_id,
-                path,
-                f"{quote(value)} is a mapping but not an intrinsic function; {ACCEPTED_FORMS}.",
-            )
-            return None
+            return self._parse_definition(value, logical_id, path)
         kind = _JSON_TYPE_NAMES.get(type(value).__name__, type(value).__name__)
         self._error(logical_id, path, f"{quote(value)} is a {kind}, not a role; {ACCEPTED_FORMS}.")
         return None
+
+    def _parse_definition(self, value: dict[Any, Any], logical_id: str, path: Path) -> RoleChoice | None:
+        """IamRole as a mapping of role properties: a role trusting EC2 is generated for it."""
+        if not value:
+            self._error(logical_id, path, f"an empty mapping defines no role; {ACCEPTED_FORMS}.")
+            return None
+        if any(key in WRAPPER_KEYS for key in value):
+            self._error(
+                logical_id,
+                path,
+                f"{quote(value)}: Role and Profile go directly under IamRole (outside any Fn::If), "
+                "and role properties go under Role.",
+            )
+            return None
+        unknown = [key for key in value if key not in ROLE_DEFINITION_KEYS]
+        if unknown:
+            self._error(
+                logical_id, path, unknown_keys_message(unknown, ROLE_DEFINITION_KEYS, "an inline role")
+            )
+            return None
+        try:
+            key = canonical(value)
+        except ValueError:
+            self._error(logical_id, path, f"{quote(value)} is not a plain JSON value.")
+            return None
+        return UseRole(
+            RoleRef(key=f"inline:{key}", roles_entry=None, stem="", exact_stem=True, definition=value)
+        )
 
     def _template_role(self, role_id: str) -> UseRole:
         return UseRole(
@@ -180,7 +225,7 @@ class RoleParser:
         )
 
     def _named_role(self, name: str) -> UseRole:
-        return UseRole(RoleRef(key=f"name:{name}", roles_entry=name, stem=_stem(name), exact_stem=False))
+        return UseRole(RoleRef(key=f"name:{name}", roles_entry=name, stem=stem(name), exact_stem=False))
 
     def _not_a_role(self, target: str, logical_id: str, path: Path, written: str) -> None:
         kind = self.index.resource_types[target]
@@ -364,8 +409,24 @@ class RoleParser:
             self._error(logical_id, path, f"{written} is not a plain JSON value.")
             return None
         # Any other intrinsic (Fn::ImportValue, Fn::Sub, Fn::FindInMap, ...) is passed through as the name.
-        stem = _stem(key.replace(function, ""))
-        return UseRole(RoleRef(key=f"expr:{key}", roles_entry=value, stem=stem, exact_stem=False))
+        return UseRole(
+            RoleRef(key=f"expr:{key}", roles_entry=value, stem=stem_of_value(value), exact_stem=False)
+        )
+
+
+def unknown_keys_message(unknown: list[Any], known: tuple[str, ...], what: str) -> str:
+    """ "Foo is not a key of X (did you mean Bar?); X takes A, B, C." """
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        parts.append(f"{quote(key)}{hint}")
+    extra = ""
+    if "AssumeRolePolicyDocument" in unknown:
+        extra = (
+            " An inline role always trusts EC2; for another trust policy, define an AWS::IAM::Role resource."
+        )
+    return f"{', '.join(parts)} is not a key of {what}, which takes {', '.join(known)}.{extra}"
 
 
 def template_role_in(value: object, index: TemplateIndex) -> str | None:

@@ -29,6 +29,32 @@ class SiteKind(Enum):
 
 
 @dataclass(frozen=True)
+class RoleNameRule:
+    """A service's rule for the role inside the profile: a name prefix, or else one of these paths."""
+
+    name_prefixes: tuple[str, ...]
+    paths: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        names = " or ".join(self.name_prefixes)
+        paths = " or ".join(self.paths)
+        return f"a name starting with {names}" + (f" or the path {paths}" if paths else "")
+
+
+@dataclass(frozen=True)
+class WhenPolicy:
+    """A rule that holds only when a related role of the resource carries a given AWS managed policy.
+
+    ECS Managed Instances: the AWS-managed infrastructure policy passes only roles named ecsInstanceRole*
+    (its iam:PassRole is scoped to role/ecsInstanceRole*). `role_property` is the path, below the
+    resource, of that infrastructure role's ARN.
+    """
+
+    policy_name: str
+    role_property: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Site:
     """One place a resource type takes an instance profile.
 
@@ -50,6 +76,9 @@ class Site:
     doc_url: str = ""
     # The service was shut down: templates still parse, but CloudFormation can no longer create it.
     retired_on: str | None = None
+    # The role inside the profile must be named (or pathed) so; applied to inline roles, checked otherwise.
+    role_name_rule: RoleNameRule | None = None
+    role_name_rule_when: WhenPolicy | None = None
 
     @property
     def property_path(self) -> str:
@@ -154,6 +183,11 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.ARN,
         accepts=(ProfileForm.ARN,),
         doc_url=_DOCS + "aws-properties-ecs-capacityprovider-instancelaunchtemplate.html",
+        role_name_rule=RoleNameRule(name_prefixes=("ecsInstanceRole",)),
+        role_name_rule_when=WhenPolicy(
+            policy_name="AmazonECSInfrastructureRolePolicyForManagedInstances",
+            role_property=("Properties", "ManagedInstancesProvider", "InfrastructureRoleArn"),
+        ),
     ),
     Site(
         slug="pcs_compute_node_group",
@@ -163,6 +197,7 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.ARN,
         accepts=(ProfileForm.ARN,),
         doc_url=_DOCS + "aws-resource-pcs-computenodegroup.html",
+        role_name_rule=RoleNameRule(name_prefixes=("AWSPCS",), paths=("/aws-pcs/",)),
     ),
     Site(
         slug="rds_custom_db_instance",
@@ -173,6 +208,7 @@ SITES: Final[tuple[Site, ...]] = (
         accepts=(ProfileForm.NAME,),
         profile_name_prefix="AWSRDSCustom",
         doc_url=_DOCS + "aws-resource-rds-dbinstance.html",
+        role_name_rule=RoleNameRule(name_prefixes=("AWSRDSCustom",)),
     ),
     Site(
         slug="workspaces_instance",

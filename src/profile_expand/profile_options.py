@@ -1,0 +1,211 @@
+"""Options for generated instance profiles: Path and name, per site and as template-wide defaults.
+
+Per site:  IamRole: {Role: <role or role properties>, Profile: {Path: /apps/, InstanceProfileName: web}}
+Defaults:  Metadata: {ProfileExpand: {ProfileDefaults: {Path: /apps/, NamePrefix: myapp}}}
+A NamePrefix gives each profile the name <prefix>-<stack UUID>-<role digest>: unique per stack and region.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+from profile_expand import cfn
+from profile_expand.errors import TemplateError
+from profile_expand.roles import (
+    PROFILE_KEY,
+    ROLE_DEFINITION_KEYS,
+    ROLE_KEY,
+    WRAPPER_KEYS,
+    Path,
+    canonical,
+    quote,
+    stem,
+    stem_of_value,
+    unknown_keys_message,
+)
+
+PATH_KEY: Final = "Path"
+NAME_KEY: Final = cfn.INSTANCE_PROFILE_NAME
+NAME_PREFIX_KEY: Final = "NamePrefix"
+SITE_OPTION_KEYS: Final = (PATH_KEY, NAME_KEY, NAME_PREFIX_KEY)
+DEFAULT_OPTION_KEYS: Final = (PATH_KEY, NAME_PREFIX_KEY)
+DEFAULTS_KEY: Final = "ProfileDefaults"
+
+# IAM's limits: a path is / or /segments/ (512), a profile name 1-128 of [\w+=,.@-].
+_IAM_PATH: Final = re.compile(r"/(?:[\x21-\x7e]{1,510}/)?")
+_NAME: Final = re.compile(r"[\w+=,.@-]{1,128}")
+# Room for "-<36-character stack UUID>-<8-character digest>" within the 128 characters of a profile name.
+_PREFIX: Final = re.compile(r"[\w+=,.@-]{1,64}")
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    """What a generated profile looks like beyond its role. None means: not set."""
+
+    path: Any = None
+    name: Any = None
+    name_prefix: str | None = None
+
+    @property
+    def key(self) -> str:
+        return canonical([self.path, self.name, self.name_prefix])
+
+    @property
+    def named(self) -> bool:
+        return self.name is not None or self.name_prefix is not None
+
+    def over(self, defaults: ProfileOptions) -> ProfileOptions:
+        """These options on top of the template-wide defaults (an explicit name drops the default prefix)."""
+        return ProfileOptions(
+            path=self.path if self.path is not None else defaults.path,
+            name=self.name,
+            name_prefix=self.name_prefix
+            if self.name is not None or self.name_prefix
+            else defaults.name_prefix,
+        )
+
+    def label(self, defaults: ProfileOptions) -> str:
+        """The readable part these options add to a generated logical ID (nothing for the defaults)."""
+        parts = []
+        if self.name is not None:
+            parts.append(stem_of_value(self.name))
+        elif self.name_prefix is not None and self.name_prefix != defaults.name_prefix:
+            parts.append(stem(self.name_prefix))
+        if self.path is not None and self.path != defaults.path:
+            parts.append(stem_of_value(self.path))
+        return "".join(parts)
+
+
+NO_OPTIONS: Final = ProfileOptions()
+
+
+def split_site_value(
+    value: object, logical_id: str, path: Path, errors: list[TemplateError]
+) -> tuple[object, Path, ProfileOptions] | None:
+    """An IamRole value -> (the role part, its path, the site's profile options)."""
+    if not (
+        isinstance(value, dict) and not cfn.is_intrinsic(value) and any(k in WRAPPER_KEYS for k in value)
+    ):
+        return value, path, NO_OPTIONS
+    unknown = [key for key in value if key not in WRAPPER_KEYS]
+    if unknown:
+        mixed = [key for key in unknown if key in ROLE_DEFINITION_KEYS]
+        message = (
+            f"{quote(value)} mixes role properties ({', '.join(mixed)}) with Role/Profile: "
+            "put the role properties under Role."
+            if mixed
+            else unknown_keys_message(unknown, WRAPPER_KEYS, "IamRole with Role/Profile")
+        )
+        errors.append(TemplateError(logical_id, path, message))
+        return None
+    if ROLE_KEY not in value:
+        errors.append(
+            TemplateError(
+                logical_id, path, "IamRole with Profile options also needs Role: the role to put in it."
+            )
+        )
+        return None
+    options = parse_options(
+        value.get(PROFILE_KEY, {}), logical_id, (*path, PROFILE_KEY), errors, SITE_OPTION_KEYS
+    )
+    if options is None:
+        return None
+    return value[ROLE_KEY], (*path, ROLE_KEY), options
+
+
+def parse_options(
+    value: object, logical_id: str, path: Path, errors: list[TemplateError], allowed: tuple[str, ...]
+) -> ProfileOptions | None:
+    where = "Profile options" if allowed == SITE_OPTION_KEYS else "ProfileDefaults"
+    if not isinstance(value, Mapping) or cfn.is_intrinsic(value):
+        errors.append(
+            TemplateError(logical_id, path, f"{where} must be a mapping with keys {', '.join(allowed)}.")
+        )
+        return None
+    unknown = [key for key in value if key not in allowed]
+    ok = not unknown
+    if unknown:
+        hint = " (template-wide, use NamePrefix: names must be unique)" if NAME_KEY in unknown else ""
+        errors.append(TemplateError(logical_id, path, unknown_keys_message(unknown, allowed, where) + hint))
+    path_value, name, prefix = value.get(PATH_KEY), value.get(NAME_KEY), value.get(NAME_PREFIX_KEY)
+    if path_value is not None and not _literal_or_intrinsic(path_value, _IAM_PATH):
+        errors.append(
+            TemplateError(
+                logical_id,
+                (*path, PATH_KEY),
+                f"{quote(path_value)} is not an IAM path: write / or /one/or/more/segments/.",
+            )
+        )
+        ok = False
+    if name is not None and not _literal_or_intrinsic(name, _NAME):
+        errors.append(
+            TemplateError(
+                logical_id,
+                (*path, NAME_KEY),
+                f"{quote(name)} is not a valid instance profile name (1-128 letters, digits and +=,.@_-).",
+            )
+        )
+        ok = False
+    if prefix is not None and not (isinstance(prefix, str) and _PREFIX.fullmatch(prefix)):
+        errors.append(
+            TemplateError(
+                logical_id,
+                (*path, NAME_PREFIX_KEY),
+                f"{quote(prefix)} is not a valid NamePrefix: a literal of 1-64 letters, digits and +=,.@_- "
+                "(the rest of the name is the stack's UUID and a digest).",
+            )
+        )
+        ok = False
+    if name is not None and prefix is not None:
+        errors.append(TemplateError(logical_id, path, f"set {NAME_KEY} or {NAME_PREFIX_KEY}, not both."))
+        ok = False
+    return ProfileOptions(path=path_value, name=name, name_prefix=prefix) if ok else None
+
+
+def template_defaults(template: Mapping[str, Any], errors: list[TemplateError]) -> ProfileOptions:
+    metadata = template.get(cfn.METADATA)
+    ours = metadata.get(cfn.METADATA_KEY) if isinstance(metadata, Mapping) else None
+    if not isinstance(ours, Mapping) or DEFAULTS_KEY not in ours:
+        return NO_OPTIONS
+    path = (cfn.METADATA, cfn.METADATA_KEY, DEFAULTS_KEY)
+    return parse_options(ours[DEFAULTS_KEY], "", path, errors, DEFAULT_OPTION_KEYS) or NO_OPTIONS
+
+
+def with_required_prefix(
+    options: ProfileOptions, prefix: str, logical_id: str, path: Path, errors: list[TemplateError]
+) -> ProfileOptions:
+    """A service demands profile names starting with `prefix`: apply it, or report a name that cannot match."""
+    if isinstance(options.name, str) and not options.name.startswith(prefix):
+        errors.append(
+            TemplateError(
+                logical_id,
+                path,
+                f"the instance profile name {quote(options.name)} must start with {prefix} here.",
+            )
+        )
+    if options.name is None and not (options.name_prefix or "").startswith(prefix):
+        if options.name_prefix is not None and options.name_prefix != prefix:
+            errors.append(
+                TemplateError(
+                    logical_id,
+                    path,
+                    f"the NamePrefix {quote(options.name_prefix)} must start with {prefix} here.",
+                )
+            )
+        return replace(options, name_prefix=prefix)
+    return options
+
+
+def _literal_or_intrinsic(value: object, pattern: re.Pattern[str]) -> bool:
+    if isinstance(value, str):
+        return pattern.fullmatch(value) is not None
+    return isinstance(value, dict) and cfn.is_intrinsic(value)
+
+
+def stack_unique_name(prefix: str, digest: str) -> dict[str, Any]:
+    """<prefix>-<the stack ID's UUID>-<digest>: unique per stack and region, at most 64 characters."""
+    stack_uuid = {cfn.FN_SELECT: [2, {cfn.FN_SPLIT: ["/", cfn.ref(cfn.STACK_ID)]}]}
+    return {cfn.FN_JOIN: ["-", [prefix, stack_uuid, digest]]}
