@@ -537,7 +537,9 @@ class _Expander:
             resource = self.resources[use.logical_id]
             for role, _ in _roles_of(use.choice, frozenset()):
                 for policy in attached.get(role.template_role or "", []):
-                    if policy in wanted.get(use.logical_id, []):
+                    if policy in wanted.get(use.logical_id, []) or policy in (
+                        depends_on_list(resource) or []
+                    ):
                         continue
                     if policy not in closures:
                         closures[policy] = dependency_closure(self.resources, policy)
@@ -756,7 +758,10 @@ def _with_depends_on(resource: Mapping[str, Any], policies: list[str]) -> dict[s
     """DependsOn merged with the policies (no duplicates); a new DependsOn goes right after Type/Condition."""
     current = depends_on_list(resource) or []
     merged = current + [policy for policy in policies if policy not in current]
-    value: Any = merged[0] if len(merged) == 1 else merged
+    # Keep the author's spelling: a list stays a list; a single new dependency is written as a string.
+    value: Any = (
+        merged[0] if len(merged) == 1 and not isinstance(resource.get(cfn.DEPENDS_ON), list) else merged
+    )
     if cfn.DEPENDS_ON in resource:
         return {key: (value if key == cfn.DEPENDS_ON else old) for key, old in resource.items()}
     result: dict[str, Any] = {}

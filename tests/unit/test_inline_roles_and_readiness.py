@@ -1,0 +1,171 @@
+"""Issue 5 details the golden cases do not pin: naming rules in combination, policy ARNs, DependsOn shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from profile_expand import InvalidTemplateError, expand, expand_with_report
+from profile_expand.inline_roles import apply_name_rules, managed_policy_arn, satisfies
+from profile_expand.readiness import dependency_closure, references
+from profile_expand.sites import RoleNameRule
+
+RDS = RoleNameRule(name_prefixes=("AWSRDSCustom",))
+PCS = RoleNameRule(name_prefixes=("AWSPCS",), paths=("/aws-pcs/",))
+TRUST: dict[str, Any] = {"AssumeRolePolicyDocument": {}}
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            "AmazonSSMManagedInstanceCore",
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+        ),
+        (
+            "service-role/AmazonEC2RoleforSSM",
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2RoleforSSM"},
+        ),
+        ("arn:aws-cn:iam::aws:policy/ReadOnlyAccess", "arn:aws-cn:iam::aws:policy/ReadOnlyAccess"),
+        ({"Ref": "PolicyArn"}, {"Ref": "PolicyArn"}),
+    ],
+)
+def test_managed_policy_short_names_become_partition_aware_arns(entry: object, expected: object) -> None:
+    assert managed_policy_arn(entry) == expected
+
+
+def test_one_inline_role_can_meet_two_services_rules() -> None:
+    properties: dict[str, Any] = {}
+    problems, notes = apply_name_rules(properties, [RDS, PCS], "abcd1234")
+    assert problems == [] and len(notes) == 1
+    assert properties["Path"] == "/aws-pcs/"
+    assert properties["RoleName"]["Fn::Join"][1][0] == "AWSRDSCustom"
+
+
+@pytest.mark.parametrize(
+    ("properties", "verdict"),
+    [
+        ({"RoleName": "AWSPCS-nodes"}, True),
+        ({"Path": "/aws-pcs/"}, True),
+        ({"RoleName": "nodes"}, False),
+        ({"RoleName": "nodes", "Path": "/other/"}, False),
+        ({}, None),  # CloudFormation will generate the name from the stack name
+        ({"RoleName": {"Fn::Sub": "${AWS::StackName}-nodes"}}, None),
+    ],
+)
+def test_pcs_rule_verdicts(properties: dict[str, Any], verdict: bool | None) -> None:
+    assert satisfies(properties, PCS) is verdict
+
+
+def test_generated_role_name_fits_iam_limits() -> None:
+    properties: dict[str, Any] = {}
+    apply_name_rules(properties, [RoleNameRule(name_prefixes=("ecsInstanceRole",))], "abcd1234")
+    prefix, _, digest = properties["RoleName"]["Fn::Join"][1]
+    assert len(prefix) + 1 + 36 + 1 + len(digest) <= 64  # a stack ID's UUID is 36 characters
+
+
+def _instance(iam_role: object, **extra: Any) -> dict[str, Any]:
+    return {"Type": "AWS::EC2::Instance", **extra, "Properties": {"ImageId": "ami-1", "IamRole": iam_role}}
+
+
+def test_identical_inline_definitions_share_one_role_and_profile_different_ones_do_not() -> None:
+    ssm = {"ManagedPolicyArns": ["AmazonSSMManagedInstanceCore"]}
+    report = expand_with_report(
+        {
+            "Resources": {
+                "B": _instance(dict(ssm)),
+                "A": _instance(dict(ssm)),
+                "C": _instance({"ManagedPolicyArns": ["ReadOnlyAccess"]}),
+            }
+        }
+    )
+    assert report.roles_created == ("ARole", "CRole")
+    assert report.profiles_created == ("ARoleInstanceProfile", "CRoleInstanceProfile")
+
+
+def test_inline_role_id_never_overwrites_an_existing_resource() -> None:
+    out = expand(
+        {"Resources": {"WebRole": {"Type": "AWS::S3::Bucket"}, "Web": _instance({"Description": "x"})}}
+    )
+    assert out["Resources"]["WebRole"] == {"Type": "AWS::S3::Bucket"}
+    generated = [lid for lid, r in out["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
+    assert len(generated) == 1 and generated[0].startswith("WebRole") and generated[0] != "WebRole"
+
+
+def test_conditional_inline_role_exists_only_with_its_users() -> None:
+    out = expand(
+        {
+            "Conditions": {"IsProd": {"Fn::Equals": ["a", "b"]}},
+            "Resources": {"Web": _instance({"Description": "x"}, Condition="IsProd")},
+        }
+    )
+    assert out["Resources"]["WebRole"]["Condition"] == "IsProd"
+    assert out["Resources"]["WebRoleInstanceProfile"]["Condition"] == "IsProd"
+
+
+def _policy(*roles: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::Policy",
+        **extra,
+        "Properties": {"PolicyName": "p", "PolicyDocument": {}, "Roles": [{"Ref": r} for r in roles]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("depends_on", "expected"),
+    [
+        (None, "Policy"),
+        ("Other", ["Other", "Policy"]),
+        (["Policy"], ["Policy"]),  # never twice
+        (["Other", "Policy"], ["Other", "Policy"]),
+    ],
+)
+def test_depends_on_is_merged_without_duplicates(depends_on: object, expected: object) -> None:
+    web = (
+        _instance({"Ref": "Role"}) if depends_on is None else _instance({"Ref": "Role"}, DependsOn=depends_on)
+    )
+    resources = {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": TRUST},
+        "Other": {"Type": "AWS::S3::Bucket"},
+    }
+    resources |= {"Policy": _policy("Role"), "Web": web}
+    out = expand({"Resources": resources})
+    assert out["Resources"]["Web"]["DependsOn"] == expected
+    assert list(out["Resources"]["Web"]) == ["Type", "DependsOn", "Properties"]
+
+
+def test_no_depends_on_on_a_policy_under_another_condition() -> None:
+    resources = {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": TRUST},
+        "Policy": _policy("Role", Condition="IsProd"),
+        "Web": _instance({"Ref": "Role"}),
+    }
+    report = expand_with_report({"Conditions": {"IsProd": {"Fn::Equals": [1, 2]}}, "Resources": resources})
+    assert "DependsOn" not in report.template["Resources"]["Web"]
+    assert any("under Condition IsProd" in str(w) for w in report.warnings)
+
+
+def test_references_walk_deep_templates_without_recursion() -> None:
+    deep: Any = {"Ref": "Target"}
+    for _ in range(5000):
+        deep = {"Nested": [deep]}
+    assert list(references({"Properties": deep})) == ["Target"]
+    resources = {"A": {"Properties": deep}, "Target": {"DependsOn": "B"}, "B": {}}
+    assert dependency_closure(resources, "A") == {"Target", "B"}
+
+
+def test_profile_options_and_inline_errors_are_all_reported() -> None:
+    with pytest.raises(InvalidTemplateError) as raised:
+        expand(
+            {
+                "Resources": {
+                    "A": _instance({"Role": "x", "Profile": {"Path": "no-slash"}}),
+                    "B": _instance({"RoleName": "r", "Polices": []}),
+                }
+            }
+        )
+    messages = [str(error) for error in raised.value.errors]
+    assert len(messages) == 2
+    assert "A, Properties.IamRole.Profile.Path" in messages[0]
+    assert "did you mean Policies?" in messages[1]
