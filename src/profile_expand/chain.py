@@ -161,12 +161,70 @@ def _language_extensions(template: Any, region: str, chain: Chain) -> Any:
                 for match in matches
             ],
         )
-    if recorder.used:
+    unresolved = sorted(_intrinsics_in(result) & _NOT_RESOLVED_BY_CFN_LINT)
+    if unresolved:
+        chain.notes.append(
+            f"{LANGUAGE_EXTENSIONS}: {', '.join(unresolved)} left as written in the preview; "
+            "CloudFormation resolves them"
+        )
+    guessed = sorted(_collections_without_values(template))
+    if guessed:
+        chain.notes.append(
+            f"{LANGUAGE_EXTENSIONS}: {', '.join(guessed)} loops over a parameter with no Default; "
+            "the preview names the generated resources after placeholder values"
+        )
+    elif recorder.used:
         chain.notes.append(
             f"{LANGUAGE_EXTENSIONS}: an Fn::ForEach collection could not be resolved from the template "
             "alone (a parameter without a Default?); the preview uses made-up values for it"
         )
     return result
+
+
+def _collections_without_values(template: Any) -> Iterator[str]:
+    """Fn::ForEach loops whose collection refers to a parameter the template gives no value to."""
+    parameters = template.get(cfn.PARAMETERS) if isinstance(template, Mapping) else None
+    parameters = parameters if isinstance(parameters, Mapping) else {}
+    stack = [template]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        if not isinstance(item, Mapping):
+            continue
+        for key, value in item.items():
+            stack.append(value)
+            if not (isinstance(key, str) and key.startswith("Fn::ForEach::")):
+                continue
+            if not (isinstance(value, list) and len(value) == 3):
+                continue
+            collection = value[1]
+            refs = collection if isinstance(collection, list) else [collection]
+            for ref in refs:
+                target = ref.get(cfn.REF) if isinstance(ref, Mapping) else None
+                parameter = parameters.get(target) if isinstance(target, str) else None
+                if isinstance(parameter, Mapping) and not (
+                    parameter.get("Default") or parameter.get("AllowedValues")
+                ):
+                    yield str(key)
+                    break
+
+
+# Language-extension functions cfn-lint's implementation carries through instead of resolving.
+_NOT_RESOLVED_BY_CFN_LINT: Final = frozenset({"Fn::Length", "Fn::ToJsonString"})
+
+
+def _intrinsics_in(value: Any) -> set[str]:
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            found.update(key for key in item if isinstance(key, str) and key.startswith("Fn::"))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _serverless(template: Any, region: str, chain: Chain) -> Any:

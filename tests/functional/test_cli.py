@@ -505,6 +505,29 @@ def test_errors_inside_for_each_point_at_the_loop_body(tmp_path, capsys):
     assert {error.split(":")[1] for error in errors} == {str(line_of(text, "!Ref Nope"))}
 
 
+def test_preview_says_when_a_loop_has_no_values_to_expand_over(tmp_path, capsys):
+    text = FOR_EACH.replace("    Default: Web,Worker,Cron\n", "")
+    source = write(tmp_path, "foreach.yaml", text)
+
+    assert main(["expand", str(source)]) == 0
+    first = capsys.readouterr()
+    main(["expand", str(source)])
+
+    assert "Fn::ForEach::Hosts loops over a parameter with no Default" in first.err
+    assert capsys.readouterr().out == first.out  # placeholder names, but the same ones every time
+
+
+def test_preview_says_which_language_extensions_it_left_unresolved(tmp_path, capsys):
+    text = FOR_EACH.replace(
+        "          ImageId: ami-0123456789abcdef0\n", "          ImageId: {Fn::Length: [1]}\n"
+    )
+    source = write(tmp_path, "foreach.yaml", text)
+
+    assert main(["expand", str(source)]) == 0
+
+    assert "Fn::Length left as written" in capsys.readouterr().err
+
+
 def test_transforms_after_profile_expand_stay_in_the_output(tmp_path, capsys):
     text = FOR_EACH.replace(
         "Transform: [AWS::LanguageExtensions, ProfileExpand]",

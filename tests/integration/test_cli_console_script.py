@@ -109,3 +109,17 @@ def test_event_writes_a_file(command, tmp_path):
     event = json.loads(target.read_text())
     assert event["fragment"] == plain(EXAMPLE.read_text())
     assert event["templateParameterValues"]["Environment"] == "staging"
+
+
+def test_the_core_loads_none_of_the_author_tools():
+    # The Lambda imports the core: the chain, cfn-lint and the SAM translator stay out of its cold start.
+    code = (
+        "import sys, profile_expand, profile_expand.core; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cfnlint', 'samtranslator', 'yaml') "
+        "or m in ('profile_expand.chain', 'profile_expand.cli', 'profile_expand.yaml_io')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert result.stdout.strip() == "[]"
