@@ -99,8 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument(
         "cfnlint_args",
         nargs=argparse.REMAINDER,
-        metavar="CFN-LINT-OPTION",
-        help="passed to cfn-lint (e.g. --format parseable, --ignore-checks W3005)",
+        metavar="[TEMPLATE ...] CFN-LINT-OPTION",
+        help="more templates, then options passed to cfn-lint (e.g. --format parseable, --ignore-checks W3005)",
     )
     lint.set_defaults(run=_run_lint)
 
@@ -151,14 +151,51 @@ def _error_position(loaded: _Loaded, logical_id: str, path: tuple[str | int, ...
 
 
 def _run_lint(args: argparse.Namespace) -> int:
-    # cfn-lint is imported here: `expand` and `event` do not need its rules and schemas loaded.
+    # `lint a.yaml b.yaml --format parseable` (as pre-commit calls it): names before the first option.
+    rest: list[str] = list(args.cfnlint_args)
+    templates = [args.template]
+    while rest and (rest[0] == STDIN or not rest[0].startswith("-")):
+        templates.append(rest.pop(0))
+    code = 0
+    matches: list[Any] = []
+    rules: Any = None
+    config: Any = None
+    formatter: Any = None
+    for template in templates:
+        try:
+            found, rules, config, formatter = _lint_one(template, rest)
+        except _Exit as stop:
+            if stop.code != _LINT_BITS["error"]:
+                return stop.code  # cfn-lint could not run at all (its options)
+            code |= stop.code
+            continue
+        matches.extend(found)
+    if config is None:
+        return code
+    output = formatter.print_matches(matches, rules, config=config)
+    if output:
+        if config.output_file:
+            Path(config.output_file).write_text(output + "\n", encoding="utf-8")
+        else:
+            print(output)
+    levels = _LINT_LEVELS.get(config.non_zero_exit_code or "informational", ())
+    for match in matches:
+        severity = str(match.rule.severity)
+        if severity in levels:
+            code |= _LINT_BITS.get(severity, 0)
+    return code
+
+
+def _lint_one(template: str, options: list[str]) -> tuple[list[Any], Any, Any, Any]:
+    """cfn-lint's findings on one expanded template at the source's lines; its rules, config, formatter."""
+    # cfn-lint's runner is imported here: `expand` and `event` do not need its rules and schemas loaded.
     from cfnlint.config import ConfigMixIn  # type: ignore[import-untyped]
     from cfnlint.rules import Match  # type: ignore[import-untyped]
     from cfnlint.runner.cli import Runner, get_formatter  # type: ignore[import-untyped]
 
     linted: Mapping[str, Any] | None = None
     try:
-        loaded = _load(args.template)
+        loaded = _load(template)
         _report_chain(loaded)
         if loaded.chain.has_profile_expand:
             linted = _for_lint(_expand(loaded).template, transform_names(loaded.source))
@@ -170,37 +207,24 @@ def _run_lint(args: argparse.Namespace) -> int:
         # Without the Transform the macro never runs: lint the file as it is, IamRole and all.
         text = loaded.text if linted is None else dump(linted, loaded.format)
         expanded_file.write_text(text, encoding="utf-8")
-        options = ["--template", str(expanded_file)]
+        ours = ["--template", str(expanded_file)]
         if LINT_RULES_DIR.is_dir():
-            options += ["--append-rules", str(LINT_RULES_DIR)]
+            ours += ["--append-rules", str(LINT_RULES_DIR)]
         try:
-            config = ConfigMixIn([*options, *args.cfnlint_args])
+            config = ConfigMixIn([*ours, *options])
             runner = Runner(config)
             found = list(runner.run())
         except SystemExit as stop:  # cfn-lint's own option parser: usage already printed
-            return stop.code if isinstance(stop.code, int) else 1
+            raise _Exit(stop.code if isinstance(stop.code, int) else 1) from stop
         except Exception as error:  # cfn-lint reports configuration problems this way, and exits 1
             print(f"{PROG}: cfn-lint: {error}", file=sys.stderr)
-            return 1
+            raise _Exit(1) from error
     # A finding in a Fn::ForEach body comes once per generated copy; all copies point at one source line.
     unique = {
         (m.linenumber, m.columnnumber, str(m.rule.id), m.message): m
         for m in (_at_source(match, loaded, linted, Match) for match in found)
     }
-    matches = [unique[key] for key in sorted(unique)]
-    output = get_formatter(config).print_matches(matches, runner.rules, config=config)
-    if output:
-        if config.output_file:
-            Path(config.output_file).write_text(output + "\n", encoding="utf-8")
-        else:
-            print(output)
-    levels = _LINT_LEVELS.get(config.non_zero_exit_code or "informational", ())
-    code = 0
-    for match in matches:
-        severity = str(match.rule.severity)
-        if severity in levels:
-            code |= _LINT_BITS.get(severity, 0)
-    return code
+    return [unique[key] for key in sorted(unique)], runner.rules, config, get_formatter(config)
 
 
 def _for_lint(template: dict[str, Any], declared: list[str]) -> dict[str, Any]:

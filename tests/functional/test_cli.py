@@ -728,6 +728,21 @@ def test_lint_passes_options_to_cfn_lint(tmp_path, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_lint_takes_several_templates_as_pre_commit_passes_them(tmp_path, capsys):
+    clean = write(tmp_path, "clean.yaml", WEB)
+    typo = write(tmp_path, "typo.yaml", WEB.replace("ImageId:", "ImageIdd:"))
+    broken = write(tmp_path, "broken.yaml", BAD_YAML)
+
+    code = main(["lint", str(clean), str(typo), str(broken), "--format", "parseable"])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    findings = [finding.split(":") for finding in captured.out.splitlines()]
+    assert {finding[0] for finding in findings} == {str(typo)}
+    assert [finding[1] for finding in findings if "ImageIdd" in finding[-1]] == [str(line_of(WEB, "ImageId"))]
+    assert f"{broken}:{line_of(BAD_YAML, '!Ref HostRol')}:16: " in captured.err
+
+
 def test_lint_template_errors_exit_as_cfn_lint_errors(tmp_path, capsys):
     source = write(tmp_path, "bad.yaml", BAD_YAML)
 
