@@ -25,6 +25,7 @@ from profile_expand.profile_options import (
 )
 from profile_expand.readiness import dependency_closure, depends_on_list, policies_by_role
 from profile_expand.roles import (
+    MAX_LOGICAL_ID,
     IfChoice,
     NoValue,
     Path,
@@ -34,11 +35,11 @@ from profile_expand.roles import (
     TemplateIndex,
     UseRole,
     quote,
+    short,
     template_role_in,
 )
 from profile_expand.sites import EACH, ProfileForm, RoleNameRule, Site, SiteKind, sites_for
 
-_MAX_LOGICAL_ID = 255
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
 
 
@@ -319,8 +320,8 @@ class _Expander:
         self._warn(
             logical_id,
             path,
-            f"{quote(value)} points at role {role_id}, but {site.profile_property} takes an instance "
-            f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {role_id}`. "
+            f"{quote(value)} points at role {short(role_id)}, but {site.profile_property} takes an instance "
+            f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {short(role_id)}`. "
             f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
         )
         return parser.parse(cfn.ref(role_id), logical_id, path)
@@ -492,8 +493,8 @@ class _Expander:
         for resource, what in sorted(generated, key=lambda item: item[0].logical_id):
             first_user = min(resource.users)
             problem = None
-            if len(resource.logical_id) > _MAX_LOGICAL_ID:
-                problem = f"is longer than CloudFormation's {_MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+            if len(resource.logical_id) > MAX_LOGICAL_ID:
+                problem = f"is longer than CloudFormation's {MAX_LOGICAL_ID} characters; shorten the role's logical ID"
             elif resource.logical_id in taken:
                 other = self.resources.get(resource.logical_id)
                 owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
@@ -502,7 +503,7 @@ class _Expander:
                 self._error(
                     first_user,
                     (),
-                    f"the generated {what} would get the logical ID {resource.logical_id}, which {problem}, "
+                    f"the generated {what} would get the logical ID {short(resource.logical_id)}, which {problem}, "
                     "or write the instance profile yourself.",
                 )
             taken.add(resource.logical_id)

@@ -26,7 +26,8 @@ class TemplateError:
         return format_path(self.path)
 
     def __str__(self) -> str:
-        where = f"Resource {self.logical_id}" if self.logical_id else "Template"
+        logical_id = self.logical_id if len(self.logical_id) <= 80 else self.logical_id[:77] + "..."
+        where = f"Resource {logical_id}" if logical_id else "Template"
         if self.path:
             where += f", {self.dotted_path}"
         return f"{where}: {self.message}"

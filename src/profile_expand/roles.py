@@ -28,6 +28,9 @@ _PROFILE_ARN: Final = re.compile(r"arn:aws[a-z-]*:iam::(?:\d{12})?:instance-prof
 # Parameter types whose Ref is a list: never a role name.
 _LIST_PARAMETER: Final = re.compile(r"(CommaDelimitedList|List<.*>|AWS::SSM::Parameter::Value<List<.*>>)")
 _TYPO_CUTOFF: Final = 0.85
+MAX_LOGICAL_ID: Final = 255
+# Fn::If inside Fn::If: deeper than this is no template a person wrote (and would exhaust the stack).
+MAX_IF_DEPTH: Final = 32
 _QUOTE_LIMIT: Final = 160
 
 ACCEPTED_FORMS: Final = (
@@ -108,6 +111,12 @@ class TemplateIndex:
         return sorted(lid for lid, kind in self.resource_types.items() if kind == cfn.IAM_ROLE_TYPE)
 
 
+def short(name: object, limit: int = 80) -> str:
+    """An identifier for a message, cut short: logical IDs are at most 255 characters, input may not be."""
+    text = str(name)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def quote(value: object) -> str:
     """A short JSON rendering of a user's value for messages; never fails, even on deep nesting."""
     text = _render(value, depth=0)
@@ -162,7 +171,7 @@ class RoleParser:
     def _error(self, logical_id: str, path: Path, message: str) -> None:
         self.errors.append(TemplateError(logical_id, path, message))
 
-    def parse(self, value: object, logical_id: str, path: Path) -> RoleChoice | None:
+    def parse(self, value: object, logical_id: str, path: Path, depth: int = 0) -> RoleChoice | None:
         """The role choice an IamRole value makes, or None after recording why it cannot work."""
         if isinstance(value, str):
             return self._parse_string(value, logical_id, path)
@@ -173,7 +182,7 @@ class RoleParser:
             if function == cfn.GET_ATT:
                 return self._parse_get_att(argument, value, logical_id, path)
             if function == cfn.FN_IF:
-                return self._parse_if(argument, value, logical_id, path)
+                return self._parse_if(argument, value, logical_id, path, depth)
             if function == cfn.CONDITION:
                 self._error(logical_id, path, f"{quote(value)} is a condition, not a role; {ACCEPTED_FORMS}.")
                 return None
@@ -181,7 +190,7 @@ class RoleParser:
         if isinstance(value, dict):
             return self._parse_definition(value, logical_id, path)
         kind = _JSON_TYPE_NAMES.get(type(value).__name__, type(value).__name__)
-        self._error(logical_id, path, f"{quote(value)} is a {kind}, not a role; {ACCEPTED_FORMS}.")
+        self._error(logical_id, path, f"{quote(value)} is a {short(kind)}, not a role; {ACCEPTED_FORMS}.")
         return None
 
     def _parse_definition(self, value: dict[Any, Any], logical_id: str, path: Path) -> RoleChoice | None:
@@ -233,14 +242,14 @@ class RoleParser:
             self._error(
                 logical_id,
                 path,
-                f"{written} names {target}, which is already an instance profile, not a role: "
-                f"drop IamRole and set the profile property to !Ref {target} (or its ARN, as the property needs).",
+                f"{written} names {short(target)}, which is already an instance profile, not a role: "
+                f"drop IamRole and set the profile property to !Ref {short(target)} (or its ARN, as the property needs).",
             )
         else:
             self._error(
                 logical_id,
                 path,
-                f"{written} names {target}, of type {kind}, not an {cfn.IAM_ROLE_TYPE}; {ACCEPTED_FORMS}.",
+                f"{written} names {short(target)}, of type {short(kind)}, not an {cfn.IAM_ROLE_TYPE}; {ACCEPTED_FORMS}.",
             )
 
     def _parse_string(self, text: str, logical_id: str, path: Path) -> RoleChoice | None:
@@ -269,8 +278,8 @@ class RoleParser:
             self._error(
                 logical_id,
                 path,
-                f"{written} is the name of a parameter: write !Ref {text} to use its value "
-                f"(to use an existing IAM role literally named {text}, write its ARN).",
+                f"{written} is the name of a parameter: write !Ref {short(text)} to use its value "
+                f"(to use an existing IAM role literally named {short(text)}, write its ARN).",
             )
             return None
         suggestion = self._suggest(text)
@@ -278,8 +287,8 @@ class RoleParser:
             self._error(
                 logical_id,
                 path,
-                f"{written} is not a logical ID of this template. Did you mean {suggestion}? "
-                f"(To use an existing IAM role named {text}, write its ARN.)",
+                f"{written} is not a logical ID of this template. Did you mean {short(suggestion)}? "
+                f"(To use an existing IAM role named {short(text)}, write its ARN.)",
             )
             return None
         if not _ROLE_NAME.fullmatch(text):
@@ -292,6 +301,8 @@ class RoleParser:
         return self._named_role(text)
 
     def _suggest(self, text: str) -> str | None:
+        if len(text) > MAX_LOGICAL_ID:  # no logical ID is that long; and difflib would take its time
+            return None
         roles = self.index.role_ids
         for role_id in roles:
             if role_id.lower() == text.lower():
@@ -318,7 +329,7 @@ class RoleParser:
                 self._error(
                     logical_id,
                     path,
-                    f"{written} refers to parameter {target} of type {parameter_type}, a list; "
+                    f"{written} refers to parameter {short(target)} of type {short(parameter_type)}, a list; "
                     "a role name is a single String.",
                 )
                 return None
@@ -329,11 +340,11 @@ class RoleParser:
             self._error(logical_id, path, f"{written} is a pseudo parameter, not a role; {ACCEPTED_FORMS}.")
             return None
         suggestion = self._suggest(target)
-        hint = f" Did you mean {suggestion}?" if suggestion else ""
+        hint = f" Did you mean {short(suggestion)}?" if suggestion else ""
         self._error(
             logical_id,
             path,
-            f"{written} refers to {target}, which is neither a resource nor a parameter of this template.{hint}",
+            f"{written} refers to {short(target)}, which is neither a resource nor a parameter of this template.{hint}",
         )
         return None
 
@@ -356,8 +367,10 @@ class RoleParser:
         kind = self.index.resource_types.get(target)
         if kind is None:
             suggestion = self._suggest(target)
-            hint = f" Did you mean {suggestion}?" if suggestion else ""
-            self._error(logical_id, path, f"{written}: {target} is not a resource of this template.{hint}")
+            hint = f" Did you mean {short(suggestion)}?" if suggestion else ""
+            self._error(
+                logical_id, path, f"{written}: {short(target)} is not a resource of this template.{hint}"
+            )
             return None
         if kind != cfn.IAM_ROLE_TYPE:
             self._not_a_role(target, logical_id, path, written)
@@ -366,14 +379,19 @@ class RoleParser:
             self._error(
                 logical_id,
                 path,
-                f"{written}: the {attribute} attribute does not name a role; write !Ref {target} "
-                f"or !GetAtt {target}.Arn.",
+                f"{written}: the {short(attribute)} attribute does not name a role; write !Ref {short(target)} "
+                f"or !GetAtt {short(target)}.Arn.",
             )
             return None
         return self._template_role(target)
 
-    def _parse_if(self, argument: object, value: object, logical_id: str, path: Path) -> RoleChoice | None:
+    def _parse_if(
+        self, argument: object, value: object, logical_id: str, path: Path, depth: int
+    ) -> RoleChoice | None:
         written = quote(value)
+        if depth >= MAX_IF_DEPTH:
+            self._error(logical_id, path, f"Fn::If is nested more than {MAX_IF_DEPTH} levels deep here.")
+            return None
         if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
             self._error(
                 logical_id, path, f"{written}: Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse]."
@@ -381,10 +399,12 @@ class RoleParser:
             return None
         condition, when_true, when_false = argument
         if condition not in self.index.condition_names:
-            self._error(logical_id, path, f"{written}: condition {condition} is not defined in Conditions.")
+            self._error(
+                logical_id, path, f"{written}: condition {short(condition)} is not defined in Conditions."
+            )
             return None
-        true_choice = self.parse(when_true, logical_id, (*path, cfn.FN_IF, 1))
-        false_choice = self.parse(when_false, logical_id, (*path, cfn.FN_IF, 2))
+        true_choice = self.parse(when_true, logical_id, (*path, cfn.FN_IF, 1), depth + 1)
+        false_choice = self.parse(when_false, logical_id, (*path, cfn.FN_IF, 2), depth + 1)
         if true_choice is None or false_choice is None:
             return None
         return IfChoice(condition, true_choice, false_choice)
