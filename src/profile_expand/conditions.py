@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from profile_expand import cfn
 
@@ -27,8 +26,7 @@ def negated(condition: str) -> str:
     return json.dumps({cfn.FN_NOT: [{cfn.CONDITION: condition}]}, sort_keys=True)
 
 
-@dataclass(frozen=True)
-class ConditionPlan:
+class ConditionPlan(NamedTuple):
     """Either no condition, an existing condition's name, or a new expression to be named."""
 
     existing: str | None = None

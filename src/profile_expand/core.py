@@ -7,10 +7,8 @@ all passes and raised once, sorted by logical ID.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from profile_expand import cfn
 from profile_expand.conditions import ConditionPlan, Requirement, named, negated, plan_condition
@@ -34,6 +32,7 @@ from profile_expand.roles import (
     RoleRef,
     TemplateIndex,
     UseRole,
+    digest,
     quote,
     short,
     template_role_in,
@@ -43,8 +42,7 @@ from profile_expand.sites import EACH, ProfileForm, RoleNameRule, Site, SiteKind
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
 
 
-@dataclass(frozen=True)
-class TemplateWarning:
+class TemplateWarning(NamedTuple):
     """Something the expansion did or saw that the author should know; it does not stop the expansion."""
 
     logical_id: str
@@ -55,8 +53,7 @@ class TemplateWarning:
         return str(TemplateError(self.logical_id, self.path, self.message))
 
 
-@dataclass(frozen=True)
-class Expansion:
+class Expansion(NamedTuple):
     """The expanded template and what was done to it."""
 
     template: dict[str, Any]
@@ -66,8 +63,7 @@ class Expansion:
     roles_created: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class _SiteUse:
+class _SiteUse(NamedTuple):
     """One site that takes its profile from a role choice."""
 
     logical_id: str
@@ -84,35 +80,38 @@ class _SiteUse:
         return (*self.container_path, self.key)
 
 
-@dataclass
+# Plain classes, not dataclasses: each dataclass costs the Lambda's cold start about half a millisecond.
 class _Generated:
     """Uses of one role (or one role and one set of profile options) that share a generated resource."""
 
-    requirements: set[Requirement] = field(default_factory=set)
-    users: set[str] = field(default_factory=set)
-    logical_id: str = ""
-    condition: ConditionPlan = field(default_factory=ConditionPlan)
+    def __init__(self) -> None:
+        self.requirements: set[Requirement] = set()
+        self.users: set[str] = set()
+        self.logical_id = ""
+        self.condition = ConditionPlan()
 
     def add(self, use: _SiteUse, requirement: Requirement) -> None:
         self.requirements.add(requirement)
         self.users.add(use.logical_id)
 
 
-@dataclass
 class _InlineRole(_Generated):
-    definition: Mapping[str, Any] = field(default_factory=dict)
-    digest: str = ""
-    rules: list[RoleNameRule] = field(default_factory=list)
-    properties: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, definition: Mapping[str, Any], digest: str) -> None:
+        super().__init__()
+        self.definition = definition
+        self.digest = digest
+        self.rules: list[RoleNameRule] = []
+        self.properties: dict[str, Any] = {}
 
 
-@dataclass
 class _Profile(_Generated):
-    role: RoleRef = field(default_factory=lambda: RoleRef("", None, "", True))
-    options: ProfileOptions = field(default_factory=ProfileOptions)
-    existing: bool = False
-    stem: str = ""
-    roles_entry: Any = None
+    def __init__(self, role: RoleRef, options: ProfileOptions) -> None:
+        super().__init__()
+        self.role = role
+        self.options = options
+        self.existing = False
+        self.stem = ""
+        self.roles_entry: Any = None
 
 
 _ProfileKey = tuple[str, str]  # (role key, options key)
@@ -422,8 +421,8 @@ class _Expander:
                 continue
             label = profile.options.label(self.defaults)
             exact = profile.role.exact_stem
-            digest = "" if exact else profile.role.digest
-            profile.logical_id = f"{profile.stem}{label}InstanceProfile{digest}"
+            suffix = "" if exact else profile.role.digest
+            profile.logical_id = f"{profile.stem}{label}InstanceProfile{suffix}"
             if profile.options.named:
                 self._warn(
                     min(profile.users), (), f"instance profile {profile.logical_id} is named: {_NAMED_IAM}."
@@ -572,13 +571,11 @@ class _Expander:
         depends_on: Mapping[str, list[str]],
     ) -> Expansion:
         new_resources = dict(self.resources)
+        ids_by_options: dict[str, dict[str, str]] = {}
+        for (role_key, options_key), profile in profiles.items():
+            ids_by_options.setdefault(options_key, {})[role_key] = profile.logical_id
         for use in uses:
-            ids = {
-                role_key: p.logical_id
-                for (role_key, options), p in profiles.items()
-                if options == use.options.key
-            }
-            value = _render_choice(use.choice, use.site.writes, ids)
+            value = _render_choice(use.choice, use.site.writes, ids_by_options[use.options.key])
             new_resources[use.logical_id] = _replace_at(
                 new_resources[use.logical_id], use.container_path, _writer(use, value)
             )
@@ -601,8 +598,10 @@ class _Expander:
                 properties[cfn.INSTANCE_PROFILE_NAME] = profile.options.name
             elif profile.options.name_prefix is not None:
                 # The digest covers the options too: two profiles of one role must not share a name.
-                digest = hashlib.sha256(f"{profile.role.key}|{profile.options.key}".encode()).hexdigest()[:8]
-                properties[cfn.INSTANCE_PROFILE_NAME] = stack_unique_name(profile.options.name_prefix, digest)
+                name_digest = digest(f"{profile.role.key}|{profile.options.key}")
+                properties[cfn.INSTANCE_PROFILE_NAME] = stack_unique_name(
+                    profile.options.name_prefix, name_digest
+                )
             new_resources[profile.logical_id] = _generated_resource(
                 cfn.INSTANCE_PROFILE_TYPE, profile, properties, new_conditions
             )

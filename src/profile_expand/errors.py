@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class ProfileExpandError(Exception):
     """Base of every error this package raises on purpose."""
 
 
-@dataclass(frozen=True, order=True)
-class TemplateError:
+class TemplateError(NamedTuple):
     """One problem in the template, located by resource logical ID and property path.
 
     `path` is a tuple of keys and list indexes below the resource, e.g. ("Properties", "IamRole").
@@ -37,7 +36,7 @@ class InvalidTemplateError(ProfileExpandError):
     """The template cannot be expanded; `errors` holds every problem found, sorted by logical ID."""
 
     def __init__(self, errors: Iterable[TemplateError]) -> None:
-        self.errors: tuple[TemplateError, ...] = tuple(sorted(set(errors)))
+        self.errors: tuple[TemplateError, ...] = tuple(sorted(set(errors), key=_sort_key))
         super().__init__(self.summary)
 
     @property
@@ -51,6 +50,15 @@ class InvalidTemplateError(ProfileExpandError):
 
 class InvalidEventError(ProfileExpandError):
     """The macro event itself is unusable (no fragment, or used as a snippet-level Fn::Transform)."""
+
+
+def _sort_key(error: TemplateError) -> tuple[str, tuple[tuple[int, str | int], ...], str]:
+    """By logical ID, then path (list indexes before keys, so mixed paths still compare), then message."""
+    return (
+        error.logical_id,
+        tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in error.path),
+        error.message,
+    )
 
 
 def format_path(path: Iterable[str | int]) -> str:

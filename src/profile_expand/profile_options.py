@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
 from profile_expand.errors import TemplateError
@@ -41,8 +40,7 @@ _NAME: Final = re.compile(r"[\w+=,.@-]{1,128}")
 _PREFIX: Final = re.compile(r"[\w+=,.@-]{1,64}")
 
 
-@dataclass(frozen=True)
-class ProfileOptions:
+class ProfileOptions(NamedTuple):
     """What a generated profile looks like beyond its role. None means: not set."""
 
     path: Any = None
@@ -195,7 +193,7 @@ def with_required_prefix(
                     f"the NamePrefix {quote(options.name_prefix)} must start with {prefix} here.",
                 )
             )
-        return replace(options, name_prefix=prefix)
+        return options._replace(name_prefix=prefix)
     return options
 
 

@@ -6,13 +6,10 @@ Problems are appended to an error list, never raised, so that every problem is r
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
 from profile_expand.errors import TemplateError
@@ -60,8 +57,7 @@ _JSON_TYPE_NAMES: Final = {
 }
 
 
-@dataclass(frozen=True)
-class RoleRef:
+class RoleRef(NamedTuple):
     """One role, identified so that every site naming the same role shares one profile."""
 
     key: str  # identity for sharing, e.g. "role:AppRole", "name:ops-role", "param:RoleName"
@@ -74,21 +70,18 @@ class RoleRef:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.key.encode()).hexdigest()[:8]
+        return digest(self.key)
 
 
-@dataclass(frozen=True)
-class UseRole:
+class UseRole(NamedTuple):
     role: RoleRef
 
 
-@dataclass(frozen=True)
-class NoValue:
+class NoValue(NamedTuple):
     pass
 
 
-@dataclass(frozen=True)
-class IfChoice:
+class IfChoice(NamedTuple):
     condition: str
     when_true: RoleChoice
     when_false: RoleChoice
@@ -97,8 +90,7 @@ class IfChoice:
 RoleChoice = UseRole | NoValue | IfChoice
 
 
-@dataclass(frozen=True)
-class TemplateIndex:
+class TemplateIndex(NamedTuple):
     """What the parser needs to know about the template (read once)."""
 
     resource_types: Mapping[str, str]
@@ -109,6 +101,19 @@ class TemplateIndex:
     @property
     def role_ids(self) -> list[str]:
         return sorted(lid for lid, kind in self.resource_types.items() if kind == cfn.IAM_ROLE_TYPE)
+
+
+def digest(text: str) -> str:
+    """Eight hex characters naming `text` stably across runs and releases."""
+    import hashlib  # imported on first use: OpenSSL's import is a measurable part of a cold start
+
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _close_matches(word: str, candidates: list[str] | tuple[str, ...], cutoff: float) -> list[str]:
+    import difflib  # only error messages need it: kept out of the Lambda's cold start
+
+    return difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)
 
 
 def short(name: object, limit: int = 80) -> str:
@@ -254,7 +259,6 @@ class RoleParser:
 
     def _parse_string(self, text: str, logical_id: str, path: Path) -> RoleChoice | None:
         index = self.index
-        written = quote(text)
         if text.startswith("arn:"):
             match = _ROLE_ARN.fullmatch(text)
             if match:
@@ -263,22 +267,22 @@ class RoleParser:
                 self._error(
                     logical_id,
                     path,
-                    f"{written} is an instance profile ARN, not a role: "
+                    f"{quote(text)} is an instance profile ARN, not a role: "
                     "write it in the profile property itself instead of IamRole.",
                 )
             else:
-                self._error(logical_id, path, f"{written} is not an IAM role ARN; {ACCEPTED_FORMS}.")
+                self._error(logical_id, path, f"{quote(text)} is not an IAM role ARN; {ACCEPTED_FORMS}.")
             return None
         if text in index.resource_types:
             if index.resource_types[text] == cfn.IAM_ROLE_TYPE:
                 return self._template_role(text)
-            self._not_a_role(text, logical_id, path, written)
+            self._not_a_role(text, logical_id, path, quote(text))
             return None
         if text in index.parameter_types:
             self._error(
                 logical_id,
                 path,
-                f"{written} is the name of a parameter: write !Ref {short(text)} to use its value "
+                f"{quote(text)} is the name of a parameter: write !Ref {short(text)} to use its value "
                 f"(to use an existing IAM role literally named {short(text)}, write its ARN).",
             )
             return None
@@ -287,7 +291,7 @@ class RoleParser:
             self._error(
                 logical_id,
                 path,
-                f"{written} is not a logical ID of this template. Did you mean {short(suggestion)}? "
+                f"{quote(text)} is not a logical ID of this template. Did you mean {short(suggestion)}? "
                 f"(To use an existing IAM role named {short(text)}, write its ARN.)",
             )
             return None
@@ -295,7 +299,7 @@ class RoleParser:
             self._error(
                 logical_id,
                 path,
-                f"{written} is not a valid IAM role name (1-64 letters, digits and +=,.@_-); {ACCEPTED_FORMS}.",
+                f"{quote(text)} is not a valid IAM role name (1-64 letters, digits and +=,.@_-); {ACCEPTED_FORMS}.",
             )
             return None
         return self._named_role(text)
@@ -307,21 +311,20 @@ class RoleParser:
         for role_id in roles:
             if role_id.lower() == text.lower():
                 return role_id
-        close = difflib.get_close_matches(text, roles, n=1, cutoff=_TYPO_CUTOFF)
+        close = _close_matches(text, roles, _TYPO_CUTOFF)
         return close[0] if close else None
 
     def _parse_ref(self, target: object, value: object, logical_id: str, path: Path) -> RoleChoice | None:
         index = self.index
-        written = quote(value)
         if not isinstance(target, str):
-            self._error(logical_id, path, f"{written}: Ref takes a logical ID string.")
+            self._error(logical_id, path, f"{quote(value)}: Ref takes a logical ID string.")
             return None
         if target == cfn.NO_VALUE:
             return NoValue()
         if target in index.resource_types:
             if index.resource_types[target] == cfn.IAM_ROLE_TYPE:
                 return self._template_role(target)
-            self._not_a_role(target, logical_id, path, written)
+            self._not_a_role(target, logical_id, path, quote(value))
             return None
         if target in index.parameter_types:
             parameter_type = index.parameter_types[target]
@@ -329,7 +332,7 @@ class RoleParser:
                 self._error(
                     logical_id,
                     path,
-                    f"{written} refers to parameter {short(target)} of type {short(parameter_type)}, a list; "
+                    f"{quote(value)} refers to parameter {short(target)} of type {short(parameter_type)}, a list; "
                     "a role name is a single String.",
                 )
                 return None
@@ -337,21 +340,22 @@ class RoleParser:
                 RoleRef(key=f"param:{target}", roles_entry=cfn.ref(target), stem=target, exact_stem=True)
             )
         if target.startswith("AWS::"):
-            self._error(logical_id, path, f"{written} is a pseudo parameter, not a role; {ACCEPTED_FORMS}.")
+            self._error(
+                logical_id, path, f"{quote(value)} is a pseudo parameter, not a role; {ACCEPTED_FORMS}."
+            )
             return None
         suggestion = self._suggest(target)
         hint = f" Did you mean {short(suggestion)}?" if suggestion else ""
         self._error(
             logical_id,
             path,
-            f"{written} refers to {short(target)}, which is neither a resource nor a parameter of this template.{hint}",
+            f"{quote(value)} refers to {short(target)}, which is neither a resource nor a parameter of this template.{hint}",
         )
         return None
 
     def _parse_get_att(
         self, argument: object, value: object, logical_id: str, path: Path
     ) -> RoleChoice | None:
-        written = quote(value)
         if isinstance(argument, str) and "." in argument:
             target, attribute = argument.split(".", 1)
         elif (
@@ -362,24 +366,24 @@ class RoleParser:
         ):
             target, attribute = argument
         else:
-            self._error(logical_id, path, f"{written}: Fn::GetAtt takes [LogicalId, Attribute].")
+            self._error(logical_id, path, f"{quote(value)}: Fn::GetAtt takes [LogicalId, Attribute].")
             return None
         kind = self.index.resource_types.get(target)
         if kind is None:
             suggestion = self._suggest(target)
             hint = f" Did you mean {short(suggestion)}?" if suggestion else ""
             self._error(
-                logical_id, path, f"{written}: {short(target)} is not a resource of this template.{hint}"
+                logical_id, path, f"{quote(value)}: {short(target)} is not a resource of this template.{hint}"
             )
             return None
         if kind != cfn.IAM_ROLE_TYPE:
-            self._not_a_role(target, logical_id, path, written)
+            self._not_a_role(target, logical_id, path, quote(value))
             return None
         if attribute != cfn.ARN_ATTRIBUTE:
             self._error(
                 logical_id,
                 path,
-                f"{written}: the {short(attribute)} attribute does not name a role; write !Ref {short(target)} "
+                f"{quote(value)}: the {short(attribute)} attribute does not name a role; write !Ref {short(target)} "
                 f"or !GetAtt {short(target)}.Arn.",
             )
             return None
@@ -388,19 +392,20 @@ class RoleParser:
     def _parse_if(
         self, argument: object, value: object, logical_id: str, path: Path, depth: int
     ) -> RoleChoice | None:
-        written = quote(value)
         if depth >= MAX_IF_DEPTH:
             self._error(logical_id, path, f"Fn::If is nested more than {MAX_IF_DEPTH} levels deep here.")
             return None
         if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
             self._error(
-                logical_id, path, f"{written}: Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse]."
+                logical_id, path, f"{quote(value)}: Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse]."
             )
             return None
         condition, when_true, when_false = argument
         if condition not in self.index.condition_names:
             self._error(
-                logical_id, path, f"{written}: condition {short(condition)} is not defined in Conditions."
+                logical_id,
+                path,
+                f"{quote(value)}: condition {short(condition)} is not defined in Conditions.",
             )
             return None
         true_choice = self.parse(when_true, logical_id, (*path, cfn.FN_IF, 1), depth + 1)
@@ -412,21 +417,20 @@ class RoleParser:
     def _parse_other_intrinsic(
         self, function: str, argument: object, value: object, logical_id: str, path: Path
     ) -> RoleChoice | None:
-        written = quote(value)
         if function == cfn.FN_SUB:
             text = argument[0] if isinstance(argument, list) and argument else argument
             if isinstance(text, str) and (text.startswith("arn:") or ":role/" in text):
                 self._error(
                     logical_id,
                     path,
-                    f"{written} builds an ARN, but a profile's Roles takes role names: "
+                    f"{quote(value)} builds an ARN, but a profile's Roles takes role names: "
                     "write the role name (the last part of the ARN) instead.",
                 )
                 return None
         try:
             key = canonical(value)
         except ValueError:
-            self._error(logical_id, path, f"{written} is not a plain JSON value.")
+            self._error(logical_id, path, f"{quote(value)} is not a plain JSON value.")
             return None
         # Any other intrinsic (Fn::ImportValue, Fn::Sub, Fn::FindInMap, ...) is passed through as the name.
         return UseRole(
@@ -438,7 +442,7 @@ def unknown_keys_message(unknown: list[Any], known: tuple[str, ...], what: str) 
     """ "Foo is not a key of X (did you mean Bar?); X takes A, B, C." """
     parts = []
     for key in unknown:
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        close = _close_matches(str(key), known, 0.6)
         hint = f" (did you mean {close[0]}?)" if close else ""
         parts.append(f"{quote(key)}{hint}")
     extra = ""

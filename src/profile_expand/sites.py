@@ -6,9 +6,8 @@ Adding a resource type is one row here plus one golden case (tests/golden/input/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import Final, NamedTuple
 
 # A container path segment meaning "each item of this list".
 EACH: Final = "*"
@@ -28,8 +27,7 @@ class SiteKind(Enum):
     OPTION_SETTING = "option-setting"  # Elastic Beanstalk: an OptionSettings entry named IamRole
 
 
-@dataclass(frozen=True)
-class RoleNameRule:
+class RoleNameRule(NamedTuple):
     """A service's rule for the role inside the profile: a name prefix, or else one of these paths."""
 
     name_prefixes: tuple[str, ...]
@@ -41,8 +39,7 @@ class RoleNameRule:
         return f"a name starting with {names}" + (f" or the path {paths}" if paths else "")
 
 
-@dataclass(frozen=True)
-class WhenPolicy:
+class WhenPolicy(NamedTuple):
     """A rule that holds only when a related role of the resource carries a given AWS managed policy.
 
     ECS Managed Instances: the AWS-managed infrastructure policy passes only roles named ecsInstanceRole*
@@ -54,8 +51,7 @@ class WhenPolicy:
     role_property: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(NamedTuple):
     """One place a resource type takes an instance profile.
 
     container: keys from the resource down to the mapping that holds the profile property
