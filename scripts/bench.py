@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import io
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -20,6 +22,8 @@ import textwrap
 import time
 import timeit
 import tracemalloc
+import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -419,14 +423,16 @@ HANDLER_CACHED = "handler, bytecode cached"
 HANDLER_SOURCE_ONLY = "handler, compiled from source"
 
 
-def _import_seconds(modules: str, env: dict[str, str]) -> tuple[float, float]:
+def _import_seconds(
+    modules: str, env: dict[str, str], python: str = sys.executable, cwd: Path | str = ROOT
+) -> tuple[float, float]:
     """Wall and CPU seconds to import `modules` in a fresh interpreter, interpreter start-up excluded."""
     completed = subprocess.run(
-        [sys.executable, "-c", _IMPORT_PROBE.format(modules=modules)],
+        [python, "-c", _IMPORT_PROBE.format(modules=modules)],
         capture_output=True,
         text=True,
         check=True,
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
     )
     wall, cpu = completed.stdout.split()
@@ -530,8 +536,8 @@ class _CloudFormationLoader(yaml.SafeLoader):
 _CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
-def memory_size_mb(template_text: str) -> int:
-    """MemorySize of the macro's function in a SAM template (its Globals, else SAM's default of 128)."""
+def _function_setting(template_text: str, name: str, default: Any) -> Any:
+    """A property of the macro's function in a SAM template: its own, else Globals, else `default`."""
     template = yaml.load(template_text, Loader=_CloudFormationLoader)
     functions = [
         resource.get("Properties") or {}
@@ -541,8 +547,22 @@ def memory_size_mb(template_text: str) -> int:
     handler = [p for p in functions if p.get("Handler") == f"{HANDLER_MODULE}.lambda_handler"]
     if len(handler) != 1:
         raise ValueError(f"expected one function with handler {HANDLER_MODULE}.lambda_handler")
-    globals_ = ((template.get("Globals") or {}).get("Function") or {}).get("MemorySize", 128)
-    return int(handler[0].get("MemorySize", globals_))
+    globals_ = ((template.get("Globals") or {}).get("Function") or {}).get(name, default)
+    return handler[0].get(name, globals_)
+
+
+def memory_size_mb(template_text: str) -> int:
+    """MemorySize of the macro's function in a SAM template (its Globals, else SAM's default of 128)."""
+    return int(_function_setting(template_text, "MemorySize", 128))
+
+
+def runtime_version(template_text: str) -> str:
+    """The Python version ("3.13") of the macro function's Runtime ("python3.13") in a SAM template."""
+    runtime = _function_setting(template_text, "Runtime", None)
+    match = re.fullmatch(r"python(3\.\d+)", str(runtime))
+    if not match:
+        raise ValueError(f"the macro function's Runtime is {runtime!r}, not a pythonX.Y runtime")
+    return match.group(1)
 
 
 _RSS_PROBE = textwrap.dedent(
@@ -607,6 +627,290 @@ def measure_memory(fragment: dict[str, Any]) -> Memory:
     )
 
 
+# -- cold start on the Lambda runtime's Python -----------------------------------------------------------
+
+BENCH_DIR = ROOT / ".bench"  # gitignored: the runtime venv, made once and reused
+REQUIREMENTS = ROOT / "requirements-dev.txt"
+BUILD_TARGET = "build-ProfileExpandFunction"  # src/Makefile's target, the one `sam build` runs
+RUNTIME_PYTHON_VARIABLE = "BENCH_RUNTIME_PYTHON"
+
+# Labels of the import subjects on the runtime's Python.
+RUNTIME_POWERTOOLS = "aws_lambda_powertools"
+RUNTIME_HANDLER_SOURCE = "handler, bundle of source (RUNTIME_PYTHON=false)"
+RUNTIME_HANDLER_BYTECODE = "handler, bundle with bytecode"
+
+
+def _normalized_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned_version(requirements_text: str, package: str) -> str | None:
+    """The version a requirements file pins `package` to with `==`, or None."""
+    for line in requirements_text.splitlines():
+        match = re.fullmatch(
+            r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*==\s*([^\s;]+)\s*(?:;.*)?",
+            line.split("#", 1)[0].strip(),
+        )
+        if match and _normalized_name(match.group(1)) == _normalized_name(package):
+            return match.group(2)
+    return None
+
+
+def pyenv_pythons(versions: Path, version: str) -> list[Path]:
+    """bin/pythonX.Y of each pyenv release of `version` (3.13, 3.13.0, 3.13.2 ...), newest first.
+
+    Not 3.13t, 3.13-dev or release candidates: Lambda runs a release of the standard build.
+    """
+    found = []
+    if versions.is_dir():
+        for folder in versions.iterdir():
+            match = re.fullmatch(rf"{re.escape(version)}(?:\.(\d+))?", folder.name)
+            executable = folder / "bin" / f"python{version}"
+            if match and executable.is_file():
+                found.append((int(match.group(1) or -1), executable))
+    return [executable for _, executable in sorted(found, reverse=True)]
+
+
+@dataclass(frozen=True)
+class RuntimePython:
+    executable: str  # the interpreter's own path (sys.executable), not a shim
+    implementation: str
+    version: str  # e.g. 3.13.0
+    found_by: str
+
+
+_VERSION_PROBE = (
+    "import platform, sys; print(platform.python_implementation(), platform.python_version(), sys.executable)"
+)
+
+
+def _probe_python(command: str, version: str, found_by: str) -> RuntimePython | str:
+    """The interpreter `command` when it runs and is CPython `version`, else why not."""
+    try:
+        completed = subprocess.run(
+            [command, "-c", _VERSION_PROBE],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"{command} ({found_by}): {error}"
+    if completed.returncode != 0:
+        why = (completed.stderr.strip().splitlines() or ["no message"])[0]
+        return f"{command} ({found_by}): exit {completed.returncode}, {why}"
+    implementation, reported, executable = completed.stdout.strip().split(" ", 2)
+    if implementation != "CPython" or not (reported == version or reported.startswith(f"{version}.")):
+        return f"{command} ({found_by}): is {implementation} {reported}, the function runs CPython {version}"
+    return RuntimePython(executable, implementation, reported, found_by)
+
+
+def find_runtime_python(version: str) -> RuntimePython | str:
+    """An interpreter of the function's Python version on this machine, else why none was found.
+
+    $BENCH_RUNTIME_PYTHON when set (and then only it), else pythonX.Y on the PATH, else pyenv's.
+    """
+    explicit = os.environ.get(RUNTIME_PYTHON_VARIABLE)
+    if explicit:
+        return _probe_python(explicit, version, f"from ${RUNTIME_PYTHON_VARIABLE}")
+    candidates = [(f"python{version}", "on the PATH")]
+    notes = []  # why a place held no candidate at all
+    if shutil.which("pyenv"):
+        prefix = subprocess.run(["pyenv", "prefix", version], capture_output=True, text=True)
+        if prefix.returncode == 0:
+            # pyenv prints several prefixes joined with ':' when it resolves more than one version.
+            candidates += [
+                (str(Path(folder) / "bin" / f"python{version}"), f"by `pyenv prefix {version}`")
+                for folder in prefix.stdout.strip().split(":")
+                if folder
+            ]
+        else:
+            why = (prefix.stderr.strip().splitlines() or ["no such version"])[0]
+            notes.append(f"`pyenv prefix {version}`: {why}")
+    else:
+        notes.append("no pyenv on the PATH")
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    releases = pyenv_pythons(root / "versions", version)
+    candidates += [(str(executable), f"in {root / 'versions'}") for executable in releases]
+    if not releases:
+        notes.append(f"{root / 'versions'}: no {version} release")
+    places: dict[str, str] = {}
+    for command, found_by in candidates:
+        places.setdefault(command, found_by)  # each command once, found by its first place
+    misses = []
+    for command, found_by in places.items():
+        found = _probe_python(command, version, found_by)
+        if isinstance(found, RuntimePython):
+            return found
+        misses.append(found)
+    return f"no CPython {version} on this machine (set {RUNTIME_PYTHON_VARIABLE} to one): " + "; ".join(
+        misses + notes
+    )
+
+
+def runtime_venv(python: RuntimePython, powertools: str) -> Path | str:
+    """A venv of the runtime's Python holding Powertools, under .bench/: made once, reused while it matches."""
+    venv = BENCH_DIR / f"venv-python{'.'.join(python.version.split('.')[:2])}"
+    stamp_path = venv / "bench-stamp.json"
+    stamp = json.dumps(
+        {"python": python.executable, "version": python.version, "aws-lambda-powertools": powertools},
+        sort_keys=True,
+    )
+    venv_python = venv / "bin" / "python"
+    if venv_python.exists() and stamp_path.exists() and stamp_path.read_text() == stamp:
+        return venv
+    print(
+        f"bench: creating {venv.relative_to(ROOT)} with aws-lambda-powertools=={powertools}", file=sys.stderr
+    )
+    shutil.rmtree(venv, ignore_errors=True)
+    for step in (
+        [python.executable, "-m", "venv", str(venv)],
+        [
+            str(venv_python),
+            *("-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
+            f"aws-lambda-powertools=={powertools}",
+        ],
+    ):
+        completed = subprocess.run(step, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if completed.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            why = (completed.stderr.strip().splitlines() or ["no message"])[-1]
+            return f"`{' '.join(step[1:])}` with {python.executable} failed: {why}"
+    stamp_path.write_text(stamp)
+    return venv
+
+
+def build_bundle(artifacts: Path, runtime_python: str) -> None:
+    """The function's bundle as `sam build` makes it: src/Makefile's target, with RUNTIME_PYTHON set."""
+    command = [
+        "make",
+        "-C",
+        str(ROOT / "src"),
+        BUILD_TARGET,
+        f"ARTIFACTS_DIR={artifacts}",
+        f"RUNTIME_PYTHON={runtime_python}",
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if completed.returncode != 0:
+        raise SystemExit(f"bench: `{' '.join(command)}` failed:\n{completed.stdout}{completed.stderr}")
+
+
+@dataclass(frozen=True)
+class BundleSize:
+    files: int
+    bytecode_files: int
+    bytes: int
+    zipped_bytes: int  # deflated, as the deployment package is uploaded
+
+
+def bundle_size(folder: Path) -> BundleSize:
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for path in files:
+            zipped.write(path, path.relative_to(folder))
+    return BundleSize(
+        files=len(files),
+        bytecode_files=sum(1 for path in files if path.suffix == ".pyc"),
+        bytes=sum(path.stat().st_size for path in files),
+        zipped_bytes=len(archive.getvalue()),
+    )
+
+
+def code_origins(verbose_stderr: str, folder: Path) -> Counter[str]:
+    """How many modules under `folder` `python -v` says it ran from bytecode and from source."""
+    origins: Counter[str] = Counter()
+    for line in verbose_stderr.splitlines():
+        # "# code object from '<...>.pyc'" (bytecode read) or "# code object from <...>.py" (compiled)
+        match = re.fullmatch(r"# code object from '?(.+?)'?", line.strip())
+        if match and Path(match.group(1)).is_relative_to(folder):
+            origins["bytecode" if match.group(1).endswith(".pyc") else "source"] += 1
+    return origins
+
+
+@dataclass(frozen=True)
+class RuntimeColdStart:
+    python: RuntimePython
+    venv: Path
+    powertools: str
+    bundles: dict[str, BundleSize]  # handler label -> its bundle
+    cpu_ms: dict[str, list[float]]  # label -> CPU time of each run
+    wall_ms: dict[str, list[float]]
+    runs: int
+
+
+def measure_runtime_cold_start(runs: int) -> RuntimeColdStart | str:
+    """Import of the built bundle, source only and with bytecode, against Powertools, on the runtime's Python.
+
+    Returns why not when this machine has no interpreter of that version or cannot make the venv.
+    """
+    version = runtime_version(SAM_TEMPLATE.read_text())
+    python = find_runtime_python(version)
+    if isinstance(python, str):
+        return python
+    powertools = pinned_version(REQUIREMENTS.read_text(), "aws-lambda-powertools")
+    if powertools is None:
+        return f"{REQUIREMENTS.name} pins no aws-lambda-powertools version"
+    venv = runtime_venv(python, powertools)
+    if isinstance(venv, str):
+        return venv
+    venv_python = str(venv / "bin" / "python")
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE")
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        bundles = {
+            RUNTIME_HANDLER_SOURCE: (Path(folder) / "source", "false", "source"),
+            RUNTIME_HANDLER_BYTECODE: (Path(folder) / "bytecode", python.executable, "bytecode"),
+        }
+        envs = {}
+        for label, (bundle, runtime_python, expected) in bundles.items():
+            build_bundle(bundle, runtime_python)
+            envs[label] = {**base, "PYTHONPATH": str(bundle), "PYTHONDONTWRITEBYTECODE": "1"}
+            # Refuse to time a bundle that does not load as built (stale bytecode, the wrong package ...).
+            verbose = subprocess.run(
+                [venv_python, "-v", "-c", f"import {HANDLER_MODULE}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=folder,
+                env=envs[label],
+            )
+            origins = code_origins(verbose.stderr, bundle)
+            if not origins[expected] or set(origins) != {expected}:
+                raise SystemExit(f"bench: {label}: python -v shows its modules loaded as {dict(origins)}")
+        envs[RUNTIME_POWERTOOLS] = envs[RUNTIME_HANDLER_SOURCE]
+        subjects = {
+            RUNTIME_POWERTOOLS: "aws_lambda_powertools",
+            RUNTIME_HANDLER_SOURCE: HANDLER_MODULE,
+            RUNTIME_HANDLER_BYTECODE: HANDLER_MODULE,
+        }
+        for label, modules in subjects.items():  # warm the file cache first
+            _import_seconds(modules, envs[label], python=venv_python, cwd=folder)
+        cpu: dict[str, list[float]] = {label: [] for label in subjects}
+        wall: dict[str, list[float]] = {label: [] for label in subjects}
+        labels = list(subjects)
+        for number in range(runs):
+            for label in labels[number % len(labels) :] + labels[: number % len(labels)]:
+                wall_s, cpu_s = _import_seconds(subjects[label], envs[label], python=venv_python, cwd=folder)
+                wall[label].append(wall_s * 1000)
+                cpu[label].append(cpu_s * 1000)
+        sizes = {label: bundle_size(bundle) for label, (bundle, _, _) in bundles.items()}
+    if sizes[RUNTIME_HANDLER_SOURCE].bytecode_files:
+        raise SystemExit("bench: bytecode was written into the source bundle during the runs")
+    return RuntimeColdStart(
+        python=python,
+        venv=venv,
+        powertools=powertools,
+        bundles=sizes,
+        cpu_ms=cpu,
+        wall_ms=wall,
+        runs=runs,
+    )
+
+
 # -- report ------------------------------------------------------------------------------------------
 
 
@@ -652,6 +956,75 @@ def _yes(met: bool) -> str:
     return "yes" if met else "**NO**"
 
 
+def home_as_tilde(text: str, home: str) -> str:
+    """`text` with paths under the home folder written from ~ (the README says where, not whose)."""
+    home = home.rstrip("/")
+    return re.sub(rf"{re.escape(home)}(?![\w.-])", "~", text) if home else text
+
+
+def runtime_section(runtime: RuntimeColdStart | str) -> list[str]:
+    """Markdown of the cold start on the function's own Python, or of why it was skipped."""
+    version = runtime_version(SAM_TEMPLATE.read_text())
+    lines = ["## Cold start on the Lambda runtime's Python", ""]
+    if isinstance(runtime, str):
+        return [*lines, f"Skipped: {runtime}."]
+    median = statistics.median
+    python = runtime.python
+
+    def home(text: str) -> str:
+        return home_as_tilde(text, str(Path.home()))
+
+    lines += [
+        f"The function runs python{version} (template.yaml), on Lambda's read-only /var/task. The bundle "
+        f"`sam build` ships (src/Makefile, `{BUILD_TARGET}`) is built twice: with `RUNTIME_PYTHON=false`, "
+        f"source only, as from a build machine without python{version}; and with `RUNTIME_PYTHON` set to "
+        f"the interpreter below, which adds bytecode (`compileall --invalidation-mode unchecked-hash`). "
+        f"Each is imported by {python.implementation} {python.version} (`{home(python.executable)}`, found "
+        f"{home(python.found_by)}) from a venv in {runtime.venv.relative_to(ROOT)}/ holding "
+        f"aws-lambda-powertools {runtime.powertools} (requirements-dev.txt), with `PYTHONPATH=<bundle>` and "
+        f"`PYTHONDONTWRITEBYTECODE=1`: {runtime.runs} fresh interpreters per row, rows run in rotation, CPU "
+        "time of the `import` statement alone. `python -v` confirmed each bundle's modules load as built "
+        "(from .pyc, or compiled from .py).",
+        "",
+        "| bundle | files | of them .pyc | bytes | zipped bytes |",
+        "|---|---|---|---|---|",
+    ]
+    for label, size in runtime.bundles.items():
+        lines.append(
+            f"| {label.removeprefix('handler, ')} | {size.files} | {size.bytecode_files} | {size.bytes:,} "
+            f"| {size.zipped_bytes:,} |"
+        )
+    lines += [
+        "",
+        "| import | what | CPU ms, median | CPU ms, range | wall ms, median |",
+        "|---|---|---|---|---|",
+    ]
+    subjects = {
+        RUNTIME_POWERTOOLS: "aws_lambda_powertools",
+        RUNTIME_HANDLER_SOURCE: HANDLER_MODULE,
+        RUNTIME_HANDLER_BYTECODE: HANDLER_MODULE,
+    }
+    for label, modules in subjects.items():
+        cpu, wall = runtime.cpu_ms[label], runtime.wall_ms[label]
+        lines.append(
+            f"| `import {modules}` | {label} | {median(cpu):.1f} | {min(cpu):.1f} to {max(cpu):.1f} "
+            f"| {median(wall):.1f} |"
+        )
+    lines += [
+        "",
+        "| handler minus Powertools | CPU ms | wall ms | target | met? (CPU) |",
+        "|---|---|---|---|---|",
+    ]
+    for handler in (RUNTIME_HANDLER_SOURCE, RUNTIME_HANDLER_BYTECODE):
+        by_cpu = median(runtime.cpu_ms[handler]) - median(runtime.cpu_ms[RUNTIME_POWERTOOLS])
+        by_wall = median(runtime.wall_ms[handler]) - median(runtime.wall_ms[RUNTIME_POWERTOOLS])
+        lines.append(
+            f"| {handler} minus `import aws_lambda_powertools` | {by_cpu:.1f} | {by_wall:.1f} "
+            f"| ≤ {IMPORT_BUDGET_MS:g} ms | {_yes(by_cpu <= IMPORT_BUDGET_MS)} |"
+        )
+    return lines
+
+
 def report(
     timings: list[Timing],
     cold: ColdStart | None,
@@ -659,6 +1032,7 @@ def report(
     rounds: int,
     started: str,
     host: list[str],
+    runtime: RuntimeColdStart | str | None = None,
 ) -> str:
     lines = [
         "# Benchmark results",
@@ -694,8 +1068,9 @@ def report(
             "",
             "## Cold start: import time in a fresh interpreter",
             "",
-            "Time of the `import` statement alone (interpreter start-up excluded) in fresh interpreters, "
-            f"{cold.runs} per row, rows run in rotation. CPU time (`time.process_time` in the child) is the "
+            "Time of the `import` statement alone (interpreter start-up excluded) in fresh interpreters of "
+            f"the Python running the benchmark ({platform.python_version()}; the function's own Python is "
+            f"the next section), {cold.runs} per row, rows run in rotation. CPU time (`time.process_time` in the child) is the "
             "measure: unlike wall time it does not grow when other processes compete for the cores. "
             "Powertools is always read from cached bytecode. The handler is measured twice: with its "
             "bytecode cached (an installed package) and compiled from source (a bundle of .py files on "
@@ -732,6 +1107,8 @@ def report(
             "Modules the handler imports beyond Powertools, own import ms (-X importtime, bytecode cached): "
             f"{top}.",
         ]
+    if runtime is not None:
+        lines += ["", *runtime_section(runtime)]
     if memory:
         limit = memory.memory_size_mb * MEMORY_SHARE
         rss = memory.rss_stages_mb["after dump"][1]
@@ -767,7 +1144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--import-runs", type=int, default=25, help="fresh interpreters per import subject")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the Markdown")
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--skip-cold-start", action="store_true")
+    parser.add_argument(
+        "--skip-cold-start",
+        action="store_true",
+        help="skip both cold-start sections (this Python, runtime's)",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -784,10 +1165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if fragment != snapshot:
             raise SystemExit("bench: expand() modified its input")
     cold = None
+    runtime: RuntimeColdStart | str | None = None
     if not args.skip_cold_start:
         cold = measure_cold_start(args.import_runs)
+        runtime = measure_runtime_cold_start(args.import_runs)
+        if isinstance(runtime, str):
+            print(f"bench: cold start on the Lambda runtime's Python skipped: {runtime}", file=sys.stderr)
     memory = measure_memory(large)
-    text = report(timings, cold, memory, args.rounds, started, host)
+    text = report(timings, cold, memory, args.rounds, started, host, runtime)
     print(text, end="")
     if not args.no_write:
         args.output.parent.mkdir(parents=True, exist_ok=True)

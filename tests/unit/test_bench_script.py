@@ -163,3 +163,156 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 """
     assert bench.powertools_imports(source) == ["aws_lambda_powertools", "aws_lambda_powertools.metrics"]
+
+
+def test_runtime_version_is_read_from_the_function_or_its_globals(bench: ModuleType) -> None:
+    template = """
+Globals:
+  Function:
+    Runtime: python3.12
+Resources:
+  Macro:
+    Type: AWS::Serverless::Function
+    Properties:
+      Role: !GetAtt Role.Arn
+      Handler: profile_expand.handler.lambda_handler
+"""
+    assert bench.runtime_version(template) == "3.12"
+    assert bench.runtime_version(template.replace("Role: !", "Runtime: python3.13\n      Role: !")) == "3.13"
+    with pytest.raises(ValueError, match=r"nodejs22\.x"):
+        bench.runtime_version(template.replace("python3.12", "nodejs22.x"))
+
+
+def test_pinned_version_reads_name_equals_version_lines(bench: ModuleType) -> None:
+    requirements = """
+# comment
+cfn-lint==1.58.0
+aws_lambda_powertools == 3.37.0  # the layer's major version
+moto[cloudformation,ec2]==5.2.5
+boto3
+requests>=2 ; python_version < "3.12"
+"""
+    assert bench.pinned_version(requirements, "aws-lambda-powertools") == "3.37.0"
+    assert bench.pinned_version(requirements, "moto") == "5.2.5"
+    assert bench.pinned_version(requirements, "boto3") is None
+    assert bench.pinned_version(requirements, "requests") is None
+    assert bench.pinned_version(requirements, "cfn") is None
+    assert bench.pinned_version(bench.REQUIREMENTS.read_text(), "aws-lambda-powertools")
+
+
+def test_pyenv_pythons_lists_releases_of_the_version_newest_first(bench: ModuleType, tmp_path: Path) -> None:
+    for name in (
+        "3.13.2",
+        "3.13.10",
+        "3.13",
+        "3.13.1",
+        "3.13t",
+        "3.13-dev",
+        "3.13.0rc1",
+        "3.130.0",
+        "3.12.1",
+    ):
+        executable = tmp_path / name / "bin" / f"python{name[:4]}"
+        executable.parent.mkdir(parents=True)
+        executable.write_text("")
+    (tmp_path / "3.13.1" / "bin" / "python3.13").unlink()  # a release without its interpreter
+
+    found = bench.pyenv_pythons(tmp_path, "3.13")
+
+    assert [path.parent.parent.name for path in found] == ["3.13.10", "3.13.2", "3.13"]
+    assert bench.pyenv_pythons(tmp_path / "missing", "3.13") == []
+
+
+def test_an_explicit_runtime_python_is_the_only_one_tried(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    running = ".".join(str(part) for part in sys.version_info[:2])
+    monkeypatch.setenv("BENCH_RUNTIME_PYTHON", sys.executable)
+
+    found = bench.find_runtime_python(running)
+    wrong = bench.find_runtime_python("3.4")
+
+    assert found.version.startswith(f"{running}.")
+    assert Path(found.executable).resolve() == Path(sys.executable).resolve()
+    assert isinstance(wrong, str)
+    assert f"is CPython {found.version}, the function runs CPython 3.4" in wrong
+    monkeypatch.setenv("BENCH_RUNTIME_PYTHON", str(tmp_path / "python3.13"))
+    missing = bench.find_runtime_python("3.13")
+    assert isinstance(missing, str)
+    assert "python3.13 (from $BENCH_RUNTIME_PYTHON)" in missing
+
+
+def test_bundle_size_counts_every_file_and_the_bytecode(bench: ModuleType, tmp_path: Path) -> None:
+    package = tmp_path / "profile_expand"
+    (package / "__pycache__").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "core.py").write_text("x = 1\n" * 100)
+    (package / "__pycache__" / "core.cpython-313.pyc").write_bytes(b"\0" * 50)
+
+    size = bench.bundle_size(tmp_path)
+
+    assert (size.files, size.bytecode_files, size.bytes) == (3, 1, 650)
+    assert 0 < size.zipped_bytes < 650 + 3 * 200  # deflated content plus the archive's headers
+
+
+def test_code_origins_tells_bytecode_from_source_within_the_bundle(bench: ModuleType) -> None:
+    verbose = """
+# /b/profile_expand/__pycache__/__init__.cpython-313.pyc matches /b/profile_expand/__init__.py
+# code object from '/b/profile_expand/__pycache__/__init__.cpython-313.pyc'
+# code object from /b/profile_expand/core.py
+# code object from '/venv/lib/python3.13/site-packages/aws_lambda_powertools/__init__.cpython-313.pyc'
+import 'profile_expand' # <_frozen_importlib_external.SourceFileLoader object at 0x7f>
+"""
+    assert bench.code_origins(verbose, Path("/b")) == {"bytecode": 1, "source": 1}
+    assert bench.code_origins(verbose, Path("/elsewhere")) == {}
+
+
+def test_home_as_tilde_shortens_only_paths_under_home(bench: ModuleType) -> None:
+    assert bench.home_as_tilde("in /home/ci/.pyenv/versions", "/home/ci") == "in ~/.pyenv/versions"
+    assert bench.home_as_tilde("/home/ci", "/home/ci/") == "~"
+    assert bench.home_as_tilde("/home/circle/python3.13", "/home/ci") == "/home/circle/python3.13"
+    assert bench.home_as_tilde("/usr/bin/python3.13", "") == "/usr/bin/python3.13"
+
+
+def _runtime_cold_start(bench: ModuleType, handler_ms: dict[str, list[float]]) -> Any:
+    size = bench.BundleSize(files=2, bytecode_files=0, bytes=1000, zipped_bytes=500)
+    cpu = {bench.RUNTIME_POWERTOOLS: [30.0, 29.0, 31.0], **handler_ms}
+    return bench.RuntimeColdStart(
+        python=bench.RuntimePython("/usr/bin/python3.13", "CPython", "3.13.1", "on the PATH"),
+        venv=bench.BENCH_DIR / "venv-python3.13",
+        powertools="3.37.0",
+        bundles={bench.RUNTIME_HANDLER_SOURCE: size, bench.RUNTIME_HANDLER_BYTECODE: size},
+        cpu_ms=cpu,
+        wall_ms={label: [ms + 1 for ms in runs] for label, runs in cpu.items()},
+        runs=3,
+    )
+
+
+def test_runtime_section_compares_each_bundle_with_powertools_against_the_budget(bench: ModuleType) -> None:
+    runtime = _runtime_cold_start(
+        bench,
+        {
+            bench.RUNTIME_HANDLER_SOURCE: [46.0, 50.0, 46.5],  # median 46.5: 16.5 over Powertools' 30
+            bench.RUNTIME_HANDLER_BYTECODE: [35.0, 34.0, 90.0],  # median 35: 5 over, despite one outlier
+        },
+    )
+
+    text = "\n".join(bench.runtime_section(runtime))
+
+    source_row = next(
+        line for line in text.splitlines() if line.startswith(f"| {bench.RUNTIME_HANDLER_SOURCE} ")
+    )
+    bytecode_row = next(
+        line for line in text.splitlines() if line.startswith(f"| {bench.RUNTIME_HANDLER_BYTECODE} ")
+    )
+    assert "| 16.5 | 16.5 | ≤ 15 ms | **NO** |" in source_row
+    assert "| 5.0 | 5.0 | ≤ 15 ms | yes |" in bytecode_row
+    assert "CPython 3.13.1 (`/usr/bin/python3.13`, found on the PATH)" in text
+    assert "| bundle with bytecode | 2 | 0 | 1,000 | 500 |" in text
+
+
+def test_runtime_section_says_why_it_was_skipped(bench: ModuleType) -> None:
+    lines = bench.runtime_section("no CPython 3.13 on this machine")
+
+    assert lines[0] == "## Cold start on the Lambda runtime's Python"
+    assert lines[-1] == "Skipped: no CPython 3.13 on this machine."
