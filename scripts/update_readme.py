@@ -28,7 +28,9 @@ def replace_section(text: str, name: str, body: str) -> str:
 def main() -> int:
     text = replace_section(README.read_text(), "sites-table", sites_markdown())
     if BENCH_RESULTS.exists():
-        text = replace_section(text, "bench", BENCH_RESULTS.read_text().rstrip("\n") + "\n")
+        # The results file is a document of its own: its headings go two levels down, under "## Benchmark".
+        results = re.sub(r"^(#+) ", r"##\1 ", BENCH_RESULTS.read_text(), flags=re.M)
+        text = replace_section(text, "bench", results.rstrip("\n") + "\n")
     README.write_text(text)
     print("README.md updated: review the diff.")
     return 0
