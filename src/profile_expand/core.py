@@ -37,7 +37,7 @@ from profile_expand.roles import (
     short,
     template_role_in,
 )
-from profile_expand.sites import EACH, ProfileForm, RoleNameRule, Site, SiteKind, sites_for
+from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
 
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
 
@@ -205,7 +205,7 @@ class _Expander:
         condition = resource.get(cfn.CONDITION)
         requirement: Requirement = frozenset({named(condition)} if isinstance(condition, str) else ())
         for site in sites:
-            for path, container in _containers(resource, site.container):
+            for path, container in containers(resource, site.container):
                 found: Iterator[tuple[Path, str, object, bool]]
                 if site.kind is SiteKind.OPTION_SETTING:
                     found = self._option_setting_roles(logical_id, site, path, container)
@@ -334,7 +334,7 @@ class _Expander:
             return ()
         if when is None:
             return (rule,)
-        related = next((value for _, value in _containers(resource, when.role_property)), None)
+        related = next((value for _, value in containers(resource, when.role_property)), None)
         related_role = template_role_in(related, self.index)
         if related_role is not None:
             return (rule,) if carries_policy(self.resources[related_role], when.policy_name) else ()
@@ -655,20 +655,6 @@ def _index(template: Mapping[str, Any], resources: Mapping[str, Any]) -> Templat
 def _parameter_type(parameter: Mapping[str, Any]) -> str:
     kind = parameter.get(cfn.TYPE)
     return kind if isinstance(kind, str) else "String"
-
-
-def _containers(node: object, steps: tuple[str, ...], path: Path = ()) -> Iterator[tuple[Path, Any]]:
-    """Every (path, value) reached by following the site's container steps (EACH = every list item)."""
-    if not steps:
-        yield path, node
-        return
-    step, rest = steps[0], steps[1:]
-    if step == EACH:
-        if isinstance(node, list):
-            for position, item in enumerate(node):
-                yield from _containers(item, rest, (*path, position))
-    elif isinstance(node, Mapping) and step in node:
-        yield from _containers(node[step], rest, (*path, step))
 
 
 def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[RoleRef, Requirement]]:

@@ -6,8 +6,11 @@ Adding a resource type is one row here plus one golden case (tests/golden/input/
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from enum import Enum
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
+
+from profile_expand import cfn
 
 # A container path segment meaning "each item of this list".
 EACH: Final = "*"
@@ -258,6 +261,34 @@ SITES: Final[tuple[Site, ...]] = (
         doc_url=_DOCS + "aws-resource-elasticbeanstalk-configurationtemplate.html",
     ),
 )
+
+
+def containers(
+    node: object, steps: tuple[str, ...], path: tuple[str | int, ...] = (), *, through_fn_if: bool = False
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every (path, value) reached from `node` by a site's container steps (EACH: every list item).
+
+    With through_fn_if, a Fn::If met on the way is followed into both branches (either may deploy):
+    the lint rules look there; the macro rewrites only what it can see without choosing a branch.
+    """
+    if through_fn_if and isinstance(node, Mapping) and len(node) == 1 and cfn.FN_IF in node:
+        branches = node[cfn.FN_IF]
+        if isinstance(branches, list) and len(branches) == 3:
+            for position in (1, 2):
+                yield from containers(
+                    branches[position], steps, (*path, cfn.FN_IF, position), through_fn_if=True
+                )
+        return
+    if not steps:
+        yield path, node
+        return
+    step, rest = steps[0], steps[1:]
+    if step == EACH:
+        if isinstance(node, list):
+            for position, item in enumerate(node):
+                yield from containers(item, rest, (*path, position), through_fn_if=through_fn_if)
+    elif isinstance(node, Mapping) and step in node:
+        yield from containers(node[step], rest, (*path, step), through_fn_if=through_fn_if)
 
 
 def sites_for(resource_type: str) -> tuple[Site, ...]:

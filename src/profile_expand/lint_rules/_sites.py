@@ -11,10 +11,10 @@ from typing import Any, TypeGuard
 
 from cfnlint.template import Template  # type: ignore[import-untyped]
 
-from profile_expand import cfn
+from profile_expand import cfn, sites
 from profile_expand.core import Expansion, expand_with_report
 from profile_expand.errors import InvalidTemplateError
-from profile_expand.sites import EACH, Site, SiteKind, sites_for
+from profile_expand.sites import Site, SiteKind, sites_for
 
 Path = tuple[str | int, ...]
 
@@ -73,26 +73,8 @@ def site_resources(template: Template) -> Iterator[tuple[str, Mapping[str, Any],
 
 
 def containers(node: object, steps: tuple[str, ...], path: Path = ()) -> Iterator[tuple[Path, Any]]:
-    """Every (path, value) reached by following a site's container steps.
-
-    EACH steps into every list item; a Fn::If met on the way is followed into both branches, since
-    either may be deployed.
-    """
-    if is_fn_if(node):
-        branches = node[cfn.FN_IF]
-        for position in (1, 2):
-            yield from containers(branches[position], steps, (*path, cfn.FN_IF, position))
-        return
-    if not steps:
-        yield path, node
-        return
-    step, rest = steps[0], steps[1:]
-    if step == EACH:
-        if isinstance(node, list):
-            for position, item in enumerate(node):
-                yield from containers(item, rest, (*path, position))
-    elif isinstance(node, Mapping) and step in node:
-        yield from containers(node[step], rest, (*path, step))
+    """The site's containers, following Fn::If into both branches (either may be deployed)."""
+    return sites.containers(node, steps, path, through_fn_if=True)
 
 
 def option_entries(site: Site, settings: object, path: Path) -> Iterator[tuple[Path, Mapping[str, Any]]]:
