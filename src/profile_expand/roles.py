@@ -217,14 +217,20 @@ class RoleParser:
                 logical_id, path, unknown_keys_message(unknown, ROLE_DEFINITION_KEYS, "an inline role")
             )
             return None
-        try:
-            key = canonical(value)
-        except ValueError:
-            self._error(logical_id, path, f"{quote(value)} is not a plain JSON value.")
+        key = self._identity(value, logical_id, path)
+        if key is None:
             return None
         return UseRole(
             RoleRef(key=f"inline:{key}", roles_entry=None, stem="", exact_stem=True, definition=value)
         )
+
+    def _identity(self, value: object, logical_id: str, path: Path) -> str | None:
+        """The canonical text that makes two equal values share one role, or None (reported)."""
+        try:
+            return canonical(value)
+        except ValueError:
+            self._error(logical_id, path, f"{quote(value)} is not a plain JSON value.")
+            return None
 
     def _template_role(self, role_id: str) -> UseRole:
         return UseRole(
@@ -427,10 +433,8 @@ class RoleParser:
                     "write the role name (the last part of the ARN) instead.",
                 )
                 return None
-        try:
-            key = canonical(value)
-        except ValueError:
-            self._error(logical_id, path, f"{quote(value)} is not a plain JSON value.")
+        key = self._identity(value, logical_id, path)
+        if key is None:
             return None
         # Any other intrinsic (Fn::ImportValue, Fn::Sub, Fn::FindInMap, ...) is passed through as the name.
         return UseRole(
