@@ -595,11 +595,8 @@ def templates(draw: st.DrawFn, allow_errors: bool = False) -> GeneratedTemplate:
         resources[policy] = POLICIES[policy](draw(st.sampled_from(ctx.roles)))
         if ctx.conditions and draw(st.booleans()):
             resources[policy] = {"Condition": draw(st.sampled_from(ctx.conditions)), **resources[policy]}
-    types = SITE_TYPES
-    if ctx.defaults and "NamePrefix" in ctx.defaults:
-        # A template-wide NamePrefix is refused at RDS Custom sites (their profiles must start AWSRDSCustom).
-        types = tuple(kind for kind in SITE_TYPES if kind != "AWS::RDS::DBInstance")
-    kinds = draw(st.lists(st.sampled_from(types), min_size=1, max_size=6))
+    # A template-wide NamePrefix yields to RDS Custom's required AWSRDSCustom prefix, so every type mixes in.
+    kinds = draw(st.lists(st.sampled_from(SITE_TYPES), min_size=1, max_size=6))
     for number, kind in enumerate(kinds, start=1):
         logical_id = kind.split("::")[-1] + str(number)
         resources[logical_id] = builder.site_resource(logical_id, kind)

@@ -9,7 +9,7 @@ the Fn::Or of each use's Fn::And, nested so that no Fn::Or or Fn::And has more t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from profile_expand import cfn
@@ -35,6 +35,20 @@ class ConditionPlan(NamedTuple):
     @property
     def unconditional(self) -> bool:
         return self.existing is None and self.expression is None
+
+
+def excludes(need: Requirement, other: Requirement) -> bool:
+    """Whether two sets of terms can never hold together: a condition in one, its Fn::Not in the other."""
+    return any(negated(name) in other for name in _names(need)) or any(
+        negated(name) in need for name in _names(other)
+    )
+
+
+def _names(need: Requirement) -> Iterator[str]:
+    for term in need:
+        parsed = json.loads(term)
+        if set(parsed) == {cfn.CONDITION}:
+            yield parsed[cfn.CONDITION]
 
 
 def plan_condition(requirements: Iterable[Requirement]) -> ConditionPlan:

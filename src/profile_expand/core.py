@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from profile_expand import cfn
-from profile_expand.conditions import ConditionPlan, Requirement, named, negated, plan_condition
+from profile_expand.conditions import ConditionPlan, Requirement, excludes, named, negated, plan_condition
 from profile_expand.errors import InvalidTemplateError, TemplateError
 from profile_expand.inline_roles import apply_name_rules, carries_policy, inline_role_properties, satisfies
 from profile_expand.profile_options import (
@@ -299,9 +299,12 @@ class _Expander:
             )
         if choice is None:
             return None
-        options = site_options.over(self.defaults)
+        # A service's required prefix wins over the template-wide NamePrefix, not over the site's own choice.
         if site.profile_name_prefix:
-            options = with_required_prefix(options, site.profile_name_prefix, logical_id, path, self.errors)
+            site_options = with_required_prefix(
+                site_options, site.profile_name_prefix, logical_id, path, self.errors
+            )
+        options = site_options.over(self.defaults)
         rules = self._role_rules(logical_id, resource, site, path)
         return _SiteUse(logical_id, site, container_path, key, choice, requirement, options, rules)
 
@@ -516,6 +519,7 @@ class _Expander:
                         "which Conditions already defines; rename that condition.",
                     )
                 condition_names.add(name)
+        self._check_profile_names(profiles)
         count = len(self.resources) + len(generated)
         if count > cfn.MAX_RESOURCES:
             self._error(
@@ -525,6 +529,33 @@ class _Expander:
                 f"{cfn.MAX_RESOURCES}; split the template into nested stacks (each with its own "
                 "`Transform: ProfileExpand`) or share roles between resources.",
             )
+
+    def _check_profile_names(self, profiles: Mapping[_ProfileKey, _Profile]) -> None:
+        """IAM names are unique per account: two profiles of this stack that can exist together may not share one."""
+        named: dict[str, list[_Profile]] = {}
+        for profile in profiles.values():
+            name = self._literal_profile_name(profile)
+            if name is not None:
+                named.setdefault(name, []).append(profile)
+        for name, holders in sorted(named.items()):
+            for index, first in enumerate(holders):
+                for second in holders[index + 1 :]:
+                    if not _exclusive(first, second):
+                        self._error(
+                            min(first.users | second.users),
+                            (),
+                            f"the instance profiles {short(first.logical_id)} and {short(second.logical_id)} "
+                            f"would both be named {quote(name)}; IAM names are unique, so give each its own "
+                            "InstanceProfileName (or use NamePrefix).",
+                        )
+
+    def _literal_profile_name(self, profile: _Profile) -> str | None:
+        if profile.existing:
+            properties = self.resources[profile.logical_id].get(cfn.PROPERTIES)
+            name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
+        else:
+            name = profile.options.name
+        return name if isinstance(name, str) else None
 
     def _plan_readiness(self, uses: list[_SiteUse]) -> dict[str, list[str]]:
         """Resource -> policies on its roles that it must wait for (DependsOn to add, template order)."""
@@ -575,7 +606,8 @@ class _Expander:
         for (role_key, options_key), profile in profiles.items():
             ids_by_options.setdefault(options_key, {})[role_key] = profile.logical_id
         for use in uses:
-            value = _render_choice(use.choice, use.site.writes, ids_by_options[use.options.key])
+            # A use whose every branch is AWS::NoValue has no profile of its own.
+            value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
             new_resources[use.logical_id] = _replace_at(
                 new_resources[use.logical_id], use.container_path, _writer(use, value)
             )
@@ -655,6 +687,11 @@ def _index(template: Mapping[str, Any], resources: Mapping[str, Any]) -> Templat
 def _parameter_type(parameter: Mapping[str, Any]) -> str:
     kind = parameter.get(cfn.TYPE)
     return kind if isinstance(kind, str) else "String"
+
+
+def _exclusive(first: _Generated, second: _Generated) -> bool:
+    """Whether two generated resources can never exist together (every pair of uses excludes each other)."""
+    return all(excludes(need, other) for need in first.requirements for other in second.requirements)
 
 
 def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[RoleRef, Requirement]]:

@@ -169,3 +169,63 @@ def test_profile_options_and_inline_errors_are_all_reported() -> None:
     assert len(messages) == 2
     assert "A, Properties.IamRole.Profile.Path" in messages[0]
     assert "did you mean Policies?" in messages[1]
+
+
+def test_two_profiles_that_can_exist_together_may_not_share_a_name() -> None:
+    role = {"Type": "AWS::IAM::Role", "Properties": TRUST}
+    named = {"InstanceProfileName": "web-profile"}
+    with pytest.raises(InvalidTemplateError, match='would both be named "web-profile"'):
+        expand(
+            {
+                "Resources": {
+                    "A": role,
+                    "B": role,
+                    "X": _instance({"Role": "A", "Profile": named}),
+                    "Y": _instance({"Role": "B", "Profile": named}),
+                }
+            }
+        )
+    # In the two branches of one Fn::If they never coexist: that is fine.
+    out = expand(
+        {
+            "Conditions": {"IsProd": {"Fn::Equals": [1, 2]}},
+            "Resources": {
+                "A": role,
+                "B": role,
+                "X": _instance({"Role": {"Fn::If": ["IsProd", "A", "B"]}, "Profile": named}),
+            },
+        }
+    )
+    names = [
+        r["Properties"].get("InstanceProfileName")
+        for r in out["Resources"].values()
+        if "Roles" in r.get("Properties", {})
+    ]
+    assert names == ["web-profile", "web-profile"]
+
+
+def test_rds_custom_prefix_wins_over_the_template_default_name_prefix() -> None:
+    out = expand(
+        {
+            "Metadata": {"ProfileExpand": {"ProfileDefaults": {"NamePrefix": "team-a", "Path": "/team-a/"}}},
+            "Resources": {
+                "DbRole": {"Type": "AWS::IAM::Role", "Properties": {**TRUST, "RoleName": "AWSRDSCustom-db"}},
+                "Db": {
+                    "Type": "AWS::RDS::DBInstance",
+                    "Properties": {"Engine": "custom-oracle-ee", "IamRole": "DbRole"},
+                },
+                "Web": _instance("DbRole"),
+            },
+        }
+    )
+    profiles = {
+        lid: r["Properties"]
+        for lid, r in out["Resources"].items()
+        if r["Type"] == "AWS::IAM::InstanceProfile"
+    }
+    assert (
+        profiles["DbRoleAWSRDSCustomInstanceProfile"]["InstanceProfileName"]["Fn::Join"][1][0]
+        == "AWSRDSCustom"
+    )
+    assert profiles["DbRoleAWSRDSCustomInstanceProfile"]["Path"] == "/team-a/"
+    assert profiles["DbRoleInstanceProfile"]["InstanceProfileName"]["Fn::Join"][1][0] == "team-a"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from profile_expand import expand, expand_with_report
@@ -535,25 +535,11 @@ def _strip_added(output: dict[str, Any], template: Mapping[str, Any]) -> dict[st
 
 # -- the properties -------------------------------------------------------------------------------
 
-# Known bug (core.py _render, since df85235): a site whose IamRole chooses no role in any branch (!Ref
-# AWS::NoValue alone, or Fn::If of two NoValue) raises KeyError when no other site shares its profile
-# options. test_a_site_that_chooses_no_role_expands holds it; until it is fixed, the properties below
-# skip such templates so they keep checking everything else. Remove this and the assume() when fixed.
-BUG_NO_ROLE = "bug: _render looks up ids_by_options[use.options.key], absent when the use names no role"
-
-
-def chooses_no_role(template: Mapping[str, Any]) -> bool:
-    return any(
-        all(leaf == NO_VALUE for leaf in leaves(unwrap(location.value)[0]))
-        for location in locations(template)
-    )
-
 
 @PROPERTY_SETTINGS
 @given(templates())
 def test_every_valid_template_expands_as_promised(generated: GeneratedTemplate) -> None:
     template = generated.template
-    assume(not chooses_no_role(template))
     before = copy.deepcopy(template)
     report = expand_with_report(template)
     output = report.template
@@ -592,7 +578,6 @@ def test_every_valid_template_expands_as_promised(generated: GeneratedTemplate) 
 @given(templates(allow_errors=True))
 def test_the_handler_answers_every_template(generated: GeneratedTemplate) -> None:
     template = generated.template
-    assume(not chooses_no_role(template))
     before = copy.deepcopy(template)
     response = lambda_handler(macro_event(template, request_id="req-42"), CONTEXT)
     assert json.dumps(template) == json.dumps(before), "the input was modified"
@@ -630,7 +615,6 @@ def _instance(iam_role: Any, condition: str | None = None) -> dict[str, Any]:
 _ROLE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_NO_ROLE)
 @pytest.mark.parametrize(
     "iam_role",
     [
@@ -650,13 +634,6 @@ def test_a_site_that_chooses_no_role_expands(iam_role: Any) -> None:
     assert "IamInstanceProfile" in output["Resources"]["Spare"]["Properties"]
 
 
-BUG_SHARED_NAME = (
-    "bug: two generated profiles for different roles get the same literal InstanceProfileName; "
-    "IAM refuses the second at deploy time, the macro could say so at expansion"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=BUG_SHARED_NAME)
 @PROPERTY_SETTINGS
 @given(
     roles=st.lists(st.sampled_from(ROLE_IDS), min_size=2, max_size=3, unique=True),
