@@ -1,5 +1,7 @@
 # Two commands on a fresh clone: `make demo` and `make test`. Both set up .venv first.
 PYTHON ?= python3
+# sam asks about telemetry on first use; the build and the tests have no use for it.
+export SAM_CLI_TELEMETRY ?= 0
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -119,12 +119,36 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [str(BIN / "sam"), "build", "--template", "template.yaml", "--build-dir", str(build_dir)],
         cwd=ROOT,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        # Source only, whatever Pythons this machine has: the bytecode step is tested on its own below.
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "RUNTIME_PYTHON": "false"},
         check=True,
         capture_output=True,
     )
     (function_dir,) = [p for p in build_dir.iterdir() if p.is_dir()]
     return function_dir
+
+
+def test_bundle_gets_bytecode_when_the_runtime_python_is_there(tmp_path: Path) -> None:
+    # This interpreter stands in for the function's python3.13: the build compiles with whatever it is given.
+    subprocess.run(
+        [
+            "make",
+            "-C",
+            "src",
+            "build-ProfileExpandFunction",
+            f"ARTIFACTS_DIR={tmp_path}",
+            f"RUNTIME_PYTHON={sys.executable}",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    sources = {p.stem for p in (tmp_path / "profile_expand").glob("*.py")}
+    tag = sys.implementation.cache_tag
+    compiled = {
+        p.name.split(".")[0] for p in (tmp_path / "profile_expand" / "__pycache__").glob(f"*.{tag}.pyc")
+    }
+    assert sources and compiled == sources
 
 
 def test_bundle_is_small_and_free_of_author_tools(built: Path) -> None:
