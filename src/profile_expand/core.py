@@ -205,7 +205,10 @@ class _Expander:
         condition = resource.get(cfn.CONDITION)
         requirement: Requirement = frozenset({named(condition)} if isinstance(condition, str) else ())
         for site in sites:
-            for path, container in containers(resource, site.container):
+            # A container inside Fn::If (e.g. LaunchTemplateData: !If [...]) is rewritten in each branch,
+            # and what that branch uses exists under the branch's condition.
+            for path, container in containers(resource, site.container, through_fn_if=True):
+                in_branch = requirement | _branch_terms(resource, path)
                 found: Iterator[tuple[Path, str, object, bool]]
                 if site.kind is SiteKind.OPTION_SETTING:
                     found = self._option_setting_roles(logical_id, site, path, container)
@@ -221,7 +224,7 @@ class _Expander:
                         value,
                         is_shorthand,
                         parser,
-                        requirement,
+                        in_branch,
                     )
                     if use:
                         yield use
@@ -687,6 +690,18 @@ def _index(template: Mapping[str, Any], resources: Mapping[str, Any]) -> Templat
 def _parameter_type(parameter: Mapping[str, Any]) -> str:
     kind = parameter.get(cfn.TYPE)
     return kind if isinstance(kind, str) else "String"
+
+
+def _branch_terms(resource: Mapping[str, Any], path: Path) -> Requirement:
+    """The conditions of the Fn::If branches a path goes through: the condition, or its Fn::Not."""
+    terms = set()
+    node: Any = resource
+    for position, step in enumerate(path):
+        if step == cfn.FN_IF and isinstance(node[step][0], str):
+            branch = path[position + 1]
+            terms.add(named(node[step][0]) if branch == 1 else negated(node[step][0]))
+        node = node[step]
+    return frozenset(terms)
 
 
 def _exclusive(first: _Generated, second: _Generated) -> bool:
