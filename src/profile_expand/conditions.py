@@ -32,10 +32,6 @@ class ConditionPlan(NamedTuple):
     existing: str | None = None
     expression: dict[str, Any] | None = None
 
-    @property
-    def unconditional(self) -> bool:
-        return self.existing is None and self.expression is None
-
 
 def excludes(need: Requirement, other: Requirement) -> bool:
     """Whether two sets of terms can never hold together: a condition in one, its Fn::Not in the other."""
