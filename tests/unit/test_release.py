@@ -81,7 +81,9 @@ def test_readme_and_hooks_name_the_version() -> None:
 def test_sar_accepts_every_resource_type_of_the_app() -> None:
     resources = load_template(ROOT / "template.yaml")["Resources"]
     types = {resource["Type"] for resource in resources.values()}
-    assert types <= SAR_CHECKED_TYPES, f"check these against SAR's supported list: {types - SAR_CHECKED_TYPES}"
+    assert types <= SAR_CHECKED_TYPES, (
+        f"check these against SAR's supported list: {types - SAR_CHECKED_TYPES}"
+    )
 
 
 def test_sar_metadata_is_what_publish_accepts(sar: dict[str, Any]) -> None:
