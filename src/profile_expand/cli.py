@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=[f.value for f in Format],
         help="output format (default: the input's format)",
     )
+    expand.add_argument(
+        "--no-transform",
+        action="store_true",
+        help="leave ProfileExpand out of the output's Transform: a template to deploy where macros cannot "
+        "run (service-managed StackSets, Service Catalog)",
+    )
     expand.set_defaults(run=_run_expand)
 
     lint = commands.add_parser(
@@ -125,7 +131,8 @@ def _run_expand(args: argparse.Namespace) -> int:
     _report_chain(loaded)
     expansion = _expand(loaded)
     output_format = Format(args.format) if args.format else loaded.format
-    _write(args.output, dump(expansion.template, output_format))
+    template = rollout.without_profile_expand(expansion.template) if args.no_transform else expansion.template
+    _write(args.output, dump(template, output_format))
     return EXIT_OK
 
 
