@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import profile_expand
-from profile_expand import cfn, rollout
+from profile_expand import cfn, lintrc, rollout
 from profile_expand.chain import DEFAULT_REGION, Chain, ChainError, apply_chain, transform_names
 from profile_expand.core import Expansion, expand_with_report
 from profile_expand.errors import InvalidTemplateError
@@ -120,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     event.set_defaults(run=_run_event)
     # Subcommands kept in their own modules; each registers its parser and its run(args) -> int.
     rollout.register(commands)
+    lintrc.register(commands)
     return parser
 
 
