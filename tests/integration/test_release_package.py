@@ -80,10 +80,9 @@ def test_wheel_ships_the_rules_the_override_spec_and_the_license(dist: Path) -> 
     assert f"Version: {VERSION}" in metadata
     assert "License-Expression: Apache-2.0" in metadata
     (sdist,) = dist.glob("*.tar.gz")
-    members = {
-        Path(m).relative_to(f"profile_expand-{VERSION}").as_posix()
-        for m in tarfile.open(sdist).getnames()[1:]
-    }
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    members = {Path(m).relative_to(f"profile_expand-{VERSION}").as_posix() for m in names[1:]}
     assert {"LICENSE", "README.md", "pyproject.toml", "src/profile_expand/data/override-spec.json"} <= members
 
 
