@@ -360,7 +360,13 @@ def _ensure_bucket(
         s3.head_bucket(Bucket=bucket)
         created = False
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+        code = error.response.get("Error", {}).get("Code")
+        if code in ("403", "AccessDenied", "Forbidden"):
+            raise RolloutError(
+                f"s3://{bucket} exists but this account may not use it (bucket names are global): "
+                "choose another --bucket-prefix"
+            ) from error
+        if code not in ("404", "NoSuchBucket", "NotFound"):
             raise
         configuration = (
             {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}

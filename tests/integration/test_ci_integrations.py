@@ -153,23 +153,24 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def try_repo(project: Path, home: Path, *files: str) -> subprocess.CompletedProcess[str]:
     env = clean_env(PRE_COMMIT_HOME=str(home), PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("VIRTUAL_ENV", None)
-    return subprocess.run(
-        [
-            str(BIN / "pre-commit"),
-            "try-repo",
-            str(ROOT),
-            "profile-expand-lint",
-            "--verbose",
-            "--files",
-            *files,
-        ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1200,
-    )
+    command = [str(BIN / "pre-commit"), "try-repo", str(ROOT), "profile-expand-lint", "--verbose", "--files"]
+    for attempt in range(2):
+        result = subprocess.run(
+            [*command, *files],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1200,
+        )
+        # pre-commit exits 3 when setting up the hook's environment failed (a network blip while pip
+        # installs from PyPI): one retry, with the half-made environment removed first.
+        if result.returncode != 3 or attempt:
+            break
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir()
+    return result
 
 
 @pytest.fixture

@@ -242,3 +242,18 @@ def test_bad_options_are_named_and_nothing_is_done(
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert boto3.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_bucket_name_taken_elsewhere_is_named(built: Path) -> None:
+    # moto has no second owner of a global bucket name; S3 answers HeadBucket on another's bucket with 403.
+    from botocore.exceptions import ClientError
+
+    class TakenBucket:
+        def head_bucket(self, Bucket: str) -> None:
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
+
+    plan = rollout.make_plan(built, regions=REGIONS[:1], accounts=[ACCOUNT], bucket_prefix=PREFIX)
+    with pytest.raises(
+        rollout.RolloutError, match=f"s3://{PREFIX}-us-east-1 exists but this account may not use it"
+    ):
+        rollout._ensure_bucket(TakenBucket(), f"{PREFIX}-us-east-1", "us-east-1", plan, ACCOUNT, print)
