@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench golden events clean
+.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench golden events clean dist
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,15 @@ sam-build: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
+# The release: wheel and sdist in dist/, checked as PyPI would (tests/integration/test_release_package.py
+# also installs the wheel in a clean venv). Publish with `twine upload dist/*`.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 golden: $(STAMP)
 	$(BIN)/python scripts/regenerate_golden.py
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) dist .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import profile_expand
-from profile_expand import cfn
+from profile_expand import cfn, lintrc, rollout
 from profile_expand.chain import DEFAULT_REGION, Chain, ChainError, apply_chain, transform_names
 from profile_expand.core import Expansion, expand_with_report
 from profile_expand.errors import InvalidTemplateError
@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=[f.value for f in Format],
         help="output format (default: the input's format)",
     )
+    expand.add_argument(
+        "--no-transform",
+        action="store_true",
+        help="leave ProfileExpand out of the output's Transform: a template to deploy where macros cannot "
+        "run (service-managed StackSets, Service Catalog)",
+    )
     expand.set_defaults(run=_run_expand)
 
     lint = commands.add_parser(
@@ -112,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     event.add_argument("--request-id", help="default: derived from the template, the same on every run")
     event.add_argument("--transform-id", help="default: ACCOUNT_ID::ProfileExpand")
     event.set_defaults(run=_run_event)
+    # Subcommands kept in their own modules; each registers its parser and its run(args) -> int.
+    rollout.register(commands)
+    lintrc.register(commands)
     return parser
 
 
@@ -123,7 +132,8 @@ def _run_expand(args: argparse.Namespace) -> int:
     _report_chain(loaded)
     expansion = _expand(loaded)
     output_format = Format(args.format) if args.format else loaded.format
-    _write(args.output, dump(expansion.template, output_format))
+    template = rollout.without_profile_expand(expansion.template) if args.no_transform else expansion.template
+    _write(args.output, dump(template, output_format))
     return EXIT_OK
 
 

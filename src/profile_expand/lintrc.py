@@ -1,0 +1,125 @@
+"""`profile-expand cfnlintrc`: write or merge the `.cfnlintrc` that teaches cfn-lint and `sam validate --lint`
+the shorthand (this package's rules and its override spec), keeping the project's other settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from profile_expand.errors import ProfileExpandError
+from profile_expand.override_spec import override_spec_path
+
+PROG: Final = "profile-expand cfnlintrc"
+DEFAULT_FILE: Final = Path(".cfnlintrc")
+RULES_MODULE: Final = "profile_expand.lint_rules"
+APPEND_RULES: Final = "append_rules"
+OVERRIDE_SPEC: Final = "override_spec"
+# Our override file wherever it is installed (another venv, an older install): replaced, not a conflict.
+_OURS: Final = ("profile_expand", "data", "override-spec.json")
+
+
+class LintrcError(ProfileExpandError):
+    """The existing configuration cannot be merged without losing a setting; the message says which."""
+
+
+def merge(existing: Mapping[str, Any] | None, spec: Path) -> dict[str, Any]:
+    """The configuration with our rules appended and our override spec named; other keys unchanged.
+
+    >>> merge({"ignore_checks": ["W3005"]}, Path("/venv/profile_expand/data/override-spec.json"))
+    {'ignore_checks': ['W3005'], 'append_rules': ['profile_expand.lint_rules'], 'override_spec': '/venv/profile_expand/data/override-spec.json'}
+    """
+    result = dict(existing or {})
+    rules = result.get(APPEND_RULES, [])
+    rules = [rules] if isinstance(rules, str) else rules
+    if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
+        raise LintrcError(f"{APPEND_RULES} must be a list of rule folders or modules, not {rules!r}")
+    if RULES_MODULE not in rules:
+        rules = [*rules, RULES_MODULE]
+    result[APPEND_RULES] = rules
+    current = result.get(OVERRIDE_SPEC)
+    # cfn-lint takes one override spec: a different one of the user's cannot be silently replaced.
+    if current is not None and not _is_ours(current) and Path(str(current)) != spec:
+        raise LintrcError(
+            f"{OVERRIDE_SPEC} already names {current}; cfn-lint takes one override spec. Merge the patches "
+            f"of {spec} into it and leave this file as it is, or remove the setting and run this again"
+        )
+    result[OVERRIDE_SPEC] = str(spec)
+    return result
+
+
+def _is_ours(value: object) -> bool:
+    return isinstance(value, str) and Path(value).parts[-3:] == _OURS
+
+
+def read(path: Path) -> dict[str, Any] | None:
+    """The configuration in `path`, or None when there is no such file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise LintrcError(f"cannot read {path}: {error.strerror or error}") from error
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise LintrcError(f"{path} is not YAML (cfn-lint reads it as YAML): {error}") from error
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise LintrcError(f"{path} holds a {type(loaded).__name__}; cfn-lint expects a mapping of settings")
+    return loaded
+
+
+def register(commands: Any) -> None:
+    """Add the `cfnlintrc` subcommand to the CLI's subparsers."""
+    parser = commands.add_parser(
+        "cfnlintrc",
+        help="write or merge the .cfnlintrc that lets cfn-lint and `sam validate --lint` accept IamRole",
+        description=__doc__,
+    )
+    parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE, help="default: ./.cfnlintrc")
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if the file needs changes"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """0 written or already right, 1 it needs a change (--check) or cannot be merged, 2 unreadable."""
+    path: Path = args.file
+    try:
+        existing = read(path)
+    except LintrcError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        merged = merge(existing, override_spec_path())
+    except LintrcError as error:
+        print(f"{PROG}: error: {path}: {error}", file=sys.stderr)
+        return 1
+    if merged == existing:
+        print(f"{path}: already set up for ProfileExpand")
+        return 0
+    if args.check:
+        print(f"{path}: needs {APPEND_RULES} {RULES_MODULE} and {OVERRIDE_SPEC} {override_spec_path()}")
+        return 1
+    text = path.read_text(encoding="utf-8") if existing is not None else ""
+    if "#" in text:
+        print(
+            f"{PROG}: note: {path} is rewritten from its settings; its comments are not kept", file=sys.stderr
+        )
+    try:
+        path.write_text(yaml.safe_dump(merged, sort_keys=False, default_flow_style=False), encoding="utf-8")
+    except OSError as error:
+        print(f"{PROG}: error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(
+        f"{path}: {'updated' if existing is not None else 'written'} ({OVERRIDE_SPEC}: {override_spec_path()})"
+    )
+    return 0

@@ -1,0 +1,98 @@
+"""The rollout's pure parts: the deployable template, reproducible code zips, the stack set template."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from profile_expand import rollout
+
+
+@pytest.mark.parametrize(
+    ("transform", "left"),
+    [
+        ("ProfileExpand", None),
+        (["ProfileExpand"], None),
+        (["AWS::LanguageExtensions", "ProfileExpand"], "AWS::LanguageExtensions"),
+        (["ProfileExpand", "AWS::Include", "Other"], ["AWS::Include", "Other"]),
+    ],
+)
+def test_without_profile_expand_keeps_every_other_transform(transform: object, left: object) -> None:
+    template = {"AWSTemplateFormatVersion": "2010-09-09", "Transform": transform, "Resources": {}}
+    result = rollout.without_profile_expand(template)
+    assert result.get("Transform") == left
+    # Key order kept: Transform stays where it was, or goes.
+    assert list(result) == [k for k in template if k != "Transform" or left is not None]
+    assert template["Transform"] == transform  # input untouched
+
+
+def built_app(folder: Path, handler: str = "def handler(event, context):\n    return event\n") -> Path:
+    (folder / "Fn" / "pkg").mkdir(parents=True)
+    (folder / "Fn" / "pkg" / "app.py").write_text(handler)
+    template = {
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Metadata": {"AWS::ServerlessRepo::Application": {"ReadmeUrl": "../../README.md"}},
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"CodeUri": "Fn", "Handler": "pkg.app.handler", "Runtime": "python3.13"},
+            }
+        },
+    }
+    (folder / "template.yaml").write_text(json.dumps(template))
+    return folder / "template.yaml"
+
+
+def test_same_code_same_zip_and_key_changed_code_new_key(tmp_path: Path) -> None:
+    one = built_app(tmp_path / "one")
+    two = built_app(tmp_path / "two")
+    three = built_app(tmp_path / "three", handler="def handler(event, context):\n    return {}\n")
+    plans = [
+        rollout.make_plan(p, regions=["eu-west-1"], accounts=["123456789012"], bucket_prefix="b")
+        for p in (one, two, three)
+    ]
+    (a,), (b,), (c,) = (plan.artifacts for plan in plans)
+    assert a.data == b.data and a.key == b.key  # other folder, other mtimes: same bytes
+    assert c.key != a.key
+    assert a.key.startswith(f"profile-expand/{rollout.profile_expand.__version__}/Fn-")
+
+
+def test_stack_set_template_is_plain_cloudformation_with_regional_code(tmp_path: Path) -> None:
+    plan = rollout.make_plan(
+        built_app(tmp_path),
+        regions=["eu-west-1", "us-east-1"],
+        accounts=["123456789012"],
+        bucket_prefix="acme",
+    )
+    template = plan.template
+    assert "Transform" not in template and "Metadata" not in template
+    function = template["Resources"]["Fn"]
+    assert function["Type"] == "AWS::Lambda::Function"
+    assert function["Properties"]["Code"] == {
+        "S3Bucket": {"Fn::Sub": "acme-${AWS::Region}"},
+        "S3Key": plan.artifacts[0].key,
+    }
+    assert plan.buckets == {"eu-west-1": "acme-eu-west-1", "us-east-1": "acme-us-east-1"}
+    text = rollout.describe(plan)
+    assert "1 account(s) x 2 region(s) = 2" in text and "s3://acme-eu-west-1" in text
+
+
+def test_duplicates_in_regions_and_accounts_count_once(tmp_path: Path) -> None:
+    plan = rollout.make_plan(
+        built_app(tmp_path),
+        regions=["eu-west-1", "eu-west-1 "],
+        accounts=["123456789012"] * 2,
+        bucket_prefix="a-b",
+    )
+    assert plan.regions == ("eu-west-1",) and plan.accounts == ("123456789012",)
+
+
+def test_missing_code_folder_is_named(tmp_path: Path) -> None:
+    template = built_app(tmp_path)
+    (tmp_path / "Fn" / "pkg" / "app.py").unlink()
+    (tmp_path / "Fn" / "pkg").rmdir()
+    (tmp_path / "Fn").rmdir()
+    with pytest.raises(rollout.RolloutError, match=r"resource Fn: its code folder .* does not exist"):
+        rollout.make_plan(template, regions=["eu-west-1"], accounts=["123456789012"], bucket_prefix="a")
