@@ -1,0 +1,213 @@
+"""Cold start and memory on a Lambda runtime: the built bundle in the local Lambda image, under the runtime
+interface emulator that SAM ships, in fresh containers started here (as `sam local invoke` starts them).
+
+The emulator's REPORT line is read for Duration. Its other figures are placeholders, not measurements
+(seen here: "Init Duration: 0.03 ms" whatever the import costs, "Max Memory Used" equal to MemorySize), and
+the emulator starts the runtime at the first invocation, so that invocation's Duration holds the init.
+Hence: init = Duration of a container's first invocation minus that of its second (same event); memory =
+peak RSS (VmHWM) of the container's processes, read from /proc inside it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from bench import sam_local
+from bench.coldstart import powertools_imports
+from bench.settings import HANDLER_SOURCE
+
+# The baseline: a handler that imports exactly the Powertools modules the macro's handler imports.
+BASELINE_MODULE = "powertools_only"
+SMALL_EVENT = sam_local.EVENTS / "ec2_instance.json"
+LARGE_EVENT = sam_local.EVENTS / "large_500_resources.json"
+_INVOKE_URL = "http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+# Peak RSS of each process in the container, and which process it is.
+_PEAKS = (
+    'for p in /proc/[0-9]*; do [ -r "$p/status" ] || continue; '
+    'echo "$(tr "\\0" " " < "$p/cmdline" | cut -c1-80)|$(grep VmHWM "$p/status")"; done'
+)
+
+
+def baseline_source(handler_source: str) -> str:
+    modules = powertools_imports(handler_source)
+    return (
+        '"""Benchmark baseline: imports the Powertools modules of profile_expand.handler, does nothing."""\n'
+        f"import {', '.join(modules)}  # noqa: F401\n\n\n"
+        "def lambda_handler(event, context):\n    return {}\n"
+    )
+
+
+class Container(NamedTuple):
+    handler: str
+    durations_ms: list[float]  # one per invocation, in order (the first includes the init)
+    runtime_peak_mb: float  # VmHWM of the Python runtime process
+    container_peak_mb: float  # sum of every process's VmHWM: an upper bound of the container's peak
+    responses: list[Any]
+
+
+def _docker(*args: str, timeout: float = 120) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"docker {args[0]} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _post(port: int, body: bytes, deadline: float) -> Any:
+    while True:
+        request = urllib.request.Request(_INVOKE_URL.format(port=port), data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                return json.loads(answer.read())
+        except (ConnectionError, urllib.error.URLError) as error:
+            # Until the emulator listens, the published port refuses or resets the connection.
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator did not answer: {error}") from error
+            time.sleep(0.05)
+
+
+def _peaks(container: str) -> tuple[float, float]:
+    runtime_kb, total_kb = 0, 0
+    for line in _docker("exec", container, "sh", "-c", _PEAKS).splitlines():
+        command, _, status = line.partition("|")
+        if "VmHWM" not in status:
+            continue
+        kb = int(status.split()[1])
+        total_kb += kb
+        if "awslambdaric" in command:
+            runtime_kb = max(runtime_kb, kb)
+    return runtime_kb / 1024, total_kb / 1024
+
+
+def run_container(
+    image: str, bundle: Path, handler: str, events: list[Path], environment: dict[str, str], memory_mb: int
+) -> Container:
+    """Start a fresh container of the bundle, invoke `events` in order, read REPORT lines and peak RSS."""
+    name = f"profile-expand-bench-{uuid.uuid4().hex[:12]}"
+    rie = sam_local.rie_binary()
+    env_args = [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
+    _docker(
+        "run",
+        "--detach",
+        "--name",
+        name,
+        "--publish",
+        "127.0.0.1::8080",
+        f"--memory={memory_mb}m",
+        "--volume",
+        f"{bundle}:/var/task:ro",
+        "--volume",
+        f"{rie}:/var/rapid/aws-lambda-rie:ro",
+        "--entrypoint",
+        "/var/rapid/aws-lambda-rie",
+        *env_args,
+        image,
+        handler,
+    )
+    try:
+        port = int(_docker("port", name, "8080/tcp").strip().splitlines()[0].rsplit(":", 1)[1])
+        responses = [_post(port, path.read_bytes(), time.monotonic() + 60) for path in events]
+        runtime_peak, container_peak = _peaks(name)
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True, check=True)
+        reports = [
+            sam_local.parse_report(line)
+            for line in (logs.stdout + logs.stderr).splitlines()
+            if line.startswith("REPORT RequestId:")
+        ]
+    finally:
+        subprocess.run(["docker", "rm", "--force", name], capture_output=True)
+    if len(reports) != len(events):
+        raise RuntimeError(f"{len(reports)} REPORT lines for {len(events)} invocations of {handler}")
+    return Container(handler, [r.duration_ms for r in reports], runtime_peak, container_peak, responses)
+
+
+class RuntimeRun(NamedTuple):
+    image: str
+    image_label: str
+    memory_size_mb: int
+    macro: list[Container]  # small event twice, fresh container each
+    baseline: list[Container]  # the same for the Powertools-only handler
+    large: list[Container]  # the ~1 MB event twice, fresh container each
+    large_event_bytes: int
+    large_resources: int
+
+
+def init_ms(container: Container) -> float:
+    """The runtime's init, as the first invocation's Duration minus the second's (same event)."""
+    return container.durations_ms[0] - container.durations_ms[1]
+
+
+def measure(runs: int) -> RuntimeRun | str:
+    """The runtime figures, or why they cannot be measured on this machine."""
+    why = sam_local.docker_unavailable()
+    if why:
+        return why
+    sam_local.ensure_base_image()
+    image = tag = sam_local.base_image()
+    label = _docker(
+        "image", "inspect", "-f", '{{index .Config.Labels "profile-expand.stand-in"}}', tag
+    ).strip()
+    properties = sam_local.function_properties()
+    memory_mb = int(properties["MemorySize"])
+    environment = {
+        **{k: str(v) for k, v in properties.get("Environment", {}).get("Variables", {}).items()},
+        "AWS_LAMBDA_FUNCTION_NAME": sam_local.FUNCTION,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(properties.get("Timeout", 3)),
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    handler = properties["Handler"]
+    with tempfile.TemporaryDirectory() as folder:
+        built = sam_local.sam_build(Path(folder) / "build")
+        bundle = built.parent / sam_local.FUNCTION
+        baseline = Path(folder) / "baseline"
+        shutil.copytree(bundle, baseline)
+        (baseline / f"{BASELINE_MODULE}.py").write_text(baseline_source(HANDLER_SOURCE.read_text()))
+        python = sam_local.runtime_python()
+        if python:  # bytecode like the rest of the bundle, so both sides load alike
+            subprocess.run(
+                [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(baseline)],
+                check=True,
+            )
+        macro_runs: list[Container] = []
+        baseline_runs: list[Container] = []
+        large_runs: list[Container] = []
+        for number in range(runs):
+            # Alternate which one starts first, so neither always follows the other.
+            order = [("macro", bundle, handler), ("baseline", baseline, f"{BASELINE_MODULE}.lambda_handler")]
+            for kind, where, entry in order if number % 2 == 0 else order[::-1]:
+                done = run_container(image, where, entry, [SMALL_EVENT, SMALL_EVENT], environment, memory_mb)
+                (macro_runs if kind == "macro" else baseline_runs).append(done)
+        for _ in range(max(3, runs // 2)):
+            large_runs.append(
+                run_container(image, bundle, handler, [LARGE_EVENT, LARGE_EVENT], environment, memory_mb)
+            )
+    for container in macro_runs + large_runs:
+        statuses = {response.get("status") for response in container.responses}
+        if statuses != {"success"}:
+            raise RuntimeError(f"the macro answered {statuses} on the runtime; expected success")
+    large_event = json.loads(LARGE_EVENT.read_text())
+    return RuntimeRun(
+        image=tag,
+        image_label=label or "the real image",
+        memory_size_mb=memory_mb,
+        macro=macro_runs,
+        baseline=baseline_runs,
+        large=large_runs,
+        large_event_bytes=LARGE_EVENT.stat().st_size,
+        large_resources=len(large_event["fragment"]["Resources"]),
+    )
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
