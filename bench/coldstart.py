@@ -157,7 +157,8 @@ def measure_cold_start(runs: int) -> ColdStart:
 
 
 BENCH_DIR = ROOT / ".bench"  # gitignored: the runtime venv, made once and reused
-REQUIREMENTS = ROOT / "requirements-dev.txt"
+# The Lambda bundle's own requirements: the Powertools pin (requirements-dev.txt includes this file).
+REQUIREMENTS = ROOT / "src" / "lambda-requirements.txt"
 BUILD_TARGET = "build-ProfileExpandFunction"  # src/Makefile's target, the one `sam build` runs
 RUNTIME_PYTHON_VARIABLE = "BENCH_RUNTIME_PYTHON"
 

@@ -31,11 +31,13 @@ BASELINE_MODULE = "powertools_only"
 SMALL_EVENT = sam_local.EVENTS / "ec2_instance.json"
 LARGE_EVENT = sam_local.EVENTS / "large_500_resources.json"
 _INVOKE_URL = "http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
-# Peak RSS of each process in the container, and which process it is.
+# Peak RSS of each process in the container, and which process it is ("VmHWM: <kB> kB|<command line>").
 _PEAKS = (
     'for p in /proc/[0-9]*; do [ -r "$p/status" ] || continue; '
-    'echo "$(tr "\\0" " " < "$p/cmdline" | cut -c1-80)|$(grep VmHWM "$p/status")"; done'
+    'echo "$(grep VmHWM "$p/status")|$(tr "\\0" " " < "$p/cmdline")"; done'
 )
+# The container's own processes: the emulator and the runtime it started (not the `sh` reading /proc).
+_CONTAINER_PROCESSES = ("aws-lambda-rie", "awslambdaric")
 
 
 def baseline_source(handler_source: str) -> str:
@@ -68,6 +70,8 @@ def _post(port: int, body: bytes, deadline: float) -> Any:
         try:
             with urllib.request.urlopen(request, timeout=120) as answer:
                 return json.loads(answer.read())
+        except urllib.error.HTTPError:
+            raise
         except (ConnectionError, urllib.error.URLError) as error:
             # Until the emulator listens, the published port refuses or resets the connection.
             if time.monotonic() > deadline:
@@ -78,13 +82,15 @@ def _post(port: int, body: bytes, deadline: float) -> Any:
 def _peaks(container: str) -> tuple[float, float]:
     runtime_kb, total_kb = 0, 0
     for line in _docker("exec", container, "sh", "-c", _PEAKS).splitlines():
-        command, _, status = line.partition("|")
-        if "VmHWM" not in status:
+        status, _, command = line.partition("|")
+        if not status.startswith("VmHWM:") or not any(name in command for name in _CONTAINER_PROCESSES):
             continue
         kb = int(status.split()[1])
         total_kb += kb
         if "awslambdaric" in command:
             runtime_kb = max(runtime_kb, kb)
+    if not runtime_kb:
+        raise RuntimeError("no awslambdaric process in the container to read the peak memory of")
     return runtime_kb / 1024, total_kb / 1024
 
 
@@ -94,7 +100,7 @@ def run_container(
     """Start a fresh container of the bundle, invoke `events` in order, read REPORT lines and peak RSS."""
     name = f"profile-expand-bench-{uuid.uuid4().hex[:12]}"
     rie = sam_local.rie_binary()
-    env_args = [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
+    env_args = [arg for key, value in environment.items() for arg in ("--env", f"{key}={value}")]
     _docker(
         "run",
         "--detach",
@@ -110,8 +116,12 @@ def run_container(
         "--entrypoint",
         "/var/rapid/aws-lambda-rie",
         *env_args,
+        "--env",
+        f"AWS_LAMBDA_FUNCTION_HANDLER={handler}",
         image,
-        handler,
+        # As SAM starts it: the emulator runs /var/runtime/bootstrap with the handler from the environment.
+        "--log-level",
+        "error",
     )
     try:
         port = int(_docker("port", name, "8080/tcp").strip().splitlines()[0].rsplit(":", 1)[1])

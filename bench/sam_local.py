@@ -172,7 +172,7 @@ def parse_report(text: str) -> Report:
 # When SAM stops the container after the answer, awslambdaric's wait for the next event fails and says so.
 _SHUTDOWN_NOISE = re.compile(
     r"^(\[ERROR\] \[\d+\] LAMBDA_RUNTIME Failed to get next invocation\..*"
-    r"|Traceback \(most recent call last\):|\s+.*|.*Failed to get next invocation.*|)$"
+    r"|Traceback \(most recent call last\):|\s+.*|RuntimeError: Failed to get next( invocation)?\.?|)$"
 )
 # Signs of a real failure anywhere in the log before the answer.
 _FAILURE = re.compile(
