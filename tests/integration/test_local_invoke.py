@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from bench import sam_local
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 from bench import coldstart, generators, inprocess, report, runtime, settings, targets
+
 from profile_expand import expand
 from profile_expand.sites import sites_for
 
