@@ -8,7 +8,8 @@
 #   + awslambdaric (pinned below) in /var/runtime, and /var/runtime/bootstrap running it
 #   + ENTRYPOINT /var/rapid/aws-lambda-rie, where SAM puts the runtime interface emulator it ships.
 # The stand-in is the host's architecture only (the CPython copied in is the host's).
-# Usage: scripts/lambda_image.sh [--print-tag]   (env: LAMBDA_IMAGE_REBUILD=1 rebuilds the stand-in)
+# Usage: scripts/lambda_image.sh [--print-tag]
+# LAMBDA_IMAGE_REBUILD=1: do not reuse an image already present (pull again, or rebuild the stand-in).
 set -euo pipefail
 
 AWSLAMBDARIC=awslambdaric==4.2.2
@@ -29,7 +30,7 @@ if [[ "${LAMBDA_IMAGE_REBUILD:-0}" != 1 ]] && docker image inspect "$TAG" >/dev/
     echo "lambda image: $TAG is present ($(docker image inspect -f '{{index .Config.Labels "profile-expand.stand-in"}}' "$TAG" | sed 's/^$/the real image/'))"
     exit 0
 fi
-if [[ "${LAMBDA_IMAGE_REBUILD:-0}" != 1 ]] && timeout 300 docker pull "$TAG"; then
+if timeout 300 docker pull "$TAG"; then
     echo "lambda image: pulled the real $TAG"
     exit 0
 fi
