@@ -311,7 +311,8 @@ def lambda_runtime_section(run: RuntimeRun | str) -> list[str]:
     lines += [
         "",
         f"Init of the macro beyond Powertools only: {statistics.median(macro_init) - statistics.median(baseline_init):.1f} ms "
-        f"(median minus median; target ≤ {IMPORT_BUDGET_MS:g} ms). The ~1 MB event ({run.large_resources} "
+        f"(median minus median; target ≤ {IMPORT_BUDGET_MS:g} ms); ratio "
+        f"{statistics.median(macro_init) / statistics.median(baseline_init):.2f}x. The ~1 MB event ({run.large_resources} "
         f"resources in the fragment): Duration {_spread([c.durations_ms[1] for c in run.large])} ms warm, "
         f"{_spread([c.durations_ms[0] for c in run.large])} ms with the init; the container's peak memory "
         f"(all its processes' VmHWM added up) at most {peak:.1f} MB, target under {limit:g} MB "

@@ -68,7 +68,7 @@ ln -s "$PREFIX/bin/python3.13" "$ROOTFS/var/lang/bin/python3.13"
 ln -s "$PREFIX/bin/python3.13" "$ROOTFS/var/lang/bin/python"
 
 # The runtime interface client, as the real image has it in /var/runtime (cp313 wheels for this arch).
-"$PY313" -m pip install --quiet --disable-pip-version-check --only-binary=:all: \
+PIP_ROOT_USER_ACTION=ignore "$PY313" -m pip install --quiet --disable-pip-version-check --only-binary=:all: \
     --target "$ROOTFS/var/runtime" "$AWSLAMBDARIC"
 cat >"$ROOTFS/var/runtime/bootstrap" <<'EOF'
 #!/bin/sh
