@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=0.1, help="target seconds per timing")
     parser.add_argument("--import-runs", type=int, default=25, help="fresh interpreters per import subject")
     parser.add_argument(
-        "--containers", type=int, default=7, help="fresh containers per handler (Lambda runtime)"
+        "--containers", type=int, default=11, help="fresh containers per handler (Lambda runtime)"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the Markdown")
     parser.add_argument("--no-write", action="store_true", help="print only")

@@ -276,34 +276,25 @@ def find_runtime_python(version: str) -> RuntimePython | str:
     )
 
 
-def runtime_venv(python: RuntimePython, powertools: str) -> Path | str:
-    """A venv of the runtime's Python holding Powertools, under .bench/: made once, reused while it matches."""
+def runtime_venv(python: RuntimePython) -> Path | str:
+    """An empty venv of the runtime's Python under .bench/ (made once, reused while it matches): it keeps
+    the interpreter's own site-packages off the path, so only the bundle (PYTHONPATH) supplies modules."""
     venv = BENCH_DIR / f"venv-python{'.'.join(python.version.split('.')[:2])}"
     stamp_path = venv / "bench-stamp.json"
     stamp = json.dumps(
-        {"python": python.executable, "version": python.version, "aws-lambda-powertools": powertools},
-        sort_keys=True,
+        {"python": python.executable, "version": python.version, "empty": True}, sort_keys=True
     )
     venv_python = venv / "bin" / "python"
     if venv_python.exists() and stamp_path.exists() and stamp_path.read_text() == stamp:
         return venv
-    print(
-        f"bench: creating {venv.relative_to(ROOT)} with aws-lambda-powertools=={powertools}", file=sys.stderr
-    )
+    print(f"bench: creating {venv.relative_to(ROOT)}", file=sys.stderr)
     shutil.rmtree(venv, ignore_errors=True)
-    for step in (
-        [python.executable, "-m", "venv", str(venv)],
-        [
-            str(venv_python),
-            *("-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
-            f"aws-lambda-powertools=={powertools}",
-        ],
-    ):
-        completed = subprocess.run(step, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if completed.returncode != 0:
-            shutil.rmtree(venv, ignore_errors=True)
-            why = (completed.stderr.strip().splitlines() or ["no message"])[-1]
-            return f"`{' '.join(step[1:])}` with {python.executable} failed: {why}"
+    step = [python.executable, "-m", "venv", "--without-pip", str(venv)]
+    completed = subprocess.run(step, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if completed.returncode != 0:
+        shutil.rmtree(venv, ignore_errors=True)
+        why = (completed.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"`{' '.join(step[1:])}` with {python.executable} failed: {why}"
     stamp_path.write_text(stamp)
     return venv
 
@@ -379,7 +370,7 @@ def measure_runtime_cold_start(runs: int) -> RuntimeColdStart | str:
     powertools = pinned_version(REQUIREMENTS.read_text(), "aws-lambda-powertools")
     if powertools is None:
         return f"{REQUIREMENTS.name} pins no aws-lambda-powertools version"
-    venv = runtime_venv(python, powertools)
+    venv = runtime_venv(python)
     if isinstance(venv, str):
         return venv
     venv_python = str(venv / "bin" / "python")
@@ -409,7 +400,8 @@ def measure_runtime_cold_start(runs: int) -> RuntimeColdStart | str:
             origins = code_origins(verbose.stderr, bundle)
             if not origins[expected] or set(origins) != {expected}:
                 raise SystemExit(f"bench: {label}: python -v shows its modules loaded as {dict(origins)}")
-        envs[RUNTIME_POWERTOOLS] = envs[RUNTIME_HANDLER_SOURCE]
+        # Powertools as the deployed bundle has it: with its bytecode.
+        envs[RUNTIME_POWERTOOLS] = envs[RUNTIME_HANDLER_BYTECODE]
         subjects = {
             RUNTIME_POWERTOOLS: "aws_lambda_powertools",
             RUNTIME_HANDLER_SOURCE: HANDLER_MODULE,

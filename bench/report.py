@@ -22,7 +22,7 @@ from bench.coldstart import (
     RuntimeColdStart,
 )
 from bench.inprocess import Memory, Timing
-from bench.runtime import RuntimeRun, init_ms
+from bench.runtime import RuntimeRun, first_invocation_extra_ms, init_ms
 from bench.settings import (
     HANDLER_MODULE,
     HANDLER_SOURCE,
@@ -97,9 +97,11 @@ def runtime_section(runtime: RuntimeColdStart | str) -> list[str]:
         f"source only, as from a build machine without python{version}; and with `RUNTIME_PYTHON` set to "
         f"the interpreter below, which adds bytecode (`compileall --invalidation-mode unchecked-hash`). "
         f"Each is imported by {python.implementation} {python.version} (`{home(python.executable)}`, found "
-        f"{home(python.found_by)}) from a venv in {runtime.venv.relative_to(ROOT)}/ holding "
-        f"aws-lambda-powertools {runtime.powertools} (requirements-dev.txt), with `PYTHONPATH=<bundle>` and "
-        f"`PYTHONDONTWRITEBYTECODE=1`: {runtime.runs} fresh interpreters per row, rows run in rotation, CPU "
+        f"{home(python.found_by)}) from an empty venv in {runtime.venv.relative_to(ROOT)}/, with "
+        "`PYTHONPATH=<bundle>` and `PYTHONDONTWRITEBYTECODE=1`, so the handler and Powertools "
+        f"(aws-lambda-powertools {runtime.powertools}, src/lambda-requirements.txt) both come from the bundle; "
+        "Powertools alone is imported from the bundle with bytecode. "
+        f"{runtime.runs} fresh interpreters per row, rows run in rotation, CPU "
         "time of the `import` statement alone. `python -v` confirmed each bundle's modules load as built "
         "(from .pyc, or compiled from .py).",
         "",
@@ -288,24 +290,28 @@ def lambda_runtime_section(run: RuntimeRun | str) -> list[str]:
         "as the container's memory limit; each row a fresh container, macro and baseline alternating. The "
         "emulator's REPORT line gives Duration; its Init Duration and Max Memory Used are placeholders "
         "(under 0.1 ms and MemorySize, whatever the function does), and it starts the runtime at the first "
-        "invocation. So *init* is the first invocation's Duration minus the second's (same event, same "
-        "container), and *memory* is the peak RSS (VmHWM) of the container's processes. Baseline: a handler "
-        "that imports exactly the Powertools modules the macro's handler imports, in a copy of the same "
-        "bundle. Median (lowest to highest).",
+        "invocation, whose Duration then holds the init. So *init* here is the emulator's own `INIT "
+        "REPORT(durationMs)` line (logged at `--log-level info`): from the runtime's start until awslambdaric, "
+        "having imported the handler, asks for the first event, which is what Lambda reports as Init "
+        "Duration. *1st - 2nd* is the first invocation's Duration minus the second's (same event): init plus "
+        "first-call costs. *Memory* is the peak RSS (VmHWM) of the container's processes. Baseline: a "
+        "handler that imports exactly the Powertools modules the macro's handler imports, added to a copy "
+        "of the same bundle. Median (lowest to highest).",
         "",
-        "| handler | containers | event | 1st invocation ms | 2nd invocation ms | init ms | runtime peak RSS MB |",
-        "|---|---|---|---|---|---|---|",
+        "| handler | containers | event | 1st invocation ms | 2nd invocation ms | 1st - 2nd ms | init ms "
+        "| runtime peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label, runs, event in (
         ("macro", run.macro, "ec2_instance.json"),
         ("Powertools only", run.baseline, "ec2_instance.json"),
         ("macro", run.large, f"large_500_resources.json ({run.large_event_bytes:,} bytes)"),
     ):
-        init = [init_ms(c) for c in runs]
+        imports = _spread([init_ms(c) for c in runs])
         lines.append(
             f"| {label} | {len(runs)} | {event} | {_spread([c.durations_ms[0] for c in runs])} "
-            f"| {_spread([c.durations_ms[1] for c in runs])} | {_spread(init)} "
-            f"| {_spread([c.runtime_peak_mb for c in runs])} |"
+            f"| {_spread([c.durations_ms[1] for c in runs])} | {_spread([first_invocation_extra_ms(c) for c in runs])} "
+            f"| {imports} | {_spread([c.runtime_peak_mb for c in runs])} |"
         )
     peak = max(c.container_peak_mb for c in run.large)
     lines += [

@@ -4,13 +4,16 @@ interface emulator that SAM ships, in fresh containers started here (as `sam loc
 The emulator's REPORT line is read for Duration. Its other figures are placeholders, not measurements
 (seen here: "Init Duration: 0.03 ms" whatever the import costs, "Max Memory Used" equal to MemorySize), and
 the emulator starts the runtime at the first invocation, so that invocation's Duration holds the init.
-Hence: init = Duration of a container's first invocation minus that of its second (same event); memory =
-peak RSS (VmHWM) of the container's processes, read from /proc inside it.
+At `--log-level info` the emulator also logs "INIT REPORT(durationMs: ...)": the init phase from the
+runtime's start until it asks for the first event (awslambdaric imports the handler first), which is what
+Lambda reports as Init Duration; that is the init here. Memory = peak RSS (VmHWM) of the container's
+processes, read from /proc inside it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -52,6 +55,7 @@ def baseline_source(handler_source: str) -> str:
 class Container(NamedTuple):
     handler: str
     durations_ms: list[float]  # one per invocation, in order (the first includes the init)
+    init_ms: float  # the emulator's INIT REPORT durationMs
     runtime_peak_mb: float  # VmHWM of the Python runtime process
     container_peak_mb: float  # sum of every process's VmHWM: an upper bound of the container's peak
     responses: list[Any]
@@ -95,7 +99,12 @@ def _peaks(container: str) -> tuple[float, float]:
 
 
 def run_container(
-    image: str, bundle: Path, handler: str, events: list[Path], environment: dict[str, str], memory_mb: int
+    image: str,
+    bundle: Path,
+    handler: str,
+    events: list[Path],
+    environment: dict[str, str],
+    memory_mb: int,
 ) -> Container:
     """Start a fresh container of the bundle, invoke `events` in order, read REPORT lines and peak RSS."""
     name = f"profile-expand-bench-{uuid.uuid4().hex[:12]}"
@@ -119,9 +128,10 @@ def run_container(
         "--env",
         f"AWS_LAMBDA_FUNCTION_HANDLER={handler}",
         image,
-        # As SAM starts it: the emulator runs /var/runtime/bootstrap with the handler from the environment.
+        # As SAM starts it (which passes `--log-level error`): the emulator runs /var/runtime/bootstrap with the
+        # handler from the environment. At info it also logs its INIT REPORT.
         "--log-level",
-        "error",
+        "info",
     )
     try:
         port = int(_docker("port", name, "8080/tcp").strip().splitlines()[0].rsplit(":", 1)[1])
@@ -137,7 +147,19 @@ def run_container(
         subprocess.run(["docker", "rm", "--force", name], capture_output=True)
     if len(reports) != len(events):
         raise RuntimeError(f"{len(reports)} REPORT lines for {len(events)} invocations of {handler}")
-    return Container(handler, [r.duration_ms for r in reports], runtime_peak, container_peak, responses)
+    init = init_report_ms(logs.stdout + logs.stderr)
+    return Container(handler, [r.duration_ms for r in reports], init, runtime_peak, container_peak, responses)
+
+
+_INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: ([\d.]+)\)")
+
+
+def init_report_ms(log: str) -> float:
+    """The init phase's duration from the emulator's one INIT REPORT line (log level info)."""
+    found = [float(match.group(1)) for match in _INIT_REPORT.finditer(log)]
+    if len(found) != 1:
+        raise RuntimeError(f"{len(found)} INIT REPORT lines in the container's log; expected one")
+    return found[0]
 
 
 class RuntimeRun(NamedTuple):
@@ -152,7 +174,12 @@ class RuntimeRun(NamedTuple):
 
 
 def init_ms(container: Container) -> float:
-    """The runtime's init, as the first invocation's Duration minus the second's (same event)."""
+    """The init phase's duration (the emulator's INIT REPORT)."""
+    return container.init_ms
+
+
+def first_invocation_extra_ms(container: Container) -> float:
+    """How much longer the first invocation took than the second (same event): init plus first-call costs."""
     return container.durations_ms[0] - container.durations_ms[1]
 
 
@@ -196,7 +223,14 @@ def measure(runs: int) -> RuntimeRun | str:
             # Alternate which one starts first, so neither always follows the other.
             order = [("macro", bundle, handler), ("baseline", baseline, f"{BASELINE_MODULE}.lambda_handler")]
             for kind, where, entry in order if number % 2 == 0 else order[::-1]:
-                done = run_container(image, where, entry, [SMALL_EVENT, SMALL_EVENT], environment, memory_mb)
+                done = run_container(
+                    image,
+                    where,
+                    entry,
+                    [SMALL_EVENT, SMALL_EVENT],
+                    environment,
+                    memory_mb,
+                )
                 (macro_runs if kind == "macro" else baseline_runs).append(done)
         for _ in range(max(3, runs // 2)):
             large_runs.append(
