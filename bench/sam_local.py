@@ -58,9 +58,8 @@ def docker_unavailable() -> str | None:
     except subprocess.TimeoutExpired:
         return "`docker info` did not answer within 20 s"
     if done.returncode != 0:
-        return (
-            f"no Docker daemon reachable ({done.stderr.strip().splitlines()[-1:] or ['docker info failed']})"
-        )
+        last = (done.stderr.strip().splitlines() or ["docker info failed"])[-1]
+        return f"no Docker daemon reachable ({last})"
     return None
 
 
