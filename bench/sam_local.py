@@ -296,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if why:
         print(f"local-invoke: cannot run: {why}", file=sys.stderr)
         return 2
-    print(f"local-invoke: base image {ensure_base_image()}")
+    print(f"local-invoke: {ensure_base_image()}")
     built = BUILD_DIR / "template.yaml" if args.no_build else sam_build()
     variant = host_variant(built)
     print(
