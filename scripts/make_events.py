@@ -1,6 +1,8 @@
 """Write events/*.json: one CloudFormation macro event per site, from tests/golden/input/site_<slug>.yaml.
 
-Also a failure example (a typo of a role's logical ID) and a malformed event (no fragment).
+Also a failure example (a typo of a role's logical ID), a malformed event (no fragment), and the largest
+event: a generated template of 500 resources after expansion and about 1 MiB (bench/generators.py, so the
+same every time), which runs the macro at CloudFormation's limits on the runtime.
 Usable as `sam local invoke -e events/<slug>.json`. Run `python scripts/make_events.py`, review the diff.
 """
 
@@ -15,9 +17,13 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
-from profile_expand.sites import SITES
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the bench package, when run as `python scripts/make_events.py`
+
+from bench.generators import MAX_RESOURCES, MAX_TEMPLATE_BYTES, generate_sized_template  # noqa: E402
+
+from profile_expand.sites import SITES  # noqa: E402
+
 GOLDEN_INPUT = ROOT / "tests" / "golden" / "input"
 EVENTS = ROOT / "events"
 
@@ -93,6 +99,9 @@ def build_events() -> dict[str, dict[str, Any]]:
     typo["Resources"]["Web"]["Properties"]["IamRole"] = "AppRle"
     events["failure_typo_role.json"] = macro_event("failure_typo_role", typo)
 
+    large = generate_sized_template(MAX_TEMPLATE_BYTES, MAX_RESOURCES)
+    events["large_500_resources.json"] = macro_event("large_500_resources", large)
+
     malformed = macro_event("malformed_no_fragment", {})
     del malformed["fragment"]
     events["malformed_no_fragment.json"] = malformed
@@ -100,6 +109,10 @@ def build_events() -> dict[str, dict[str, Any]]:
 
 
 def render(event: dict[str, Any]) -> str:
+    """Indented JSON, except for a large event: compact, so the file is about the size CloudFormation sends."""
+    compact = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    if len(compact) > 256 * 1024:
+        return compact + "\n"
     return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
 
 

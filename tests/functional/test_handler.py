@@ -133,7 +133,11 @@ def test_event(name: str, invoke: Any) -> None:
     else:
         assert response["status"] == "success", response["errorMessage"]
         assert response["errorMessage"] == ""
-        assert_site_expanded(SITE_BY_SLUG[name.removesuffix(".json")], response["fragment"])
+        if name.startswith("large_"):
+            # The generated template at CloudFormation's limits (scripts/make_events.py): 500 after expansion.
+            assert len(response["fragment"]["Resources"]) == 500
+        else:
+            assert_site_expanded(SITE_BY_SLUG[name.removesuffix(".json")], response["fragment"])
         metrics = captured.metrics()
         assert metrics["Failures"] == [0.0]
         assert metrics["ProfilesCreated"][0] >= 1

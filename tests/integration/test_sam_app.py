@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-import sysconfig
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -85,20 +85,15 @@ def test_log_group_has_retention_and_receives_the_function_logs(template: dict[s
     }
 
 
-def test_function_runtime_layer_and_handler_agree(template: dict[str, Any]) -> None:
+def test_function_runtime_and_handler_agree_and_no_layer_is_used(template: dict[str, Any]) -> None:
     _, function = only(template, "AWS::Serverless::Function")
     properties = function["Properties"]
     assert properties["Architectures"] == ["arm64"]
     assert properties["MemorySize"] <= 256
-    runtime = properties["Runtime"]
-    assert re.fullmatch(r"python3\.1[2-9]", runtime)
-    (layer,) = properties["Layers"]
-    # The official Powertools v3 layer built for this very runtime and architecture.
-    assert re.fullmatch(
-        r"arn:\$\{AWS::Partition\}:lambda:\$\{AWS::Region\}:017000801446:layer:"
-        rf"AWSLambdaPowertoolsPythonV3-{runtime.replace('.', '')}-arm64:\$\{{PowertoolsLayerVersion\}}",
-        layer["Fn::Sub"],
-    )
+    assert re.fullmatch(r"python3\.1[2-9]", properties["Runtime"])
+    # Powertools is in the bundle: a public layer needs credentials locally and exists in one partition only.
+    assert "Layers" not in properties
+    assert "PowertoolsLayerVersion" not in template["Parameters"]
     module, _, name = properties["Handler"].rpartition(".")
     assert (ROOT / properties["CodeUri"] / (module.replace(".", "/") + ".py")).is_file()
     assert getattr(handler, name) is handler.lambda_handler
@@ -108,9 +103,25 @@ def test_function_runtime_layer_and_handler_agree(template: dict[str, Any]) -> N
 
 
 def test_code_uri_has_no_requirements_file(template: dict[str, Any]) -> None:
-    # Powertools comes from the layer; a requirements.txt would make `sam build` pip-install it again.
+    # src/Makefile installs Powertools from lambda-requirements.txt; a requirements.txt would suggest SAM's
+    # own Python builder, which BuildMethod makefile replaces.
     _, function = only(template, "AWS::Serverless::Function")
     assert not (ROOT / function["Properties"]["CodeUri"] / "requirements.txt").exists()
+
+
+def pinned_powertools() -> str:
+    (line,) = [
+        line
+        for line in (ROOT / "src" / "lambda-requirements.txt").read_text().splitlines()
+        if line.startswith("aws-lambda-powertools==")
+    ]
+    return line.split("==")[1]
+
+
+def test_the_tests_install_the_powertools_the_bundle_gets() -> None:
+    # requirements-dev.txt includes the bundle's list, so the version tested is the version deployed.
+    assert "-r src/lambda-requirements.txt" in (ROOT / "requirements-dev.txt").read_text().splitlines()
+    assert metadata.version("aws-lambda-powertools") == pinned_powertools()
 
 
 @pytest.fixture(scope="module")
@@ -128,52 +139,84 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return function_dir
 
 
-def test_bundle_gets_bytecode_when_the_runtime_python_is_there(tmp_path: Path) -> None:
-    # This interpreter stands in for the function's python3.13: the build compiles with whatever it is given.
-    subprocess.run(
+def _build(artifacts: Path, runtime_python: str) -> str:
+    done = subprocess.run(
         [
             "make",
             "-C",
             "src",
             "build-ProfileExpandFunction",
-            f"ARTIFACTS_DIR={tmp_path}",
-            f"RUNTIME_PYTHON={sys.executable}",
+            f"ARTIFACTS_DIR={artifacts}",
+            f"RUNTIME_PYTHON={runtime_python}",
         ],
         cwd=ROOT,
         check=True,
         capture_output=True,
+        text=True,
     )
-    sources = {p.stem for p in (tmp_path / "profile_expand").glob("*.py")}
-    tag = sys.implementation.cache_tag
-    compiled = {
-        p.name.split(".")[0] for p in (tmp_path / "profile_expand" / "__pycache__").glob(f"*.{tag}.pyc")
-    }
-    assert sources and compiled == sources
+    return done.stdout
 
 
-def test_bundle_is_small_and_free_of_author_tools(built: Path) -> None:
+def test_bundle_gets_bytecode_from_a_python_of_the_runtime_version(tmp_path: Path) -> None:
+    found = subprocess.run(
+        ["bash", "src/find_runtime_python.sh", "3.13"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if not found:
+        pytest.skip("no CPython 3.13 on this machine (PATH or pyenv): the bytecode step cannot run here")
+
+    output = _build(tmp_path, found)
+
+    assert f"bytecode for the bundle compiled by {found}" in output
+    for package in ("profile_expand", "aws_lambda_powertools"):
+        sources = {p.stem for p in (tmp_path / package).glob("*.py")}
+        compiled = {
+            p.name.split(".")[0] for p in (tmp_path / package / "__pycache__").glob("*.cpython-313.pyc")
+        }
+        assert sources and compiled == sources, package
+
+
+def test_bundle_is_source_only_and_says_so_without_a_python_of_the_runtime_version(tmp_path: Path) -> None:
+    # This interpreter is not 3.13 (the tests run on 3.11): its bytecode would be useless on the function.
+    if sys.version_info[:2] == (3, 13):
+        pytest.skip("the tests run on 3.13 itself")
+
+    output = _build(tmp_path, sys.executable)
+
+    assert "no Python 3.13 found" in output and "bundling source only" in output
+    assert not list(tmp_path.rglob("*.pyc"))
+
+
+def test_bundle_holds_the_pinned_powertools_pure_python_and_no_author_tools(built: Path) -> None:
     files = sorted(p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file())
     assert "profile_expand/handler.py" in files
-    assert all(f.startswith("profile_expand/") and f.endswith(".py") for f in files), files
-    assert sum((built / f).stat().st_size for f in files) < 500_000
-    for name in files:
+    assert f"aws_lambda_powertools-{pinned_powertools()}.dist-info/METADATA" in files
+    # Only pure-Python wheels: nothing built for the build machine's x86_64 can reach the arm64 function.
+    wheels = [(built / f).read_text() for f in files if f.endswith(".dist-info/WHEEL")]
+    assert wheels and all("Root-Is-Purelib: true" in wheel for wheel in wheels)
+    assert not [f for f in files if f.endswith((".so", ".pyd"))]
+    ours = [f for f in files if f.startswith("profile_expand/")]
+    assert all(f.endswith(".py") for f in ours), ours
+    assert sum((built / f).stat().st_size for f in ours) < 500_000
+    for name in ours:
         source = (built / name).read_text(encoding="utf-8")
         # The Lambda has neither: a module importing them is CLI or lint code that must stay out.
         assert not re.search(r"^\s*(import|from)\s+(yaml|cfnlint)\b", source, re.MULTILINE), name
+    assert not any(f.startswith(("boto3/", "botocore/", "bin/")) for f in files)
 
 
 def test_bundle_runs_on_its_own(built: Path) -> None:
-    # Only the bundle and Powertools on the path, as in Lambda with the layer (-S: no editable install).
+    # Only the bundle and the standard library on the path, as in Lambda (-S: no site-packages at all).
     script = (
         "import json, sys\n"
-        f"sys.path[:0] = [{str(built)!r}, {sysconfig.get_paths()['purelib']!r}]\n"
+        f"sys.path[:0] = [{str(built)!r}]\n"
         "from profile_expand.handler import lambda_handler\n"
         "import profile_expand\n"
         "class C:\n"
         "    function_name = 'f'; memory_limit_in_mb = 256; aws_request_id = 'r'\n"
         "    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:f'\n"
         "response = lambda_handler(json.load(sys.stdin), C())\n"
-        "mods = sorted(m.__file__ for n, m in sys.modules.items() if n.startswith('profile_expand'))\n"
+        "mods = sorted(m.__file__ for n, m in sys.modules.items()\n"
+        "              if n.split('.')[0] in ('profile_expand', 'aws_lambda_powertools') and m.__file__)\n"
         "print(json.dumps({'status': response['status'], 'package': profile_expand.__file__, 'mods': mods}))\n"
     )
     done = subprocess.run(
