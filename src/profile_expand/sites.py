@@ -80,6 +80,11 @@ class Site(NamedTuple):
     role_name_rule_when: WhenPolicy | None = None
 
     @property
+    def takes_object(self) -> bool:
+        """The property takes a mapping ({Arn: ...} or {Name: ...}) rather than a plain name or ARN."""
+        return any(form in (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT) for form in self.accepts)
+
+    @property
     def property_path(self) -> str:
         """Human path of the profile property, e.g. Properties.LaunchTemplateData.IamInstanceProfile."""
         parts = [("[]" if part == EACH else part) for part in self.container]
