@@ -6,15 +6,23 @@ the references and the generated resources from it. Problems are recorded in one
 raised together, sorted by logical ID.
 """
 
-from __future__ import annotations
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from profile_expand import cfn
 from profile_expand.conditions import Requirement, excludes, named, negated, plan_condition
-from profile_expand.diagnostics import MACRO_ERROR, MACRO_WARNING, Diagnostics, Finding, Spot
-from profile_expand.errors import InvalidTemplateError, TemplateWarning
+from profile_expand.errors import (
+    MACRO_ERROR,
+    MACRO_WARNING,
+    Diagnostics,
+    Finding,
+    InvalidTemplateError,
+    Spot,
+    TemplateWarning,
+)
 from profile_expand.inline_roles import apply_name_rules, carries_policy, inline_role_properties, satisfies
 from profile_expand.model import (
     ROLE,
@@ -176,6 +184,7 @@ def collect(
         sites = sites_for(kind) if isinstance(kind, str) else ()
         if not sites:
             continue
+        spot = diagnostics.at(logical_id)
         condition = resource.get(cfn.CONDITION)
         requirement: Requirement = frozenset({named(condition)} if isinstance(condition, str) else ())
         for site in sites:
@@ -183,86 +192,81 @@ def collect(
             # and what that branch uses exists under the branch's condition.
             for path, container in containers(resource, site.container, through_fn_if=True):
                 at_site = list(entries(site, path, container))
-                judged = [list(classify(logical_id, site, entry, index)) for entry in at_site]
-                found.extend(f for leaves in judged for f in leaves)
-                in_branch = requirement | _branch_terms(resource, path)
-                spot = diagnostics.at(logical_id)
-                for entry, leaves in zip(at_site, judged, strict=True):
+                in_branch = requirement | _branch_terms(resource, path) if cfn.FN_IF in path else requirement
+                for entry in at_site:
+                    leaves = classify(logical_id, site, entry, index)
+                    found.extend(leaves)
                     if _conflicts(site, entry, at_site, spot):
                         continue
-                    use = _use(logical_id, resources, site, entry, leaves, index, defaults, in_branch, spot)
-                    if use is not None:
-                        uses.append(use)
-        _check_misplaced(resource, sites, diagnostics.at(logical_id))
+                    entry_path, key = entry[0], entry[1]
+                    at = spot.below(*entry_path, key)
+                    picked = _role_choice(site, entry, leaves, index, at)
+                    if picked is None:
+                        continue
+                    choice, options = picked
+                    # A service's required prefix wins over the template-wide NamePrefix, not over the
+                    # site's own choice.
+                    if site.profile_name_prefix:
+                        options = with_required_prefix(options, site.profile_name_prefix, at)
+                    rules = _role_rules(resources, resource, site, index, at)
+                    options = options.over(defaults)
+                    uses.append(Use(logical_id, site, entry_path, key, choice, in_branch, options, rules))
+        _check_misplaced(resource, sites, spot)
     return tuple(found), tuple(uses)
 
 
 def _conflicts(site: Site, entry: Entry, at_site: list[Entry], spot: Spot) -> bool:
     """IamRole beside the profile property it stands for: an error; neither is used (options: IamRole)."""
+    container, key, _, shorthand = entry
     if site.kind is SiteKind.OPTION_SETTING:
-        if not entry.shorthand or all(other.shorthand for other in at_site):
+        if not shorthand or all(other[3] for other in at_site):
             return False
-        spot.below(*entry.container, "OptionName").error(
+        spot.below(*container, "OptionName").error(
             f"both {cfn.IAM_ROLE_SHORTHAND} and {site.profile_property} options are set in "
             f"namespace {site.option_namespace}; keep one."
         )
         return True
     if len(at_site) < 2:
         return False
-    if entry.shorthand:
-        spot.below(*entry.container, entry.key).error(
+    if shorthand:
+        spot.below(*container, key).error(
             f"both {cfn.IAM_ROLE_SHORTHAND} and {site.profile_property} are set; keep one "
             f"({cfn.IAM_ROLE_SHORTHAND} generates the instance profile that {site.profile_property} would name).",
         )
     return True
 
 
-def _use(
-    logical_id: str,
-    resources: Mapping[str, Any],
-    site: Site,
-    entry: Entry,
-    leaves: list[Found],
-    index: TemplateIndex,
-    defaults: ProfileOptions,
-    requirement: Requirement,
-    spot: Spot,
-) -> Use | None:
-    """The use an entry makes, or None: not the macro's to rewrite, or a problem recorded."""
-    at = spot.below(*entry.container, entry.key)
-    choice: RoleChoice | Rejected
-    if entry.shorthand:
-        split = split_site_value(entry.value, at)
+def _role_choice(
+    site: Site, entry: Entry, leaves: tuple[Found, ...], index: TemplateIndex, spot: Spot
+) -> tuple[RoleChoice, ProfileOptions] | None:
+    """The role an entry chooses and the site's own profile options; None if it is not the macro's to
+    rewrite, or cannot work (recorded at `spot`)."""
+    _, _, value, shorthand = entry
+    if shorthand:
+        split = split_site_value(value, spot)
         if split is None:
             return None
-        site_options = split.options
-        choice = parse_role(split.role, index)
+        role, role_path, options = split
+        choice = parse_role(role, index)
         if isinstance(choice, Rejected):
             for steps, message in choice.problems:
-                at.below(*split.role_path, *steps).error(message)
+                spot.below(*role_path, *steps).error(message)
             return None
-    else:
-        role_id = _corrected_role(site, entry.value, leaves)
-        if role_id is None:
-            return None
-        at.warn(
-            f"{quote(entry.value)} points at role {short(role_id)}, but {site.profile_property} takes an instance "
-            f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {short(role_id)}`. "
-            f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
-        )
-        site_options = NO_OPTIONS
-        choice = parse_role(cfn.ref(role_id), index)
-        assert not isinstance(choice, Rejected)  # a role of the template, by its logical ID
-    # A service's required prefix wins over the template-wide NamePrefix, not over the site's own choice.
-    if site.profile_name_prefix:
-        site_options = with_required_prefix(site_options, site.profile_name_prefix, at)
-    rules = _role_rules(resources, resources[logical_id], site, index, at)
-    return Use(
-        logical_id, site, entry.container, entry.key, choice, requirement, site_options.over(defaults), rules
+        return choice, options
+    role_id = _corrected_role(site, value, leaves)
+    if role_id is None:
+        return None
+    spot.warn(
+        f"{quote(value)} points at role {short(role_id)}, but {site.profile_property} takes an instance "
+        f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {short(role_id)}`. "
+        f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
     )
+    corrected = parse_role(cfn.ref(role_id), index)
+    assert not isinstance(corrected, Rejected)  # a role of the template, by its logical ID
+    return corrected, NO_OPTIONS
 
 
-def _corrected_role(site: Site, value: object, leaves: list[Found]) -> str | None:
+def _corrected_role(site: Site, value: object, leaves: tuple[Found, ...]) -> str | None:
     """The classic mistake the macro corrects: the whole value (or its one Arn/Name) is a Ref or GetAtt
     Arn of the template's role. Anything less certain is left as written (E9001 reports it)."""
     if site.takes_object:
@@ -275,8 +279,8 @@ def _corrected_role(site: Site, value: object, leaves: list[Found]) -> str | Non
     else:
         wanted = ()
     for leaf in leaves:
-        if leaf.steps == wanted and leaf.mention is not None and leaf.mention.how == REFERENCE:
-            return leaf.mention.role_id
+        if leaf.steps == wanted and leaf.how == REFERENCE:
+            return leaf.role
     return None
 
 
@@ -353,47 +357,40 @@ def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[Ro
         yield from _roles_of(choice.when_false, requirement | {negated(choice.condition)})
 
 
-class _Users(NamedTuple):
-    """Who uses one generated resource, and under which conditions (gathered over all uses)."""
-
-    logical_ids: set[str]
-    requirements: set[Requirement]
-
-    def add(self, logical_id: str, requirement: Requirement) -> None:
-        self.logical_ids.add(logical_id)
-        self.requirements.add(requirement)
-
-
 def _plan_inline_roles(
     uses: tuple[Use, ...], index: TemplateIndex, diagnostics: Diagnostics
 ) -> tuple[InlineRole, ...]:
     """One AWS::IAM::Role per distinct inline definition, named after its first user."""
     definitions: dict[str, RoleRef] = {}
-    users: dict[str, _Users] = {}
+    users: dict[str, set[str]] = {}
+    needs: dict[str, set[Requirement]] = {}
     rules: dict[str, list[RoleNameRule]] = {}
     for use in uses:
         for role, requirement in _roles_of(use.choice, use.requirement):
             if role.definition is None:
                 continue
             definitions.setdefault(role.key, role)
-            users.setdefault(role.key, _Users(set(), set())).add(use.logical_id, requirement)
+            users.setdefault(role.key, set()).add(use.logical_id)
+            needs.setdefault(role.key, set()).add(requirement)
             known = rules.setdefault(role.key, [])
             known.extend(rule for rule in use.role_rules if rule not in known)
     taken = set(index.taken_ids)
     planned: list[InlineRole] = []
-    for key in sorted(definitions, key=lambda k: (min(users[k].logical_ids), definitions[k].digest)):
+    for key in sorted(definitions, key=lambda k: (min(users[k]), definitions[k].digest)):
         role = definitions[key]
         assert role.definition is not None
-        first_user = min(users[key].logical_ids)
+        first_user = min(users[key])
         logical_id = f"{first_user}Role"
         if logical_id in taken:
             logical_id = f"{first_user}Role{role.digest}"
         taken.add(logical_id)
-        named_role = apply_name_rules(inline_role_properties(role.definition), rules[key], role.digest)
+        properties, problems, notes = apply_name_rules(
+            inline_role_properties(role.definition), rules[key], role.digest
+        )
         spot = diagnostics.at(first_user)
-        for problem in named_role.problems:
+        for problem in problems:
             spot.error(f"inline role {logical_id}: {problem}")
-        for note in named_role.notes:
+        for note in notes:
             spot.warn(f"inline role {logical_id}: {note}")
         if cfn.ROLE_NAME in role.definition:
             spot.warn(f"inline role {logical_id} sets RoleName: {_NAMED_IAM}.")
@@ -401,10 +398,10 @@ def _plan_inline_roles(
             InlineRole(
                 key=key,
                 logical_id=logical_id,
-                users=tuple(sorted(users[key].logical_ids)),
-                requirements=frozenset(users[key].requirements),
-                condition=plan_condition(users[key].requirements),
-                properties=named_role.properties,
+                users=tuple(sorted(users[key])),
+                requirements=frozenset(needs[key]),
+                condition=plan_condition(needs[key]),
+                properties=properties,
             )
         )
     return tuple(planned)
@@ -421,19 +418,24 @@ def _plan_profiles(
     """One profile per role and set of options: an existing one that fits, or a generated one."""
     inline_ids = {role.key: role.logical_id for role in roles}
     first: dict[tuple[str, str], tuple[RoleRef, ProfileOptions]] = {}
-    users: dict[tuple[str, str], _Users] = {}
+    users: dict[tuple[str, str], set[str]] = {}
+    needs: dict[tuple[str, str], set[Requirement]] = {}
     for use in uses:
+        options_key = use.options.key
         for role, requirement in _roles_of(use.choice, use.requirement):
-            key = (role.key, use.options.key)
-            first.setdefault(key, (role, use.options))
+            key = (role.key, options_key)
+            if key not in first:
+                first[key] = (role, use.options)
+                users[key], needs[key] = set(), set()
             if role.condition:
                 requirement = requirement | {named(role.condition)}
-            users.setdefault(key, _Users(set(), set())).add(use.logical_id, requirement)
+            users[key].add(use.logical_id)
+            needs[key].add(requirement)
     existing = _existing_profiles(resources, index)
     planned: list[Profile] = []
     for key, (role, options) in first.items():
-        requirements = frozenset(users[key].requirements)
-        user_ids = tuple(sorted(users[key].logical_ids))
+        requirements = frozenset(needs[key])
+        user_ids = tuple(sorted(users[key]))
         inline_id = inline_ids.get(role.key)
         roles_entry = cfn.ref(inline_id) if inline_id else role.roles_entry
         reusable = _reusable(role, options, requirements, existing.get(role.key, []), resources)

@@ -1,23 +1,31 @@
-"""The exception tree (one base class, ProfileExpandError) and the located messages the core reports.
+"""What goes wrong, and where: the exception tree (one base class, ProfileExpandError), the located
+messages the core reports (TemplateError stops an expansion, TemplateWarning does not), and the
+findings of an analysis with the collector that records them, bound to a resource and a path.
 
-A TemplateError stops an expansion and a TemplateWarning does not; both name a resource and a path.
+A function of the core either returns its result or records a finding at the Spot it was given;
+nothing passes error lists around. Each finding carries the stable code of the cfn-lint rule that
+reports it, so the macro and the lint rules read the same account of a template.
 """
 
-from __future__ import annotations
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
-from profile_expand.text import format_path
+from profile_expand.text import Path, format_path
 
 __all__ = [
     "ChainError",
     "ChainProblem",
     "CommandExit",
+    "Diagnostics",
+    "Finding",
     "InvalidEventError",
     "InvalidTemplateError",
     "OverrideSpecError",
     "ProfileExpandError",
+    "Spot",
     "TemplateError",
     "TemplateSyntaxError",
     "TemplateWarning",
@@ -96,12 +104,23 @@ class TemplateSyntaxError(ProfileExpandError):
         self.message = message
 
 
-class ChainProblem(NamedTuple):
-    """One problem a transform reported: located by a template path, or by its own 1-based position."""
+class ChainProblem:
+    """One problem a transform reported: located by a template path, or by its own 1-based position.
 
-    message: str
-    path: tuple[str | int, ...] = ()
-    position: tuple[int, int] | None = None
+    A plain class: the Lambda imports this module, and never needs this class built at cold start.
+    """
+
+    __slots__ = ("message", "path", "position")
+
+    def __init__(
+        self, message: str, path: tuple[str | int, ...] = (), position: tuple[int, int] | None = None
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.position = position
+
+    def __repr__(self) -> str:
+        return f"ChainProblem({self.message!r}, path={self.path!r}, position={self.position!r})"
 
 
 class ChainError(ProfileExpandError):
@@ -132,3 +151,79 @@ def _sort_key(error: TemplateError) -> tuple[str, tuple[tuple[int, str | int], .
         tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in error.path),
         error.message,
     )
+
+
+# -- findings ----------------------------------------------------------------------------------------
+
+ERROR: Final = "error"
+WARNING: Final = "warning"
+
+# Stable codes: the cfn-lint rule that reports each kind of finding.
+ROLE_AS_PROFILE: Final = "E9001"  # a role (or role ARN) where an instance profile belongs
+MACRO_ERROR: Final = "E9002"  # the macro rejects the template
+SHORTHAND_WITHOUT_TRANSFORM: Final = "W9001"  # IamRole in a template without Transform: ProfileExpand
+MACRO_WARNING: Final = "W9002"  # the macro expands the template and says something about it
+
+
+class Finding(NamedTuple):
+    """One thing to tell the author: a stable code, a severity, where (resource and exact path), what."""
+
+    code: str
+    severity: str  # ERROR or WARNING
+    logical_id: str  # "" for the template as a whole
+    path: Path  # below the resource
+    message: str
+
+    def as_error(self) -> TemplateError:
+        return TemplateError(self.logical_id, self.path, self.message)
+
+    def as_warning(self) -> TemplateWarning:
+        return TemplateWarning(self.logical_id, self.path, self.message)
+
+    def __str__(self) -> str:
+        return str(self.as_error())
+
+    def lint_text(self) -> str:
+        """The macro's findings in its own words (located, as in the stack events); the rest as they are."""
+        return str(self) if self.code in (MACRO_ERROR, MACRO_WARNING) else self.message
+
+
+class Diagnostics:
+    """The findings of one analysis, in the order found (the readers sort them)."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+
+    def at(self, logical_id: str, path: Path = ()) -> "Spot":
+        return Spot(self, logical_id, path)
+
+    def has_errors(self) -> bool:
+        return any(finding.code == MACRO_ERROR for finding in self.findings)
+
+
+class Spot:
+    """A place in the template (a resource and a path below it) where findings are recorded.
+
+    A plain class with slots, not a NamedTuple: one fewer class to build at cold start. Never changed.
+    """
+
+    __slots__ = ("diagnostics", "logical_id", "path")
+
+    def __init__(self, diagnostics: Diagnostics, logical_id: str, path: Path) -> None:
+        self.diagnostics = diagnostics
+        self.logical_id = logical_id
+        self.path = path
+
+    def below(self, *steps: str | int) -> "Spot":
+        return Spot(self.diagnostics, self.logical_id, (*self.path, *steps))
+
+    def error(self, message: str) -> None:
+        """The macro cannot expand the template because of this."""
+        self.record(MACRO_ERROR, ERROR, message)
+
+    def warn(self, message: str) -> None:
+        """The macro expands the template, and the author should know this."""
+        self.record(MACRO_WARNING, WARNING, message)
+
+    def record(self, code: str, severity: str, message: str) -> None:
+        self.diagnostics.findings.append(Finding(code, severity, self.logical_id, self.path, message))

@@ -8,7 +8,7 @@ ARNs. Full ARNs and intrinsics pass through.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from profile_expand import cfn
 from profile_expand.profile_options import stack_unique_name
@@ -48,12 +48,9 @@ def inline_role_properties(definition: Mapping[str, Any]) -> dict[str, Any]:
     return properties
 
 
-class NamedRole(NamedTuple):
-    """An inline role's properties after the services' naming rules, and what to tell the author."""
-
-    properties: dict[str, Any]
-    problems: tuple[str, ...]  # rules the role's own RoleName breaks
-    notes: tuple[str, ...]  # names given to meet a rule
+# An inline role's properties after the services' naming rules; the rules its own RoleName breaks;
+# notes on the names given to meet a rule.
+NamedRole = tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]
 
 
 def apply_name_rules(properties: Mapping[str, Any], rules: Iterable[RoleNameRule], digest: str) -> NamedRole:
@@ -79,7 +76,7 @@ def apply_name_rules(properties: Mapping[str, Any], rules: Iterable[RoleNameRule
                 f"the generated role is named {rule.name_prefixes[0]}-<stack UUID>-{digest} as the service "
                 "requires; deploy with CAPABILITY_NAMED_IAM."
             )
-    return NamedRole(named, tuple(problems), tuple(notes))
+    return named, tuple(problems), tuple(notes)
 
 
 def satisfies(properties: Mapping[str, Any], rule: RoleNameRule) -> bool | None:

@@ -5,14 +5,15 @@ every finding, with its stable code and exact path; and the Plan of what the mac
 is frozen: each step of the core takes the previous step's result and returns a new one.
 """
 
-from __future__ import annotations
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
 from profile_expand.conditions import ConditionPlan, Requirement
-from profile_expand.diagnostics import (
+from profile_expand.errors import (
     ERROR,
     MACRO_ERROR,
     MACRO_WARNING,
@@ -22,7 +23,7 @@ from profile_expand.diagnostics import (
     Finding,
 )
 from profile_expand.profile_options import ProfileOptions
-from profile_expand.roles import ARN, BUILT, RoleChoice, RoleMention, RoleRef, TemplateIndex, role_mention
+from profile_expand.roles import ARN, BUILT, RoleChoice, RoleRef, TemplateIndex, role_mention
 from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
 from profile_expand.text import Path, quote
 
@@ -56,7 +57,8 @@ class Found(NamedTuple):
     steps: Path  # below the key's value, to the leaf judged (() for the whole value)
     value: object  # the leaf
     kind: str  # SHORTHAND, ROLE, PROFILE_WRONG_FORM, PROFILE or UNKNOWN
-    mention: RoleMention | None = None  # for ROLE: which role, and how it is written
+    role: str | None = None  # for ROLE: the template's AWS::IAM::Role it points at, if any
+    how: str | None = None  # for ROLE: REFERENCE, SUB, ARN or BUILT (roles.py)
     form: ProfileForm | None = None  # the {Arn} / {Name} key the leaf sits under, if any
 
     @property
@@ -144,13 +146,9 @@ class Model(NamedTuple):
 # -- finding what a site holds ---------------------------------------------------------------------
 
 
-class Entry(NamedTuple):
-    """IamRole or the profile property as found in one container of a site (before judging it)."""
-
-    container: Path
-    key: str
-    value: object
-    shorthand: bool
+# IamRole or the profile property as found in one container of a site, before judging it:
+# (container path, key, value, is it IamRole). A plain tuple: one fewer class to build at cold start.
+Entry = tuple[Path, str, object, bool]
 
 
 def entries(site: Site, path: Path, container: object) -> Iterator[Entry]:
@@ -164,22 +162,23 @@ def entries(site: Site, path: Path, container: object) -> Iterator[Entry]:
             option = entry.get(OPTION_NAME)
             if option == cfn.IAM_ROLE_SHORTHAND or option == site.profile_property:
                 shorthand = option == cfn.IAM_ROLE_SHORTHAND
-                yield Entry((*path, position), OPTION_VALUE, entry.get(OPTION_VALUE), shorthand)
+                yield (*path, position), OPTION_VALUE, entry.get(OPTION_VALUE), shorthand
     elif isinstance(container, Mapping):
         if cfn.IAM_ROLE_SHORTHAND in container:
-            yield Entry(path, cfn.IAM_ROLE_SHORTHAND, container[cfn.IAM_ROLE_SHORTHAND], True)
+            yield path, cfn.IAM_ROLE_SHORTHAND, container[cfn.IAM_ROLE_SHORTHAND], True
         if site.profile_property in container:
-            yield Entry(path, site.profile_property, container[site.profile_property], False)
+            yield path, site.profile_property, container[site.profile_property], False
 
 
-def classify(logical_id: str, site: Site, entry: Entry, index: TemplateIndex) -> Iterator[Found]:
+def classify(logical_id: str, site: Site, entry: Entry, index: TemplateIndex) -> tuple[Found, ...]:
     """What an entry holds: shorthand, or each leaf of a profile property judged on its own."""
-    if entry.shorthand:
-        yield Found(logical_id, site, entry.container, entry.key, (), entry.value, SHORTHAND)
-        return
-    for steps, value, form in _leaves(site, entry.value, (), None, top=True):
-        kind, mention = _judge(site, value, form, index)
-        yield Found(logical_id, site, entry.container, entry.key, steps, value, kind, mention, form)
+    container, key, value, shorthand = entry
+    if shorthand:
+        return (Found(logical_id, site, container, key, (), value, SHORTHAND),)
+    return tuple(
+        Found(logical_id, site, container, key, steps, leaf, *_judge(site, leaf, form, index), form=form)
+        for steps, leaf, form in _leaves(site, value, (), None, top=True)
+    )
 
 
 def _leaves(
@@ -200,15 +199,16 @@ def _leaves(
 
 def _judge(
     site: Site, value: object, form: ProfileForm | None, index: TemplateIndex
-) -> tuple[str, RoleMention | None]:
+) -> tuple[str, str | None, str | None]:
+    """(kind, role, how) of one leaf."""
     mention = role_mention(value, index)
     if mention is not None:
-        return ROLE, mention
+        return ROLE, *mention
     written = _profile_form(value, index)
     if written is None:
-        return UNKNOWN, None
+        return UNKNOWN, None, None
     wanted = (form,) if form is not None else tuple(f for f in site.accepts if f in _PLAIN_FORMS)
-    return (PROFILE if written in wanted else PROFILE_WRONG_FORM), None
+    return (PROFILE if written in wanted else PROFILE_WRONG_FORM), None, None
 
 
 _PLAIN_FORMS: Final = (ProfileForm.NAME, ProfileForm.ARN)
@@ -272,8 +272,7 @@ _FORM_WORDS: Final = {ProfileForm.NAME: "name", ProfileForm.ARN: "ARN"}
 
 
 def _role_message(found: Found) -> str:
-    site, mention = found.site, found.mention
-    assert mention is not None
+    site = found.site
     written = quote(found.value)
     form = found.form
     if form is not None:
@@ -287,8 +286,8 @@ def _role_message(found: Found) -> str:
         form = (
             ProfileForm.ARN if site.writes in (ProfileForm.ARN, ProfileForm.ARN_OBJECT) else ProfileForm.NAME
         )
-    if mention.role_id:
-        role = mention.role_id
+    if found.role:
+        role = found.role
         profile = f"{role}InstanceProfile"
         reference = f"!Ref {profile}" if form is ProfileForm.NAME else f"!GetAtt {profile}.Arn"
         return (
@@ -296,8 +295,8 @@ def _role_message(found: Found) -> str:
             f"{_shorthand(site, f'!Ref {role}')}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} with "
             f"`{cfn.ROLES}: [!Ref {role}]` and write `{reference}` here."
         )
-    built = mention.how == BUILT
-    assert built or mention.how == ARN
+    built = found.how == BUILT
+    assert built or found.how == ARN
     what = "builds an IAM role ARN" if built else "is an IAM role ARN"
     example = "<the role's name>" if built else written
     return (

@@ -5,14 +5,15 @@ Defaults:  Metadata: {ProfileExpand: {ProfileDefaults: {Path: /apps/, NamePrefix
 A NamePrefix gives each profile the name <prefix>-<stack UUID>-<role digest>: unique per stack and region.
 """
 
-from __future__ import annotations
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 import re
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
-from profile_expand.diagnostics import Diagnostics, Spot
+from profile_expand.errors import Diagnostics, Spot
 from profile_expand.roles import PROFILE_KEY, ROLE_DEFINITION_KEYS, ROLE_KEY, WRAPPER_KEYS
 from profile_expand.text import canonical, quote, stem, stem_of_value, unknown_keys_message
 
@@ -22,10 +23,10 @@ NAME_PREFIX_KEY: Final = "NamePrefix"
 DEFAULTS_KEY: Final = "ProfileDefaults"
 
 # IAM's limits: a path is / or /segments/ (512), a profile name 1-128 of [\w+=,.@-].
-_IAM_PATH: Final = re.compile(r"/(?:[\x21-\x7e]{1,510}/)?")
-_NAME: Final = re.compile(r"[\w+=,.@-]{1,128}")
+_IAM_PATH: Final = r"/(?:[\x21-\x7e]{1,510}/)?"
+_NAME: Final = r"[\w+=,.@-]{1,128}"
 # Room for "-<36-character stack UUID>-<8-character digest>" within the 128 characters of a profile name.
-_PREFIX: Final = re.compile(r"[\w+=,.@-]{1,64}")
+_PREFIX: Final = r"[\w+=,.@-]{1,64}"
 
 
 class ProfileOptions(NamedTuple):
@@ -43,7 +44,7 @@ class ProfileOptions(NamedTuple):
     def named(self) -> bool:
         return self.name is not None or self.name_prefix is not None
 
-    def over(self, defaults: ProfileOptions) -> ProfileOptions:
+    def over(self, defaults: "ProfileOptions") -> "ProfileOptions":
         """These options on top of the template-wide defaults (an explicit name drops the default prefix)."""
         return ProfileOptions(
             path=self.path if self.path is not None else defaults.path,
@@ -53,7 +54,7 @@ class ProfileOptions(NamedTuple):
             else defaults.name_prefix,
         )
 
-    def label(self, defaults: ProfileOptions) -> str:
+    def label(self, defaults: "ProfileOptions") -> str:
         """The readable part these options add to a generated logical ID (nothing for the defaults)."""
         parts = []
         if self.name is not None:
@@ -68,12 +69,8 @@ class ProfileOptions(NamedTuple):
 NO_OPTIONS: Final = ProfileOptions()
 
 
-class SiteValue(NamedTuple):
-    """An IamRole value split into the role part (and where it is) and the site's profile options."""
-
-    role: object
-    role_path: tuple[str | int, ...]  # below the IamRole value
-    options: ProfileOptions
+# An IamRole value split: the role part, its path below the IamRole value, the site's profile options.
+SiteValue = tuple[object, tuple[str | int, ...], "ProfileOptions"]
 
 
 def split_site_value(value: object, spot: Spot) -> SiteValue | None:
@@ -81,7 +78,7 @@ def split_site_value(value: object, spot: Spot) -> SiteValue | None:
     if not (
         isinstance(value, dict) and not cfn.is_intrinsic(value) and any(k in WRAPPER_KEYS for k in value)
     ):
-        return SiteValue(value, (), NO_OPTIONS)
+        return value, (), NO_OPTIONS
     unknown = [key for key in value if key not in WRAPPER_KEYS]
     if unknown:
         mixed = [key for key in unknown if key in ROLE_DEFINITION_KEYS]
@@ -98,24 +95,19 @@ def split_site_value(value: object, spot: Spot) -> SiteValue | None:
     options = parse_options(value.get(PROFILE_KEY, {}), spot.below(PROFILE_KEY), SITE_OPTIONS)
     if options is None:
         return None
-    return SiteValue(value[ROLE_KEY], (ROLE_KEY,), options)
+    return value[ROLE_KEY], (ROLE_KEY,), options
 
 
-class OptionsKind(NamedTuple):
-    """Which options a place takes, and what the author calls them there."""
-
-    keys: tuple[str, ...]
-    name: str
-
-
-SITE_OPTIONS: Final = OptionsKind((PATH_KEY, NAME_KEY, NAME_PREFIX_KEY), "Profile options")
+# Which options a place takes, and what the author calls them there.
+OptionsKind = tuple[tuple[str, ...], str]
+SITE_OPTIONS: Final[OptionsKind] = ((PATH_KEY, NAME_KEY, NAME_PREFIX_KEY), "Profile options")
 # Template-wide defaults take no name: two profiles may not share one.
-DEFAULT_OPTIONS: Final = OptionsKind((PATH_KEY, NAME_PREFIX_KEY), "ProfileDefaults")
+DEFAULT_OPTIONS: Final[OptionsKind] = ((PATH_KEY, NAME_PREFIX_KEY), "ProfileDefaults")
 
 
 def parse_options(value: object, spot: Spot, kind: OptionsKind) -> ProfileOptions | None:
     """Profile options as written at `spot`, or None after recording every problem with them."""
-    allowed, where = kind.keys, kind.name
+    allowed, where = kind
     if not isinstance(value, Mapping) or cfn.is_intrinsic(value):
         spot.error(f"{where} must be a mapping with keys {', '.join(allowed)}.")
         return None
@@ -135,7 +127,7 @@ def parse_options(value: object, spot: Spot, kind: OptionsKind) -> ProfileOption
             f"{quote(name)} is not a valid instance profile name (1-128 letters, digits and +=,.@_-)."
         )
         ok = False
-    if prefix is not None and not (isinstance(prefix, str) and _PREFIX.fullmatch(prefix)):
+    if prefix is not None and not (isinstance(prefix, str) and re.fullmatch(_PREFIX, prefix)):
         spot.below(NAME_PREFIX_KEY).error(
             f"{quote(prefix)} is not a valid NamePrefix: a literal of 1-64 letters, digits and +=,.@_- "
             "(the rest of the name is the stack's UUID and a digest)."
@@ -168,9 +160,9 @@ def with_required_prefix(options: ProfileOptions, prefix: str, spot: Spot) -> Pr
     return options
 
 
-def _literal_or_intrinsic(value: object, pattern: re.Pattern[str]) -> bool:
+def _literal_or_intrinsic(value: object, pattern: str) -> bool:
     if isinstance(value, str):
-        return pattern.fullmatch(value) is not None
+        return re.fullmatch(pattern, value) is not None
     return isinstance(value, dict) and cfn.is_intrinsic(value)
 
 

@@ -5,7 +5,8 @@ An IamRole value parses into a RoleChoice tree: UseRole (one role), NoValue (no 
 (Fn::If). Parsing is pure: a value that cannot work gives a Rejected carrying every problem found.
 """
 
-from __future__ import annotations
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 import re
 from collections.abc import Mapping
@@ -24,19 +25,18 @@ from profile_expand.text import (
     unknown_keys_message,
 )
 
+# Patterns are strings: re compiles each on first use and caches it, so none costs the cold start.
 # IAM's own limits: a role name is 1-64 of [\w+=,.@-]; a role ARN may carry a path before the name.
-_ROLE_NAME: Final = re.compile(r"[\w+=,.@-]{1,64}")
-_ROLE_ARN: Final = re.compile(
-    r"arn:aws[a-z-]*:iam::(?:\d{12})?:role/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,64})"
-)
-_PROFILE_ARN: Final = re.compile(r"arn:aws[a-z-]*:iam::(?:\d{12})?:instance-profile/.+")
+_ROLE_NAME: Final = r"[\w+=,.@-]{1,64}"
+_ROLE_ARN: Final = r"arn:aws[a-z-]*:iam::(?:\d{12})?:role/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,64})"
+_PROFILE_ARN: Final = r"arn:aws[a-z-]*:iam::(?:\d{12})?:instance-profile/.+"
 # Where a profile belongs, any ARN of a role is a mistake: any partition, an empty or placeholder account.
-_ANY_ROLE_ARN: Final = re.compile(r"arn:[^:]+:iam::[^:]*:role/")
+_ANY_ROLE_ARN: Final = r"arn:[^:]+:iam::[^:]*:role/"
 _BUILT_ROLE_ARN: Final = ":role/"
 # "${Role}" or "${Role.Arn}": Fn::Sub's short forms of Ref and GetAtt.
-_SUB_VARIABLE: Final = re.compile(r"\$\{(?P<name>[\w:]+)(?:\.Arn)?\}")
+_SUB_VARIABLE: Final = r"\$\{(?P<name>[\w:]+)(?:\.Arn)?\}"
 # Parameter types whose Ref is a list: never a role name.
-_LIST_PARAMETER: Final = re.compile(r"(CommaDelimitedList|List<.*>|AWS::SSM::Parameter::Value<List<.*>>)")
+_LIST_PARAMETER: Final = r"(CommaDelimitedList|List<.*>|AWS::SSM::Parameter::Value<List<.*>>)"
 _TYPO_CUTOFF: Final = 0.85
 MAX_LOGICAL_ID: Final = 255
 # Fn::If inside Fn::If: deeper than this is no template a person wrote (and would exhaust the stack).
@@ -95,8 +95,8 @@ class NoValue(NamedTuple):
 
 class IfChoice(NamedTuple):
     condition: str
-    when_true: RoleChoice
-    when_false: RoleChoice
+    when_true: "RoleChoice"
+    when_false: "RoleChoice"
 
 
 RoleChoice = UseRole | NoValue | IfChoice
@@ -235,10 +235,10 @@ def _not_a_role(target: str, index: TemplateIndex, written: str) -> Rejected:
 
 def _parse_string(text: str, index: TemplateIndex) -> RoleChoice | Rejected:
     if text.startswith("arn:"):
-        match = _ROLE_ARN.fullmatch(text)
+        match = re.fullmatch(_ROLE_ARN, text)
         if match:
             return _named_role(match.group("name"))
-        if _PROFILE_ARN.fullmatch(text):
+        if re.fullmatch(_PROFILE_ARN, text):
             return _rejected(
                 f"{quote(text)} is an instance profile ARN, not a role: "
                 "write it in the profile property itself instead of IamRole."
@@ -259,7 +259,7 @@ def _parse_string(text: str, index: TemplateIndex) -> RoleChoice | Rejected:
             f"{quote(text)} is not a logical ID of this template. Did you mean {short(suggestion)}? "
             f"(To use an existing IAM role named {short(text)}, write its ARN.)"
         )
-    if not _ROLE_NAME.fullmatch(text):
+    if not re.fullmatch(_ROLE_NAME, text):
         return _rejected(
             f"{quote(text)} is not a valid IAM role name (1-64 letters, digits and +=,.@_-); {ACCEPTED_FORMS}."
         )
@@ -288,7 +288,7 @@ def _parse_ref(target: object, value: object, index: TemplateIndex) -> RoleChoic
         return _not_a_role(target, index, quote(value))
     if target in index.parameter_types:
         parameter_type = index.parameter_types[target]
-        if _LIST_PARAMETER.fullmatch(parameter_type):
+        if re.fullmatch(_LIST_PARAMETER, parameter_type):
             return _rejected(
                 f"{quote(value)} refers to parameter {short(target)} of type {short(parameter_type)}, a list; "
                 "a role name is a single String."
@@ -370,13 +370,10 @@ def _parse_other_intrinsic(function: str, argument: object, value: object) -> Ro
     return UseRole(RoleRef(key=f"expr:{key}", roles_entry=value, stem=stem_of_value(value), exact_stem=False))
 
 
-class RoleMention(NamedTuple):
-    """A role found where an instance profile belongs."""
-
-    role_id: str | None  # the template's AWS::IAM::Role it points at, when it points at one
-    how: str  # REFERENCE (Ref / GetAtt Arn), SUB ("${Role}"), ARN (a literal role ARN), BUILT (Fn::Sub/Join)
-
-
+# A role found where an instance profile belongs: (the template's AWS::IAM::Role it points at, if any;
+# how it is written: REFERENCE (Ref / GetAtt Arn), SUB ("${Role}"), ARN (a literal role ARN) or BUILT
+# (an ARN assembled by Fn::Sub / Fn::Join)). A plain tuple: one fewer class to build at cold start.
+RoleMention = tuple[str | None, str]
 REFERENCE: Final = "reference"
 SUB: Final = "sub"
 ARN: Final = "arn"
@@ -386,7 +383,7 @@ BUILT: Final = "built"
 def role_mention(value: object, index: TemplateIndex) -> RoleMention | None:
     """The role a value names, when it names one: the one test of "is this a role?" outside IamRole."""
     if isinstance(value, str):
-        return RoleMention(None, ARN) if _ANY_ROLE_ARN.match(value) else None
+        return (None, ARN) if re.match(_ANY_ROLE_ARN, value) else None
     if not (isinstance(value, dict) and cfn.is_intrinsic(value)):
         return None
     ((function, argument),) = value.items()
@@ -405,9 +402,9 @@ def role_mention(value: object, index: TemplateIndex) -> RoleMention | None:
         if isinstance(delimiter, str) and isinstance(parts, list):
             # Intrinsic parts become a placeholder that cannot complete ":role/" on its own.
             literal = delimiter.join(part if isinstance(part, str) else "\0" for part in parts)
-            return RoleMention(None, BUILT) if _BUILT_ROLE_ARN in literal else None
+            return (None, BUILT) if _BUILT_ROLE_ARN in literal else None
     if isinstance(target, str) and index.resource_types.get(target) == cfn.IAM_ROLE_TYPE:
-        return RoleMention(target, REFERENCE)
+        return (target, REFERENCE)
     return None
 
 
@@ -417,17 +414,17 @@ def _sub_mention(argument: object, index: TemplateIndex) -> RoleMention | None:
         text, variables = argument[0], argument[1]
     if not isinstance(text, str):
         return None
-    whole = _SUB_VARIABLE.fullmatch(text)
+    whole = re.fullmatch(_SUB_VARIABLE, text)
     if (
         whole
         and index.resource_types.get(whole["name"]) == cfn.IAM_ROLE_TYPE
         and not (isinstance(variables, Mapping) and whole["name"] in variables)
     ):
-        return RoleMention(whole["name"], SUB)
-    return RoleMention(None, BUILT) if _BUILT_ROLE_ARN in text else None
+        return (whole["name"], SUB)
+    return (None, BUILT) if _BUILT_ROLE_ARN in text else None
 
 
 def template_role_in(value: object, index: TemplateIndex) -> str | None:
     """The role logical ID when `value` is Ref / GetAtt Arn of an AWS::IAM::Role of the template."""
     mention = role_mention(value, index)
-    return mention.role_id if mention is not None and mention.how == REFERENCE else None
+    return mention[0] if mention is not None and mention[1] == REFERENCE else None

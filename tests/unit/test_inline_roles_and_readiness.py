@@ -58,9 +58,7 @@ def test_pcs_rule_verdicts(properties: dict[str, Any], verdict: bool | None) -> 
 
 
 def test_generated_role_name_fits_iam_limits() -> None:
-    properties = apply_name_rules(
-        {}, [RoleNameRule(name_prefixes=("ecsInstanceRole",))], "abcd1234"
-    ).properties
+    properties, _, _ = apply_name_rules({}, [RoleNameRule(name_prefixes=("ecsInstanceRole",))], "abcd1234")
     prefix, _, digest = properties["RoleName"]["Fn::Join"][1]
     assert len(prefix) + 1 + 36 + 1 + len(digest) <= 64  # a stack ID's UUID is 36 characters
 
