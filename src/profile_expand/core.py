@@ -164,8 +164,11 @@ def _macro_findings(diagnostics: Diagnostics) -> tuple[Finding, ...]:
 
 def _roles_as_profiles(found: tuple[Found, ...], rewritten: tuple[Use, ...]) -> list[Finding]:
     """E9001 for each role where a profile belongs, except the values the macro rewrites itself."""
+    roles = [f for f in found if f.kind == ROLE]
+    if not roles:
+        return []
     done = {(use.logical_id, use.path) for use in rewritten}
-    return [role_as_profile(f) for f in found if f.kind == ROLE and (f.logical_id, f.value_path) not in done]
+    return [role_as_profile(f) for f in roles if (f.logical_id, f.value_path) not in done]
 
 
 # -- collect -----------------------------------------------------------------------------------------
@@ -196,7 +199,7 @@ def collect(
                 for entry in at_site:
                     leaves = classify(logical_id, site, entry, index)
                     found.extend(leaves)
-                    if _conflicts(site, entry, at_site, spot):
+                    if len(at_site) > 1 and _conflicts(site, entry, at_site, spot):
                         continue
                     entry_path, key = entry[0], entry[1]
                     at = spot.below(*entry_path, key)
@@ -210,13 +213,15 @@ def collect(
                         options = with_required_prefix(options, site.profile_name_prefix, at)
                     rules = _role_rules(resources, resource, site, index, at)
                     options = options.over(defaults)
-                    uses.append(Use(logical_id, site, entry_path, key, choice, in_branch, options, rules))
+                    roles = tuple(_roles_of(choice, in_branch))
+                    uses.append(Use(logical_id, site, entry_path, key, choice, roles, options, rules))
         _check_misplaced(resource, sites, spot)
     return tuple(found), tuple(uses)
 
 
 def _conflicts(site: Site, entry: Entry, at_site: list[Entry], spot: Spot) -> bool:
-    """IamRole beside the profile property it stands for: an error; neither is used (options: IamRole)."""
+    """IamRole beside the profile property it stands for: an error; neither is used (options: IamRole).
+    Only asked when a container holds more than one entry."""
     container, key, _, shorthand = entry
     if site.kind is SiteKind.OPTION_SETTING:
         if not shorthand or all(other[3] for other in at_site):
@@ -361,31 +366,20 @@ def _plan_inline_roles(
     uses: tuple[Use, ...], index: TemplateIndex, diagnostics: Diagnostics
 ) -> tuple[InlineRole, ...]:
     """One AWS::IAM::Role per distinct inline definition, named after its first user."""
-    definitions: dict[str, RoleRef] = {}
-    users: dict[str, set[str]] = {}
-    needs: dict[str, set[Requirement]] = {}
-    rules: dict[str, list[RoleNameRule]] = {}
-    for use in uses:
-        for role, requirement in _roles_of(use.choice, use.requirement):
-            if role.definition is None:
-                continue
-            definitions.setdefault(role.key, role)
-            users.setdefault(role.key, set()).add(use.logical_id)
-            needs.setdefault(role.key, set()).add(requirement)
-            known = rules.setdefault(role.key, [])
-            known.extend(rule for rule in use.role_rules if rule not in known)
+    groups = _inline_groups(uses)
     taken = set(index.taken_ids)
     planned: list[InlineRole] = []
-    for key in sorted(definitions, key=lambda k: (min(users[k]), definitions[k].digest)):
-        role = definitions[key]
+    for key, (role, users, needs, rules) in sorted(
+        groups.items(), key=lambda kv: (min(kv[1][1]), kv[1][0].digest)
+    ):
         assert role.definition is not None
-        first_user = min(users[key])
+        first_user = min(users)
         logical_id = f"{first_user}Role"
         if logical_id in taken:
             logical_id = f"{first_user}Role{role.digest}"
         taken.add(logical_id)
         properties, problems, notes = apply_name_rules(
-            inline_role_properties(role.definition), rules[key], role.digest
+            inline_role_properties(role.definition), rules, role.digest
         )
         spot = diagnostics.at(first_user)
         for problem in problems:
@@ -394,17 +388,30 @@ def _plan_inline_roles(
             spot.warn(f"inline role {logical_id}: {note}")
         if cfn.ROLE_NAME in role.definition:
             spot.warn(f"inline role {logical_id} sets RoleName: {_NAMED_IAM}.")
+        condition = plan_condition(needs)
         planned.append(
-            InlineRole(
-                key=key,
-                logical_id=logical_id,
-                users=tuple(sorted(users[key])),
-                requirements=frozenset(needs[key]),
-                condition=plan_condition(needs[key]),
-                properties=properties,
-            )
+            InlineRole(key, logical_id, tuple(sorted(users)), frozenset(needs), condition, properties)
         )
     return tuple(planned)
+
+
+def _inline_groups(
+    uses: tuple[Use, ...],
+) -> dict[str, tuple[RoleRef, set[str], set[Requirement], list[RoleNameRule]]]:
+    """Inline definition -> (its role, the resources using it, under which conditions, the naming rules
+    of their sites)."""
+    groups: dict[str, tuple[RoleRef, set[str], set[Requirement], list[RoleNameRule]]] = {}
+    for use in uses:
+        for role, requirement in use.roles:
+            if role.definition is None:
+                continue
+            if role.key not in groups:
+                groups[role.key] = (role, set(), set(), [])
+            _, users, needs, rules = groups[role.key]
+            users.add(use.logical_id)
+            needs.add(requirement)
+            rules.extend(rule for rule in use.role_rules if rule not in rules)
+    return groups
 
 
 def _plan_profiles(
@@ -417,27 +424,12 @@ def _plan_profiles(
 ) -> tuple[Profile, ...]:
     """One profile per role and set of options: an existing one that fits, or a generated one."""
     inline_ids = {role.key: role.logical_id for role in roles}
-    first: dict[tuple[str, str], tuple[RoleRef, ProfileOptions]] = {}
-    users: dict[tuple[str, str], set[str]] = {}
-    needs: dict[tuple[str, str], set[Requirement]] = {}
-    for use in uses:
-        options_key = use.options.key
-        for role, requirement in _roles_of(use.choice, use.requirement):
-            key = (role.key, options_key)
-            if key not in first:
-                first[key] = (role, use.options)
-                users[key], needs[key] = set(), set()
-            if role.condition:
-                requirement = requirement | {named(role.condition)}
-            users[key].add(use.logical_id)
-            needs[key].add(requirement)
     existing = _existing_profiles(resources, index)
     planned: list[Profile] = []
-    for key, (role, options) in first.items():
-        requirements = frozenset(needs[key])
-        user_ids = tuple(sorted(users[key]))
+    for role, options, users, needs in _profile_groups(uses).values():
+        requirements = frozenset(needs)
+        user_ids = tuple(sorted(users))
         inline_id = inline_ids.get(role.key)
-        roles_entry = cfn.ref(inline_id) if inline_id else role.roles_entry
         reusable = _reusable(role, options, requirements, existing.get(role.key, []), resources)
         if reusable:
             logical_id = reusable
@@ -447,19 +439,30 @@ def _plan_profiles(
             logical_id = f"{stem}{options.label(defaults)}InstanceProfile{suffix}"
             if options.named:
                 diagnostics.at(user_ids[0]).warn(f"instance profile {logical_id} is named: {_NAMED_IAM}.")
+        roles_entry = cfn.ref(inline_id) if inline_id else role.roles_entry
+        condition = plan_condition(requirements)
         planned.append(
-            Profile(
-                role=role,
-                options=options,
-                logical_id=logical_id,
-                existing=reusable is not None,
-                roles_entry=roles_entry,
-                users=user_ids,
-                requirements=requirements,
-                condition=plan_condition(requirements),
-            )
+            Profile(role, options, logical_id, bool(reusable), roles_entry, user_ids, requirements, condition)
         )
     return tuple(planned)
+
+
+def _profile_groups(
+    uses: tuple[Use, ...],
+) -> dict[tuple[str, str], tuple[RoleRef, ProfileOptions, set[str], set[Requirement]]]:
+    """(role, options) -> the resources sharing one profile and under which conditions, in the order the
+    uses first name them. A role under its own Condition adds that condition."""
+    groups: dict[tuple[str, str], tuple[RoleRef, ProfileOptions, set[str], set[Requirement]]] = {}
+    for use in uses:
+        options_key = use.options.key
+        for role, requirement in use.roles:
+            key = (role.key, options_key)
+            if key not in groups:
+                groups[key] = (role, use.options, set(), set())
+            _, _, users, needs = groups[key]
+            users.add(use.logical_id)
+            needs.add(requirement | {named(role.condition)} if role.condition else requirement)
+    return groups
 
 
 def _existing_profiles(resources: Mapping[str, Any], index: TemplateIndex) -> dict[str, list[str]]:
@@ -514,7 +517,7 @@ def _plan_readiness(
     wanted: dict[str, list[str]] = {}
     for use in uses:
         resource = resources[use.logical_id]
-        for role, _ in _roles_of(use.choice, frozenset()):
+        for role, _ in use.roles:
             for policy in attached.get(role.template_role or "", []):
                 if policy in wanted.get(use.logical_id, []) or policy in (depends_on_list(resource) or []):
                     continue
@@ -549,7 +552,9 @@ def check(
 ) -> None:
     """What the plan would break: services' role naming rules, taken IDs and names, CloudFormation's limits."""
     for use in plan.uses:
-        for role, _ in _roles_of(use.choice, use.requirement):
+        if not use.role_rules:
+            continue
+        for role, _ in use.roles:
             if role.definition is None:
                 _check_role_rules(use, role, resources, diagnostics.at(use.logical_id, use.path))
     _check_generated_ids(plan, template, resources, index, diagnostics)

@@ -80,7 +80,9 @@ class Use(NamedTuple):
     container: Path  # below the resource, to the mapping (or option-settings entry) to rewrite
     key: str  # the key holding the role today (IamRole, or the profile property itself when corrected)
     choice: RoleChoice
-    requirement: Requirement  # the resource's own Condition and the Fn::If branches, as terms
+    # Each role the choice may use, with the condition terms under which it is used: the resource's own
+    # Condition, the Fn::If branches around the site and inside the choice.
+    roles: tuple[tuple[RoleRef, Requirement], ...]
     options: ProfileOptions  # for the profile: the site's own over the template's defaults
     role_rules: tuple[RoleNameRule, ...]  # naming rules the service sets for the role
 

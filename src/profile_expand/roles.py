@@ -128,14 +128,19 @@ class TemplateIndex(NamedTuple):
 
 def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) -> TemplateIndex:
     """Read the template's resource types, conditions and parameters once."""
-    typed = {lid: r for lid, r in _entries(resources) if isinstance(r.get(cfn.TYPE), str)}
+    resource_types: dict[str, str] = {}
+    resource_conditions: dict[str, str] = {}
+    for logical_id, resource in _entries(resources):
+        kind, condition = resource.get(cfn.TYPE), resource.get(cfn.CONDITION)
+        if isinstance(kind, str):
+            resource_types[logical_id] = kind
+        if isinstance(condition, str):
+            resource_conditions[logical_id] = condition
     conditions = template.get(cfn.CONDITIONS)
     parameter_types = {name: _parameter_type(p) for name, p in _entries(template.get(cfn.PARAMETERS))}
     return TemplateIndex(
-        resource_types={lid: r[cfn.TYPE] for lid, r in typed.items()},
-        resource_conditions={
-            lid: r[cfn.CONDITION] for lid, r in _entries(resources) if isinstance(r.get(cfn.CONDITION), str)
-        },
+        resource_types=resource_types,
+        resource_conditions=resource_conditions,
         parameter_types=parameter_types,
         condition_names=frozenset(name for name in conditions if isinstance(name, str))
         if isinstance(conditions, Mapping)
