@@ -22,6 +22,7 @@ from profile_expand.errors import (
     InvalidTemplateError,
     Spot,
     TemplateWarning,
+    error_order,
 )
 from profile_expand.inline_roles import apply_name_rules, carries_policy, inline_role_properties, satisfies
 from profile_expand.model import (
@@ -156,8 +157,8 @@ def _resources(template: object, spot: Spot) -> Mapping[str, Any] | None:
 def _macro_findings(diagnostics: Diagnostics) -> tuple[Finding, ...]:
     """What the macro answers: its errors (unique, sorted) if any, else its warnings (sorted)."""
     if diagnostics.has_errors():
-        errors = InvalidTemplateError(f.as_error() for f in diagnostics.findings if f.code == MACRO_ERROR)
-        return tuple(Finding(MACRO_ERROR, "error", *error) for error in errors.errors)
+        # The same problem found twice (e.g. in two Fn::If branches of one container) is reported once.
+        return tuple(sorted({f for f in diagnostics.findings if f.code == MACRO_ERROR}, key=error_order))
     warnings = [f for f in diagnostics.findings if f.code == MACRO_WARNING]
     return tuple(sorted(warnings, key=lambda w: (w.logical_id, str(w.path), w.message)))
 

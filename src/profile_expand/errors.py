@@ -78,7 +78,7 @@ class InvalidTemplateError(ProfileExpandError):
     """The template cannot be expanded; `errors` holds every problem found, sorted by logical ID."""
 
     def __init__(self, errors: Iterable[TemplateError]) -> None:
-        self.errors: tuple[TemplateError, ...] = tuple(sorted(set(errors), key=_sort_key))
+        self.errors: tuple[TemplateError, ...] = tuple(sorted(set(errors), key=error_order))
         super().__init__(self.summary)
 
     @property
@@ -144,7 +144,7 @@ class CommandExit(ProfileExpandError):
         self.code = code
 
 
-def _sort_key(error: TemplateError) -> tuple[str, tuple[tuple[int, str | int], ...], str]:
+def error_order(error: "TemplateError | Finding") -> tuple[str, tuple[tuple[int, str | int], ...], str]:
     """By logical ID, then path (list indexes before keys, so mixed paths still compare), then message."""
     return (
         error.logical_id,
