@@ -37,6 +37,7 @@ from profile_expand.model import (
     Use,
     classify,
     entries,
+    generated_profile_id,
     role_as_profile,
     shorthand_without_transform,
 )
@@ -437,7 +438,7 @@ def _plan_profiles(
         else:
             stem = inline_id or role.stem
             suffix = "" if role.exact_stem else role.digest
-            logical_id = f"{stem}{options.label(defaults)}InstanceProfile{suffix}"
+            logical_id = generated_profile_id(stem, options.label(defaults), suffix)
             if options.named:
                 diagnostics.at(user_ids[0]).warn(f"instance profile {logical_id} is named: {_NAMED_IAM}.")
         roles_entry = cfn.ref(inline_id) if inline_id else role.roles_entry

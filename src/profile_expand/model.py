@@ -145,6 +145,14 @@ class Model(NamedTuple):
         return self.with_code(MACRO_WARNING)
 
 
+def generated_profile_id(stem: str, label: str = "", suffix: str = "") -> str:
+    """A generated profile's logical ID, a public contract: <role stem><options label>InstanceProfile<digest>.
+
+    The plan names profiles with it, and E9001 suggests the ID the macro would give a role's profile.
+    """
+    return f"{stem}{label}InstanceProfile{suffix}"
+
+
 # -- finding what a site holds ---------------------------------------------------------------------
 
 
@@ -290,7 +298,7 @@ def _role_message(found: Found) -> str:
         )
     if found.role:
         role = found.role
-        profile = f"{role}InstanceProfile"
+        profile = generated_profile_id(role)
         reference = f"!Ref {profile}" if form is ProfileForm.NAME else f"!GetAtt {profile}.Arn"
         return (
             f"{written} is role {role} (an {cfn.IAM_ROLE_TYPE}), but {where} takes {takes}. "
