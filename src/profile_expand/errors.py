@@ -23,6 +23,7 @@ __all__ = [
     "Finding",
     "InvalidEventError",
     "InvalidTemplateError",
+    "Located",
     "OverrideSpecError",
     "ProfileExpandError",
     "Spot",
@@ -33,8 +34,8 @@ __all__ = [
 ]
 
 
-class TemplateError(NamedTuple):
-    """One problem in the template, located by resource logical ID and property path.
+class Located(NamedTuple):
+    """A message about one place: a resource's logical ID ("" for the whole template) and a path below it.
 
     `path` is a tuple of keys and list indexes below the resource, e.g. ("Properties", "IamRole").
     """
@@ -51,15 +52,16 @@ class TemplateError(NamedTuple):
         return _located(self.logical_id, self.path, self.message)
 
 
-class TemplateWarning(NamedTuple):
+class TemplateError(Located):
+    """One problem in the template: the expansion cannot go on."""
+
+    __slots__ = ()
+
+
+class TemplateWarning(Located):
     """Something the expansion did or saw that the author should know; it does not stop the expansion."""
 
-    logical_id: str
-    path: tuple[str | int, ...]
-    message: str
-
-    def __str__(self) -> str:
-        return _located(self.logical_id, self.path, self.message)
+    __slots__ = ()
 
 
 def _located(logical_id: str, path: tuple[str | int, ...], message: str) -> str:
