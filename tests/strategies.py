@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from profile_expand.sites import EACH, SITES, ProfileForm, Site, SiteKind
@@ -642,29 +644,14 @@ def templates(draw: st.DrawFn, allow_errors: bool = False) -> GeneratedTemplate:
     return builder.result
 
 
-# -- shared by the handler tests ------------------------------------------------------------------
+# -- example budgets: HYPOTHESIS_PROFILE selects dev (default), ci (derandomized) or thorough ----
 
-
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    """The attributes Powertools reads from a Lambda context."""
-
-    function_name: str = "ProfileExpandMacro"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:ProfileExpandMacro"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-
-def macro_event(fragment: Any, request_id: str = "req-0001", **extra: Any) -> dict[str, Any]:
-    """A CloudFormation macro event as the service sends it (template-level transform)."""
-    event: dict[str, Any] = {
-        "region": "us-east-1",
-        "accountId": ACCOUNT,
-        "fragment": fragment,
-        "transformId": f"{ACCOUNT}::ProfileExpand",
-        "params": {},
-        "requestId": request_id,
-        "templateParameterValues": {},
-    }
-    event.update(extra)
-    return event
+_EXAMPLES = 1000
+_COMMON: dict[str, Any] = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("dev", max_examples=_EXAMPLES, **_COMMON)
+settings.register_profile("ci", max_examples=_EXAMPLES, derandomize=True, database=None, **_COMMON)
+settings.register_profile("thorough", max_examples=10 * _EXAMPLES, **_COMMON)
+PROPERTY_SETTINGS = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

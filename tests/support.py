@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ GOLDEN = TESTS / "golden"
 GOLDEN_INPUT = GOLDEN / "input"
 GOLDEN_OUTPUT = GOLDEN / "output"
 CORPUS = ROOT.parent / "shared" / "corpus"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
 
 
 def load_template(path: Path) -> Any:
@@ -31,3 +34,36 @@ def golden_cases() -> list[str]:
 def dump_json(value: Any) -> str:
     """The one JSON layout used for golden files."""
     return json.dumps(value, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    """The one stand-in for a Lambda context: the attributes Powertools' Logger reads."""
+
+    function_name: str = "ProfileExpand"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ProfileExpand"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    log_group_name: str = "/aws/lambda/ProfileExpand"
+    log_stream_name: str = "2026/01/01/[$LATEST]0123456789abcdef"
+
+
+def macro_event(fragment: Any, request_id: str = "req-0001", **extra: Any) -> dict[str, Any]:
+    """A CloudFormation macro event as the service sends it (template-level transform)."""
+    event: dict[str, Any] = {
+        "region": REGION,
+        "accountId": ACCOUNT,
+        "fragment": fragment,
+        "transformId": f"{ACCOUNT}::ProfileExpand",
+        "params": {},
+        "requestId": request_id,
+        "templateParameterValues": {},
+    }
+    event.update(extra)
+    return event
+
+
+def fake_context_source() -> str:
+    """Python source that builds the same fake context in a subprocess that cannot import the tests."""
+    return f"import types\ncontext = types.SimpleNamespace(**{asdict(FakeLambdaContext())!r})\n"

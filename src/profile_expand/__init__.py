@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from profile_expand.core import Expansion, TemplateWarning, expand, expand_with_report
-from profile_expand.errors import InvalidEventError, InvalidTemplateError, ProfileExpandError, TemplateError
+from profile_expand.core import Expansion, expand, expand_with_report
+from profile_expand.errors import (
+    InvalidEventError,
+    InvalidTemplateError,
+    ProfileExpandError,
+    TemplateError,
+    TemplateWarning,
+)
 
 __version__ = "0.1.0"
 

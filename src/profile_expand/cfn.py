@@ -59,3 +59,11 @@ def is_intrinsic(value: object) -> bool:
         return False
     (key,) = value
     return isinstance(key, str) and (key in (REF, CONDITION) or key.startswith("Fn::"))
+
+
+def is_fn_if(node: object) -> bool:
+    """A well-formed {"Fn::If": [condition, when_true, when_false]}."""
+    if not (isinstance(node, dict) and len(node) == 1 and FN_IF in node):
+        return False
+    branches = node[FN_IF]
+    return isinstance(branches, list) and len(branches) == 3

@@ -15,6 +15,7 @@ from typing import Any, Final
 from cfnlint.template.transforms import _language_extensions as cfnlint_le  # type: ignore[import-untyped]
 
 from profile_expand import cfn
+from profile_expand.errors import ChainError, ChainProblem
 
 LANGUAGE_EXTENSIONS: Final = "AWS::LanguageExtensions"
 SERVERLESS: Final = "AWS::Serverless-2016-10-31"
@@ -31,24 +32,6 @@ _ARTIFACT_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
     "AWS::Serverless::HttpApi": ("DefinitionUri",),
     "AWS::Serverless::StateMachine": ("DefinitionUri",),
 }
-
-
-@dataclass(frozen=True)
-class ChainProblem:
-    """One problem a transform reported: located by a template path, or by its own 1-based position."""
-
-    message: str
-    path: tuple[str | int, ...] = ()
-    position: tuple[int, int] | None = None
-
-
-class ChainError(Exception):
-    """A transform before ProfileExpand failed on this template."""
-
-    def __init__(self, transform: str, problems: list[ChainProblem]) -> None:
-        self.transform = transform
-        self.problems = problems
-        super().__init__(f"{transform}: " + " ".join(problem.message for problem in problems))
 
 
 @dataclass

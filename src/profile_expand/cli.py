@@ -19,10 +19,10 @@ from typing import Any, Final
 
 import profile_expand
 from profile_expand import cfn, lintrc, rollout
-from profile_expand.chain import DEFAULT_REGION, Chain, ChainError, apply_chain, transform_names
+from profile_expand.chain import DEFAULT_REGION, Chain, apply_chain, transform_names
 from profile_expand.core import Expansion, expand_with_report
-from profile_expand.errors import InvalidTemplateError
-from profile_expand.yaml_io import Format, TemplateSyntaxError, decode, dump, locate, position_of, to_plain
+from profile_expand.errors import ChainError, CommandExit, InvalidTemplateError, TemplateSyntaxError
+from profile_expand.yaml_io import Format, decode, dump, locate, position_of, to_plain
 
 PROG: Final = "profile-expand"
 STDIN: Final = "-"
@@ -41,14 +41,6 @@ _LINT_LEVELS: Final = {
 EVENT_ACCOUNT_ID: Final = "123456789012"
 # The folder `cfn-lint --append-rules` takes; the lint subcommand adds it when it is installed.
 LINT_RULES_DIR: Final = Path(profile_expand.__file__).parent / "lint_rules"
-
-
-class _Exit(Exception):
-    """Stop the command with this exit code (the message has been printed)."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass
@@ -71,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     try:
         code: int = args.run(args)
-    except _Exit as stop:
+    except CommandExit as stop:
         return stop.code
     return code
 
@@ -144,7 +136,7 @@ def _expand(loaded: _Loaded) -> Expansion:
     except InvalidTemplateError as error:
         for problem in error.errors:
             _say(loaded, _error_position(loaded, problem.logical_id, problem.path), str(problem))
-        raise _Exit(EXIT_TEMPLATE) from error
+        raise CommandExit(EXIT_TEMPLATE) from error
     for warning in expansion.warnings:
         position = _error_position(loaded, warning.logical_id, warning.path)
         _say(loaded, position, f"warning: {warning}")
@@ -174,7 +166,7 @@ def _run_lint(args: argparse.Namespace) -> int:
     for template in templates:
         try:
             found, rules, config, formatter = _lint_one(template, rest)
-        except _Exit as stop:
+        except CommandExit as stop:
             if stop.code != _LINT_BITS["error"]:
                 return stop.code  # cfn-lint could not run at all (its options)
             code |= stop.code
@@ -209,9 +201,9 @@ def _lint_one(template: str, options: list[str]) -> tuple[list[Any], Any, Any, A
         _report_chain(loaded)
         if loaded.chain.has_profile_expand:
             linted = _for_lint(_expand(loaded).template, transform_names(loaded.source))
-    except _Exit as stop:
+    except CommandExit as stop:
         # cfn-lint's exit code for a template that has errors is 2, whatever kind they are.
-        raise _Exit(_LINT_BITS["error"]) from stop
+        raise CommandExit(_LINT_BITS["error"]) from stop
     with tempfile.TemporaryDirectory(prefix="profile-expand-") as folder:
         expanded_file = Path(folder) / f"expanded.{loaded.format.value}"
         # Without the Transform the macro never runs: lint the file as it is, IamRole and all.
@@ -225,10 +217,10 @@ def _lint_one(template: str, options: list[str]) -> tuple[list[Any], Any, Any, A
             runner = Runner(config)
             found = list(runner.run())
         except SystemExit as stop:  # cfn-lint's own option parser: usage already printed
-            raise _Exit(stop.code if isinstance(stop.code, int) else 1) from stop
+            raise CommandExit(stop.code if isinstance(stop.code, int) else 1) from stop
         except Exception as error:  # cfn-lint reports configuration problems this way, and exits 1
             print(f"{PROG}: cfn-lint: {error}", file=sys.stderr)
-            raise _Exit(1) from error
+            raise CommandExit(1) from error
     # A finding in a Fn::ForEach body comes once per generated copy; all copies point at one source line.
     unique = {
         (m.linenumber, m.columnnumber, str(m.rule.id), m.message): m
@@ -345,12 +337,12 @@ def _load(template: str, region: str = DEFAULT_REGION) -> _Loaded:
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         print(f"{PROG}: error: cannot read {name}: {reason}", file=sys.stderr)
-        raise _Exit(EXIT_USAGE) from error
+        raise CommandExit(EXIT_USAGE) from error
     try:
         decoded = decode(text, name)
     except TemplateSyntaxError as error:
         print(f"{name}:{error.line}:{error.column}: syntax error: {error.message}", file=sys.stderr)
-        raise _Exit(EXIT_USAGE) from error
+        raise CommandExit(EXIT_USAGE) from error
     try:
         chain = apply_chain(decoded.nodes, region)
     except ChainError as error:
@@ -359,7 +351,7 @@ def _load(template: str, region: str = DEFAULT_REGION) -> _Loaded:
             print(
                 f"{name}:{position[0]}:{position[1]}: {error.transform}: {problem.message}", file=sys.stderr
             )
-        raise _Exit(EXIT_TEMPLATE) from error
+        raise CommandExit(EXIT_TEMPLATE) from error
     return _Loaded(name, text, decoded.format, decoded.nodes, chain)
 
 
@@ -399,7 +391,7 @@ def _write(output: str | None, text: str) -> None:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as error:
         print(f"{PROG}: error: cannot write {output}: {error.strerror or error}", file=sys.stderr)
-        raise _Exit(EXIT_USAGE) from error
+        raise CommandExit(EXIT_USAGE) from error
 
 
 if __name__ == "__main__":

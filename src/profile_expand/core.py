@@ -1,20 +1,48 @@
 """The pure transform: expand(template) -> template. No AWS, no I/O, nothing done at import time.
 
-Three passes: find every site that uses a role (collect), decide the roles and profiles to generate
-(plan), then write the references and the generated resources (render). Problems are collected across
-all passes and raised once, sorted by logical ID.
+Read top to bottom: analyse() collects every site (collect), decides the roles and profiles to
+generate (plan) and checks what the plan would break (check), giving a frozen Model; render() writes
+the references and the generated resources from it. Problems are recorded in one Diagnostics and
+raised together, sorted by logical ID.
 """
 
-from __future__ import annotations
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from profile_expand import cfn
-from profile_expand.conditions import ConditionPlan, Requirement, excludes, named, negated, plan_condition
-from profile_expand.errors import InvalidTemplateError, TemplateError
+from profile_expand.conditions import Requirement, excludes, named, negated, plan_condition
+from profile_expand.errors import (
+    MACRO_ERROR,
+    MACRO_WARNING,
+    Diagnostics,
+    Finding,
+    InvalidTemplateError,
+    Spot,
+    TemplateWarning,
+    error_order,
+)
 from profile_expand.inline_roles import apply_name_rules, carries_policy, inline_role_properties, satisfies
+from profile_expand.model import (
+    ROLE,
+    SHORTHAND,
+    Entry,
+    Found,
+    InlineRole,
+    Model,
+    Plan,
+    Profile,
+    Use,
+    classify,
+    entries,
+    generated_profile_id,
+    role_as_profile,
+    shorthand_without_transform,
+)
 from profile_expand.profile_options import (
+    NO_OPTIONS,
     ProfileOptions,
     split_site_value,
     stack_unique_name,
@@ -24,33 +52,24 @@ from profile_expand.profile_options import (
 from profile_expand.readiness import dependency_closure, depends_on_list, policies_by_role
 from profile_expand.roles import (
     MAX_LOGICAL_ID,
+    REFERENCE,
     IfChoice,
     NoValue,
-    Path,
+    Rejected,
     RoleChoice,
-    RoleParser,
     RoleRef,
     TemplateIndex,
     UseRole,
-    digest,
-    quote,
-    short,
+    index_template,
+    parse_role,
     template_role_in,
 )
 from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
+from profile_expand.text import Path, digest, quote, short
 
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
 
-
-class TemplateWarning(NamedTuple):
-    """Something the expansion did or saw that the author should know; it does not stop the expansion."""
-
-    logical_id: str
-    path: tuple[str | int, ...]
-    message: str
-
-    def __str__(self) -> str:
-        return str(TemplateError(self.logical_id, self.path, self.message))
+__all__ = ["Expansion", "TemplateWarning", "analyse", "expand", "expand_with_report", "render"]
 
 
 class Expansion(NamedTuple):
@@ -61,60 +80,6 @@ class Expansion(NamedTuple):
     profiles_created: tuple[str, ...]
     sites_rewritten: int
     roles_created: tuple[str, ...] = ()
-
-
-class _SiteUse(NamedTuple):
-    """One site that takes its profile from a role choice."""
-
-    logical_id: str
-    site: Site
-    container_path: Path  # below the resource, to the mapping (or option-settings entry) to rewrite
-    key: str  # the key holding the role today (IamRole, or the profile property itself when corrected)
-    choice: RoleChoice
-    requirement: Requirement  # the resource's own Condition, as terms
-    options: ProfileOptions  # for the profile: the site's own over the template's defaults
-    role_rules: tuple[RoleNameRule, ...]  # naming rules the service sets for the role
-
-    @property
-    def path(self) -> Path:
-        return (*self.container_path, self.key)
-
-
-# Plain classes, not dataclasses: each dataclass costs the Lambda's cold start about half a millisecond.
-class _Generated:
-    """Uses of one role (or one role and one set of profile options) that share a generated resource."""
-
-    def __init__(self) -> None:
-        self.requirements: set[Requirement] = set()
-        self.users: set[str] = set()
-        self.logical_id = ""
-        self.condition = ConditionPlan()
-
-    def add(self, use: _SiteUse, requirement: Requirement) -> None:
-        self.requirements.add(requirement)
-        self.users.add(use.logical_id)
-
-
-class _InlineRole(_Generated):
-    def __init__(self, definition: Mapping[str, Any], digest: str) -> None:
-        super().__init__()
-        self.definition = definition
-        self.digest = digest
-        self.rules: list[RoleNameRule] = []
-        self.properties: dict[str, Any] = {}
-
-
-class _Profile(_Generated):
-    def __init__(self, role: RoleRef, options: ProfileOptions) -> None:
-        super().__init__()
-        self.role = role
-        self.options = options
-        self.existing = False
-        self.stem = ""
-        self.roles_entry: Any = None
-
-
-_ProfileKey = tuple[str, str]  # (role key, options key)
 
 
 def expand(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,557 +104,226 @@ def expand_with_report(template: Mapping[str, Any]) -> Expansion:
 
     Raises InvalidTemplateError listing every problem when the template cannot be expanded.
     """
-    return _Expander(template).run()
+    model = analyse(template)
+    if model.errors:
+        raise InvalidTemplateError(finding.as_error() for finding in model.errors)
+    return render(template, model)
 
 
-class _Expander:
-    def __init__(self, template: Mapping[str, Any]) -> None:
-        self.template = template
-        self.errors: list[TemplateError] = []
-        self.warnings: list[TemplateWarning] = []
+def analyse(template: Mapping[str, Any], *, transform_declared: bool = True) -> Model:
+    """The account of a template: sites found and judged, findings, and what the macro would write.
 
-    def _fail(self, message: str) -> InvalidTemplateError:
-        return InvalidTemplateError([TemplateError("", (), message)])
+    transform_declared: the template lists ProfileExpand in its Transform (the macro only ever sees such
+    templates). Without it nothing is expanded, and the shorthand itself is the finding (W9001).
+    """
+    diagnostics = Diagnostics()
+    resources = _resources(template, diagnostics.at(""))
+    if resources is None:
+        return Model((), _macro_findings(diagnostics), None)
+    index = index_template(template, resources)
+    defaults = template_defaults(template, diagnostics)
+    found, uses = collect(resources, index, defaults, diagnostics)
+    if not transform_declared:
+        lint = [shorthand_without_transform(f) for f in found if f.kind == SHORTHAND]
+        return Model(found, (*lint, *_roles_as_profiles(found, ())), None)
+    plan = None
+    if uses:
+        plan = make_plan(uses, resources, index, defaults, diagnostics)
+        check(plan, template, resources, index, diagnostics)
+    if diagnostics.has_errors():
+        plan = None
+    rewritten = plan.uses if plan is not None else ()
+    return Model(found, (*_macro_findings(diagnostics), *_roles_as_profiles(found, rewritten)), plan)
 
-    def _error(self, logical_id: str, path: Path, message: str) -> None:
-        self.errors.append(TemplateError(logical_id, path, message))
 
-    def _warn(self, logical_id: str, path: Path, message: str) -> None:
-        self.warnings.append(TemplateWarning(logical_id, path, message))
+def _resources(template: object, spot: Spot) -> Mapping[str, Any] | None:
+    """The Resources section, or None after recording why this is no template."""
+    if not isinstance(template, Mapping):
+        spot.error(f"the fragment must be a template (a JSON object), not {quote(template)}.")
+        return None
+    if cfn.RESOURCES not in template:
+        spot.error(
+            "the fragment has no Resources section. ProfileExpand is a template-level macro: write "
+            "`Transform: ProfileExpand` at the top of the template, not `Fn::Transform` inside a "
+            "resource's Properties (a snippet cannot add the instance profile resources)."
+        )
+        return None
+    resources = template[cfn.RESOURCES]
+    if not isinstance(resources, Mapping):
+        spot.error(f"Resources must be a mapping of logical IDs to resources, not {quote(resources)}.")
+        return None
+    return resources
 
-    def run(self) -> Expansion:
-        template = self.template
-        if not isinstance(template, Mapping):
-            raise self._fail(f"the fragment must be a template (a JSON object), not {quote(template)}.")
-        resources = template.get(cfn.RESOURCES)
-        if cfn.RESOURCES not in template:
-            raise self._fail(
-                "the fragment has no Resources section. ProfileExpand is a template-level macro: write "
-                "`Transform: ProfileExpand` at the top of the template, not `Fn::Transform` inside a "
-                "resource's Properties (a snippet cannot add the instance profile resources)."
-            )
-        if not isinstance(resources, Mapping):
-            raise self._fail(
-                f"Resources must be a mapping of logical IDs to resources, not {quote(resources)}."
-            )
-        self.resources = resources
-        self.index = _index(template, resources)
-        self.defaults = template_defaults(template, self.errors)
-        parser = RoleParser(self.index, self.errors)
-        uses = [
-            use
-            for logical_id, resource in resources.items()
-            for use in self._collect(logical_id, resource, parser)
-        ]
-        if not uses:
-            if self.errors:
-                raise InvalidTemplateError(self.errors)
-            return Expansion(dict(template), tuple(self.warnings), (), 0)
-        roles = self._plan_inline_roles(uses)
-        profiles = self._plan_profiles(uses, roles)
-        self._check_names_and_limits(template, roles, profiles)
-        depends_on = self._plan_readiness(uses)
-        if self.errors:
-            raise InvalidTemplateError(self.errors)
-        return self._render(uses, roles, profiles, depends_on)
 
-    # -- collect -----------------------------------------------------------------------------------
+def _macro_findings(diagnostics: Diagnostics) -> tuple[Finding, ...]:
+    """What the macro answers: its errors (unique, sorted) if any, else its warnings (sorted)."""
+    if diagnostics.has_errors():
+        # The same problem found twice (e.g. in two Fn::If branches of one container) is reported once.
+        return tuple(sorted({f for f in diagnostics.findings if f.code == MACRO_ERROR}, key=error_order))
+    warnings = [f for f in diagnostics.findings if f.code == MACRO_WARNING]
+    return tuple(sorted(warnings, key=lambda w: (w.logical_id, str(w.path), w.message)))
 
-    def _collect(self, logical_id: object, resource: object, parser: RoleParser) -> Iterator[_SiteUse]:
+
+def _roles_as_profiles(found: tuple[Found, ...], rewritten: tuple[Use, ...]) -> list[Finding]:
+    """E9001 for each role where a profile belongs, except the values the macro rewrites itself."""
+    roles = [f for f in found if f.kind == ROLE]
+    if not roles:
+        return []
+    done = {(use.logical_id, use.path) for use in rewritten}
+    return [role_as_profile(f) for f in roles if (f.logical_id, f.value_path) not in done]
+
+
+# -- collect -----------------------------------------------------------------------------------------
+
+
+def collect(
+    resources: Mapping[str, Any], index: TemplateIndex, defaults: ProfileOptions, diagnostics: Diagnostics
+) -> tuple[tuple[Found, ...], tuple[Use, ...]]:
+    """Every value found at a site, judged; and the uses: the sites the macro rewrites."""
+    found: list[Found] = []
+    uses: list[Use] = []
+    for logical_id, resource in resources.items():
         if not (isinstance(logical_id, str) and isinstance(resource, Mapping)):
-            return
+            continue
         kind = resource.get(cfn.TYPE)
         sites = sites_for(kind) if isinstance(kind, str) else ()
         if not sites:
-            return
+            continue
+        spot = diagnostics.at(logical_id)
         condition = resource.get(cfn.CONDITION)
         requirement: Requirement = frozenset({named(condition)} if isinstance(condition, str) else ())
         for site in sites:
             # A container inside Fn::If (e.g. LaunchTemplateData: !If [...]) is rewritten in each branch,
             # and what that branch uses exists under the branch's condition.
             for path, container in containers(resource, site.container, through_fn_if=True):
-                in_branch = requirement | _branch_terms(resource, path)
-                found: Iterator[tuple[Path, str, object, bool]]
-                if site.kind is SiteKind.OPTION_SETTING:
-                    found = self._option_setting_roles(logical_id, site, path, container)
-                else:
-                    found = self._property_roles(logical_id, site, path, container)
-                for container_path, key, value, is_shorthand in found:
-                    use = self._use(
-                        logical_id,
-                        resource,
-                        site,
-                        container_path,
-                        key,
-                        value,
-                        is_shorthand,
-                        parser,
-                        in_branch,
-                    )
-                    if use:
-                        yield use
-        self._check_misplaced(logical_id, resource, sites)
+                at_site = list(entries(site, path, container))
+                in_branch = requirement | _branch_terms(resource, path) if cfn.FN_IF in path else requirement
+                for entry in at_site:
+                    leaves = classify(logical_id, site, entry, index)
+                    found.extend(leaves)
+                    if len(at_site) > 1 and _conflicts(site, entry, at_site, spot):
+                        continue
+                    entry_path, key = entry[0], entry[1]
+                    at = spot.below(*entry_path, key)
+                    picked = _role_choice(site, entry, leaves, index, at)
+                    if picked is None:
+                        continue
+                    choice, options = picked
+                    # A service's required prefix wins over the template-wide NamePrefix, not over the
+                    # site's own choice.
+                    if site.profile_name_prefix:
+                        options = with_required_prefix(options, site.profile_name_prefix, at)
+                    rules = _role_rules(resources, resource, site, index, at)
+                    options = options.over(defaults)
+                    roles = tuple(_roles_of(choice, in_branch))
+                    uses.append(Use(logical_id, site, entry_path, key, choice, roles, options, rules))
+        _check_misplaced(resource, sites, spot)
+    return tuple(found), tuple(uses)
 
-    def _property_roles(
-        self, logical_id: str, site: Site, path: Path, container: object
-    ) -> Iterator[tuple[Path, str, object, bool]]:
-        """(container path, key, value, is it IamRole) for the role a property site holds, if any."""
-        if not isinstance(container, Mapping):
-            return
-        shorthand = cfn.IAM_ROLE_SHORTHAND
-        if shorthand in container and site.profile_property in container:
-            self._error(
-                logical_id,
-                (*path, shorthand),
-                f"both {shorthand} and {site.profile_property} are set; keep one "
-                f"({shorthand} generates the instance profile that {site.profile_property} would name).",
-            )
-        elif shorthand in container:
-            yield path, shorthand, container[shorthand], True
-        elif site.profile_property in container:
-            yield path, site.profile_property, container[site.profile_property], False
 
-    def _option_setting_roles(
-        self, logical_id: str, site: Site, path: Path, settings: object
-    ) -> Iterator[tuple[Path, str, object, bool]]:
-        """Elastic Beanstalk: the IamRole (or IamInstanceProfile) entry of the launch configuration namespace."""
-        if not isinstance(settings, list):
-            return
-        entries = [
-            (position, entry)
-            for position, entry in enumerate(settings)
-            if isinstance(entry, Mapping) and entry.get("Namespace") == site.option_namespace
-        ]
-        names = [entry.get("OptionName") for _, entry in entries]
-        for position, entry in entries:
-            entry_path = (*path, position)
-            if entry.get("OptionName") == cfn.IAM_ROLE_SHORTHAND:
-                if site.profile_property in names:
-                    self._error(
-                        logical_id,
-                        (*entry_path, "OptionName"),
-                        f"both {cfn.IAM_ROLE_SHORTHAND} and {site.profile_property} options are set in "
-                        f"namespace {site.option_namespace}; keep one.",
-                    )
-                    continue
-                yield entry_path, "Value", entry.get("Value"), True
-            elif entry.get("OptionName") == site.profile_property:
-                yield entry_path, "Value", entry.get("Value"), False
-
-    def _use(
-        self,
-        logical_id: str,
-        resource: Mapping[str, Any],
-        site: Site,
-        container_path: Path,
-        key: str,
-        value: object,
-        is_shorthand: bool,
-        parser: RoleParser,
-        requirement: Requirement,
-    ) -> _SiteUse | None:
-        path = (*container_path, key)
-        if is_shorthand:
-            split = split_site_value(value, logical_id, path, self.errors)
-            if split is None:
-                return None
-            role_value, role_path, site_options = split
-            choice = parser.parse(role_value, logical_id, role_path)
-        else:
-            choice, site_options = (
-                self._corrected_mistake(logical_id, site, path, value, parser),
-                ProfileOptions(),
-            )
-        if choice is None:
-            return None
-        # A service's required prefix wins over the template-wide NamePrefix, not over the site's own choice.
-        if site.profile_name_prefix:
-            site_options = with_required_prefix(
-                site_options, site.profile_name_prefix, logical_id, path, self.errors
-            )
-        options = site_options.over(self.defaults)
-        rules = self._role_rules(logical_id, resource, site, path)
-        return _SiteUse(logical_id, site, container_path, key, choice, requirement, options, rules)
-
-    def _corrected_mistake(
-        self, logical_id: str, site: Site, path: Path, value: object, parser: RoleParser
-    ) -> RoleChoice | None:
-        """The classic mistake: a role where the profile belongs. Under this Transform, fix it."""
-        inner = value
-        if site.writes in (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT) and isinstance(value, Mapping):
-            found = [value[part] for part in ("Arn", "Name") if part in value]
-            inner = found[0] if len(found) == 1 else None
-        role_id = template_role_in(inner, parser.index)
-        if role_id is None:
-            return None
-        self._warn(
-            logical_id,
-            path,
-            f"{quote(value)} points at role {short(role_id)}, but {site.profile_property} takes an instance "
-            f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {short(role_id)}`. "
-            f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
+def _conflicts(site: Site, entry: Entry, at_site: list[Entry], spot: Spot) -> bool:
+    """IamRole beside the profile property it stands for: an error; neither is used (options: IamRole).
+    Only asked when a container holds more than one entry."""
+    container, key, _, shorthand = entry
+    if site.kind is SiteKind.OPTION_SETTING:
+        if not shorthand or all(other[3] for other in at_site):
+            return False
+        spot.below(*container, "OptionName").error(
+            f"both {cfn.IAM_ROLE_SHORTHAND} and {site.profile_property} options are set in "
+            f"namespace {site.option_namespace}; keep one."
         )
-        return parser.parse(cfn.ref(role_id), logical_id, path)
-
-    def _role_rules(
-        self, logical_id: str, resource: Mapping[str, Any], site: Site, path: Path
-    ) -> tuple[RoleNameRule, ...]:
-        """The site's naming rule for the role, when it applies to this resource."""
-        rule, when = site.role_name_rule, site.role_name_rule_when
-        if rule is None:
-            return ()
-        if when is None:
-            return (rule,)
-        related = next((value for _, value in containers(resource, when.role_property)), None)
-        related_role = template_role_in(related, self.index)
-        if related_role is not None:
-            return (rule,) if carries_policy(self.resources[related_role], when.policy_name) else ()
-        if related is not None:
-            self._warn(
-                logical_id,
-                path,
-                f"if the role at {'.'.join(when.role_property)} carries the AWS managed policy "
-                f"{when.policy_name}, the instance role needs {rule.describe()}.",
-            )
-        return ()
-
-    def _check_misplaced(self, logical_id: str, resource: Mapping[str, Any], sites: tuple[Site, ...]) -> None:
-        """IamRole written directly in Properties of a type whose site is deeper: say where it goes."""
-        properties = resource.get(cfn.PROPERTIES)
-        if not isinstance(properties, Mapping) or cfn.IAM_ROLE_SHORTHAND not in properties:
-            return
-        if any(site.container == (cfn.PROPERTIES,) for site in sites):
-            return
-        where = " or ".join(site.property_path.rsplit(".", 1)[0] for site in sites)
-        self._error(
-            logical_id,
-            (cfn.PROPERTIES, cfn.IAM_ROLE_SHORTHAND),
-            f"{resource.get(cfn.TYPE)} takes {cfn.IAM_ROLE_SHORTHAND} inside {where}, "
-            "where its instance profile property is; move it there.",
+        return True
+    if len(at_site) < 2:
+        return False
+    if shorthand:
+        spot.below(*container, key).error(
+            f"both {cfn.IAM_ROLE_SHORTHAND} and {site.profile_property} are set; keep one "
+            f"({cfn.IAM_ROLE_SHORTHAND} generates the instance profile that {site.profile_property} would name).",
         )
+    return True
 
-    # -- plan --------------------------------------------------------------------------------------
 
-    def _plan_inline_roles(self, uses: list[_SiteUse]) -> dict[str, _InlineRole]:
-        """One AWS::IAM::Role per distinct inline definition, named after its first user."""
-        roles: dict[str, _InlineRole] = {}
-        for use in uses:
-            for role, requirement in _roles_of(use.choice, use.requirement):
-                if role.definition is None:
-                    continue
-                inline = roles.setdefault(
-                    role.key, _InlineRole(definition=role.definition, digest=role.digest)
-                )
-                inline.add(use, requirement)
-                inline.rules.extend(rule for rule in use.role_rules if rule not in inline.rules)
-        taken = set(self.resources) | set(self.index.parameter_types)
-        for inline in sorted(roles.values(), key=lambda r: (min(r.users), r.digest)):
-            first_user = min(inline.users)
-            inline.logical_id = f"{first_user}Role"
-            if inline.logical_id in taken:
-                inline.logical_id = f"{first_user}Role{inline.digest}"
-            taken.add(inline.logical_id)
-            inline.condition = plan_condition(inline.requirements)
-            inline.properties = inline_role_properties(inline.definition)
-            problems, notes = apply_name_rules(inline.properties, inline.rules, inline.digest)
-            for problem in problems:
-                self._error(first_user, (), f"inline role {inline.logical_id}: {problem}")
-            for note in notes:
-                self._warn(first_user, (), f"inline role {inline.logical_id}: {note}")
-            if cfn.ROLE_NAME in inline.definition:
-                self._warn(first_user, (), f"inline role {inline.logical_id} sets RoleName: {_NAMED_IAM}.")
-        return roles
-
-    def _plan_profiles(
-        self, uses: list[_SiteUse], roles: Mapping[str, _InlineRole]
-    ) -> dict[_ProfileKey, _Profile]:
-        profiles: dict[_ProfileKey, _Profile] = {}
-        for use in uses:
-            for role, requirement in _roles_of(use.choice, use.requirement):
-                profile = profiles.get((role.key, use.options.key))
-                if profile is None:
-                    profile = _Profile(role=role, options=use.options)
-                    inline = roles.get(role.key)
-                    profile.stem = inline.logical_id if inline else role.stem
-                    profile.roles_entry = cfn.ref(inline.logical_id) if inline else role.roles_entry
-                    profiles[(role.key, use.options.key)] = profile
-                if role.condition:
-                    requirement = requirement | {named(role.condition)}
-                profile.add(use, requirement)
-                if role.definition is None:
-                    self._check_role_rules(use, role)
-        existing = _existing_profiles(self.resources, self.index)
-        for profile in sorted(profiles.values(), key=lambda p: (p.role.key, p.options.key)):
-            profile.condition = plan_condition(profile.requirements)
-            reusable = self._reusable(profile, existing.get(profile.role.key, []))
-            if reusable:
-                profile.logical_id, profile.existing = reusable, True
-                continue
-            label = profile.options.label(self.defaults)
-            exact = profile.role.exact_stem
-            suffix = "" if exact else profile.role.digest
-            profile.logical_id = f"{profile.stem}{label}InstanceProfile{suffix}"
-            if profile.options.named:
-                self._warn(
-                    min(profile.users), (), f"instance profile {profile.logical_id} is named: {_NAMED_IAM}."
-                )
-        return profiles
-
-    def _check_role_rules(self, use: _SiteUse, role: RoleRef) -> None:
-        """A service's naming rule for the role: an error when the role's name cannot meet it."""
-        for rule in use.role_rules:
-            if role.template_role:
-                properties = self.resources[role.template_role].get(cfn.PROPERTIES)
-                verdict = satisfies(properties if isinstance(properties, Mapping) else {}, rule)
-                if verdict is None:
-                    self._warn(
-                        use.logical_id,
-                        use.path,
-                        f"{use.site.resource_type} needs a role with {rule.describe()}; role {role.template_role} "
-                        f"has no literal RoleName, so its generated name may not match. Set RoleName or Path.",
-                    )
-                    continue
-            elif isinstance(role.roles_entry, str):
-                # A role named outside the template: its name can prove a mismatch only when no path could help.
-                verdict = role.roles_entry.startswith(rule.name_prefixes) or bool(rule.paths)
-            else:
-                continue
-            if verdict is False:
-                named_as = quote(role.roles_entry)
-                if role.template_role:
-                    properties = self.resources[role.template_role].get(cfn.PROPERTIES) or {}
-                    named_as = f"{role.template_role} (RoleName {quote(properties.get(cfn.ROLE_NAME))})"
-                self._error(
-                    use.logical_id,
-                    use.path,
-                    f"{use.site.resource_type} needs a role with {rule.describe()}, "
-                    f"but the role is {named_as}; rename the role.",
-                )
-
-    def _reusable(self, profile: _Profile, candidates: list[str]) -> str | None:
-        """An existing AWS::IAM::InstanceProfile that already holds exactly this role and fits every use."""
-        if profile.options.path is not None or profile.options.name is not None:
+def _role_choice(
+    site: Site, entry: Entry, leaves: tuple[Found, ...], index: TemplateIndex, spot: Spot
+) -> tuple[RoleChoice, ProfileOptions] | None:
+    """The role an entry chooses and the site's own profile options; None if it is not the macro's to
+    rewrite, or cannot work (recorded at `spot`)."""
+    _, _, value, shorthand = entry
+    if shorthand:
+        split = split_site_value(value, spot)
+        if split is None:
             return None
-        for candidate in candidates:
-            resource = self.resources[candidate]
-            condition = resource.get(cfn.CONDITION)
-            # A conditional profile serves only uses that all require its condition.
-            if condition is not None and not all(named(condition) in need for need in profile.requirements):
-                continue
-            if profile.options.name_prefix:
-                properties = resource.get(cfn.PROPERTIES)
-                name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
-                if not (isinstance(name, str) and name.startswith(profile.options.name_prefix)):
-                    continue
-            return candidate
+        role, role_path, options = split
+        choice = parse_role(role, index)
+        if isinstance(choice, Rejected):
+            for steps, message in choice.problems:
+                spot.below(*role_path, *steps).error(message)
+            return None
+        return choice, options
+    role_id = _corrected_role(site, value, leaves)
+    if role_id is None:
         return None
-
-    def _check_names_and_limits(
-        self,
-        template: Mapping[str, Any],
-        roles: Mapping[str, _InlineRole],
-        profiles: Mapping[_ProfileKey, _Profile],
-    ) -> None:
-        conditions = template.get(cfn.CONDITIONS)
-        condition_names = set(conditions) if isinstance(conditions, Mapping) else set()
-        taken = set(self.resources) | set(self.index.parameter_types)
-        generated: list[tuple[_Generated, str]] = [(role, "role") for role in roles.values()]
-        generated += [(profile, "instance profile") for profile in profiles.values() if not profile.existing]
-        for resource, what in sorted(generated, key=lambda item: item[0].logical_id):
-            first_user = min(resource.users)
-            problem = None
-            if len(resource.logical_id) > MAX_LOGICAL_ID:
-                problem = f"is longer than CloudFormation's {MAX_LOGICAL_ID} characters; shorten the role's logical ID"
-            elif resource.logical_id in taken:
-                other = self.resources.get(resource.logical_id)
-                owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
-                problem = f"is already {owner} in this template; rename that resource"
-            if problem:
-                self._error(
-                    first_user,
-                    (),
-                    f"the generated {what} would get the logical ID {short(resource.logical_id)}, which {problem}, "
-                    "or write the instance profile yourself.",
-                )
-            taken.add(resource.logical_id)
-            if resource.condition.expression is not None:
-                name = f"{resource.logical_id}Condition"
-                if name in condition_names:
-                    self._error(
-                        first_user,
-                        (),
-                        f"the condition for generated {what} {resource.logical_id} would be named {name}, "
-                        "which Conditions already defines; rename that condition.",
-                    )
-                condition_names.add(name)
-        self._check_profile_names(profiles)
-        count = len(self.resources) + len(generated)
-        if count > cfn.MAX_RESOURCES:
-            self._error(
-                "",
-                (),
-                f"the expanded template would have {count} resources, more than CloudFormation's limit of "
-                f"{cfn.MAX_RESOURCES}; split the template into nested stacks (each with its own "
-                "`Transform: ProfileExpand`) or share roles between resources.",
-            )
-
-    def _check_profile_names(self, profiles: Mapping[_ProfileKey, _Profile]) -> None:
-        """IAM names are unique per account: two profiles of this stack that can exist together may not share one."""
-        named: dict[str, list[_Profile]] = {}
-        for profile in profiles.values():
-            name = self._literal_profile_name(profile)
-            if name is not None:
-                named.setdefault(name, []).append(profile)
-        for name, holders in sorted(named.items()):
-            for index, first in enumerate(holders):
-                for second in holders[index + 1 :]:
-                    if not _exclusive(first, second):
-                        self._error(
-                            min(first.users | second.users),
-                            (),
-                            f"the instance profiles {short(first.logical_id)} and {short(second.logical_id)} "
-                            f"would both be named {quote(name)}; IAM names are unique, so give each its own "
-                            "InstanceProfileName (or use NamePrefix).",
-                        )
-
-    def _literal_profile_name(self, profile: _Profile) -> str | None:
-        if profile.existing:
-            properties = self.resources[profile.logical_id].get(cfn.PROPERTIES)
-            name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
-        else:
-            name = profile.options.name
-        return name if isinstance(name, str) else None
-
-    def _plan_readiness(self, uses: list[_SiteUse]) -> dict[str, list[str]]:
-        """Resource -> policies on its roles that it must wait for (DependsOn to add, template order)."""
-        attached = policies_by_role(self.resources)
-        if not attached:
-            return {}
-        closures: dict[str, set[str]] = {}
-        wanted: dict[str, list[str]] = {}
-        for use in uses:
-            resource = self.resources[use.logical_id]
-            for role, _ in _roles_of(use.choice, frozenset()):
-                for policy in attached.get(role.template_role or "", []):
-                    if policy in wanted.get(use.logical_id, []) or policy in (
-                        depends_on_list(resource) or []
-                    ):
-                        continue
-                    if policy not in closures:
-                        closures[policy] = dependency_closure(self.resources, policy)
-                    policy_condition = self.resources[policy].get(cfn.CONDITION)
-                    if use.logical_id in closures[policy]:
-                        reason = f"policy {policy} already depends on {use.logical_id} (a cycle)"
-                    elif policy_condition is not None and policy_condition != resource.get(cfn.CONDITION):
-                        reason = f"policy {policy} is under Condition {policy_condition}"
-                    elif depends_on_list(resource) is None:
-                        reason = "its DependsOn is not a logical ID or a list of them"
-                    else:
-                        wanted.setdefault(use.logical_id, []).append(policy)
-                        continue
-                    self._warn(
-                        use.logical_id,
-                        (cfn.DEPENDS_ON,),
-                        f"DependsOn {policy} was not added because {reason}; the resource may start "
-                        f"before the policy is attached to role {role.template_role}.",
-                    )
-        return wanted
-
-    # -- render ------------------------------------------------------------------------------------
-
-    def _render(
-        self,
-        uses: list[_SiteUse],
-        roles: Mapping[str, _InlineRole],
-        profiles: Mapping[_ProfileKey, _Profile],
-        depends_on: Mapping[str, list[str]],
-    ) -> Expansion:
-        new_resources = dict(self.resources)
-        ids_by_options: dict[str, dict[str, str]] = {}
-        for (role_key, options_key), profile in profiles.items():
-            ids_by_options.setdefault(options_key, {})[role_key] = profile.logical_id
-        for use in uses:
-            # A use whose every branch is AWS::NoValue has no profile of its own.
-            value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
-            new_resources[use.logical_id] = _replace_at(
-                new_resources[use.logical_id], use.container_path, _writer(use, value)
-            )
-        for logical_id, policies in depends_on.items():
-            new_resources[logical_id] = _with_depends_on(new_resources[logical_id], policies)
-        new_conditions: dict[str, Any] = {}
-        generated_roles = sorted(roles.values(), key=lambda r: r.logical_id)
-        generated_profiles = sorted(
-            (p for p in profiles.values() if not p.existing), key=lambda p: p.logical_id
-        )
-        for inline in generated_roles:
-            new_resources[inline.logical_id] = _generated_resource(
-                cfn.IAM_ROLE_TYPE, inline, inline.properties, new_conditions
-            )
-        for profile in generated_profiles:
-            properties: dict[str, Any] = {cfn.ROLES: [profile.roles_entry]}
-            if profile.options.path is not None:
-                properties["Path"] = profile.options.path
-            if profile.options.name is not None:
-                properties[cfn.INSTANCE_PROFILE_NAME] = profile.options.name
-            elif profile.options.name_prefix is not None:
-                # The digest covers the options too: two profiles of one role must not share a name.
-                name_digest = digest(f"{profile.role.key}|{profile.options.key}")
-                properties[cfn.INSTANCE_PROFILE_NAME] = stack_unique_name(
-                    profile.options.name_prefix, name_digest
-                )
-            new_resources[profile.logical_id] = _generated_resource(
-                cfn.INSTANCE_PROFILE_TYPE, profile, properties, new_conditions
-            )
-        result = _with_conditions(self.template, new_conditions)
-        result[cfn.RESOURCES] = new_resources
-        return Expansion(
-            template=result,
-            warnings=tuple(sorted(self.warnings, key=lambda w: (w.logical_id, str(w.path), w.message))),
-            profiles_created=tuple(p.logical_id for p in generated_profiles),
-            sites_rewritten=len(uses),
-            roles_created=tuple(r.logical_id for r in generated_roles),
-        )
-
-
-def _generated_resource(
-    kind: str, generated: _Generated, properties: dict[str, Any], new_conditions: dict[str, Any]
-) -> dict[str, Any]:
-    resource: dict[str, Any] = {cfn.TYPE: kind}
-    plan = generated.condition
-    if plan.existing:
-        resource[cfn.CONDITION] = plan.existing
-    elif plan.expression is not None:
-        resource[cfn.CONDITION] = f"{generated.logical_id}Condition"
-        new_conditions[resource[cfn.CONDITION]] = plan.expression
-    resource[cfn.PROPERTIES] = properties
-    resource[cfn.METADATA] = {cfn.METADATA_KEY: {"GeneratedFor": sorted(generated.users)}}
-    return resource
-
-
-def _index(template: Mapping[str, Any], resources: Mapping[str, Any]) -> TemplateIndex:
-    def entries(section: object) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        if isinstance(section, Mapping):
-            for key, value in section.items():
-                if isinstance(key, str) and isinstance(value, Mapping):
-                    yield key, value
-
-    resource_types = {lid: r.get(cfn.TYPE) for lid, r in entries(resources)}
-    conditions = template.get(cfn.CONDITIONS)
-    return TemplateIndex(
-        resource_types={lid: kind for lid, kind in resource_types.items() if isinstance(kind, str)},
-        resource_conditions={
-            lid: r[cfn.CONDITION] for lid, r in entries(resources) if isinstance(r.get(cfn.CONDITION), str)
-        },
-        parameter_types={name: _parameter_type(p) for name, p in entries(template.get(cfn.PARAMETERS))},
-        condition_names=frozenset(name for name in conditions if isinstance(name, str))
-        if isinstance(conditions, Mapping)
-        else frozenset(),
+    spot.warn(
+        f"{quote(value)} points at role {short(role_id)}, but {site.profile_property} takes an instance "
+        f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {short(role_id)}`. "
+        f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
     )
+    corrected = parse_role(cfn.ref(role_id), index)
+    assert not isinstance(corrected, Rejected)  # a role of the template, by its logical ID
+    return corrected, NO_OPTIONS
 
 
-def _parameter_type(parameter: Mapping[str, Any]) -> str:
-    kind = parameter.get(cfn.TYPE)
-    return kind if isinstance(kind, str) else "String"
+def _corrected_role(site: Site, value: object, leaves: tuple[Found, ...]) -> str | None:
+    """The classic mistake the macro corrects: the whole value (or its one Arn/Name) is a Ref or GetAtt
+    Arn of the template's role. Anything less certain is left as written (E9001 reports it)."""
+    if site.takes_object:
+        if not isinstance(value, Mapping):
+            return None
+        keys = [key for key in ("Arn", "Name") if key in value]
+        if len(keys) != 1:
+            return None
+        wanted: Path = (keys[0],)
+    else:
+        wanted = ()
+    for leaf in leaves:
+        if leaf.steps == wanted and leaf.how == REFERENCE:
+            return leaf.role
+    return None
+
+
+def _role_rules(
+    resources: Mapping[str, Any], resource: Mapping[str, Any], site: Site, index: TemplateIndex, spot: Spot
+) -> tuple[RoleNameRule, ...]:
+    """The site's naming rule for the role, when it applies to this resource."""
+    rule, when = site.role_name_rule, site.role_name_rule_when
+    if rule is None:
+        return ()
+    if when is None:
+        return (rule,)
+    related = next((value for _, value in containers(resource, when.role_property)), None)
+    related_role = template_role_in(related, index)
+    if related_role is not None:
+        return (rule,) if carries_policy(resources[related_role], when.policy_name) else ()
+    if related is not None:
+        spot.warn(
+            f"if the role at {'.'.join(when.role_property)} carries the AWS managed policy "
+            f"{when.policy_name}, the instance role needs {rule.describe()}."
+        )
+    return ()
+
+
+def _check_misplaced(resource: Mapping[str, Any], sites: tuple[Site, ...], spot: Spot) -> None:
+    """IamRole written directly in Properties of a type whose site is deeper: say where it goes."""
+    properties = resource.get(cfn.PROPERTIES)
+    if not isinstance(properties, Mapping) or cfn.IAM_ROLE_SHORTHAND not in properties:
+        return
+    if any(site.container == (cfn.PROPERTIES,) for site in sites):
+        return
+    where = " or ".join(site.property_path.rsplit(".", 1)[0] for site in sites)
+    spot.below(cfn.PROPERTIES, cfn.IAM_ROLE_SHORTHAND).error(
+        f"{resource.get(cfn.TYPE)} takes {cfn.IAM_ROLE_SHORTHAND} inside {where}, "
+        "where its instance profile property is; move it there."
+    )
 
 
 def _branch_terms(resource: Mapping[str, Any], path: Path) -> Requirement:
@@ -704,9 +338,21 @@ def _branch_terms(resource: Mapping[str, Any], path: Path) -> Requirement:
     return frozenset(terms)
 
 
-def _exclusive(first: _Generated, second: _Generated) -> bool:
-    """Whether two generated resources can never exist together (every pair of uses excludes each other)."""
-    return all(excludes(need, other) for need in first.requirements for other in second.requirements)
+# -- plan --------------------------------------------------------------------------------------------
+
+
+def make_plan(
+    uses: tuple[Use, ...],
+    resources: Mapping[str, Any],
+    index: TemplateIndex,
+    defaults: ProfileOptions,
+    diagnostics: Diagnostics,
+) -> Plan:
+    """The roles and profiles to generate for the uses, and the dependencies to add."""
+    roles = _plan_inline_roles(uses, index, diagnostics)
+    profiles = _plan_profiles(uses, roles, resources, index, defaults, diagnostics)
+    depends_on = _plan_readiness(uses, resources, diagnostics)
+    return Plan(uses, roles, profiles, depends_on)
 
 
 def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[RoleRef, Requirement]]:
@@ -718,10 +364,112 @@ def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[Ro
         yield from _roles_of(choice.when_false, requirement | {negated(choice.condition)})
 
 
+def _plan_inline_roles(
+    uses: tuple[Use, ...], index: TemplateIndex, diagnostics: Diagnostics
+) -> tuple[InlineRole, ...]:
+    """One AWS::IAM::Role per distinct inline definition, named after its first user."""
+    groups = _inline_groups(uses)
+    taken = set(index.taken_ids)
+    planned: list[InlineRole] = []
+    for key, (role, users, needs, rules) in sorted(
+        groups.items(), key=lambda kv: (min(kv[1][1]), kv[1][0].digest)
+    ):
+        assert role.definition is not None
+        first_user = min(users)
+        logical_id = f"{first_user}Role"
+        if logical_id in taken:
+            logical_id = f"{first_user}Role{role.digest}"
+        taken.add(logical_id)
+        properties, problems, notes = apply_name_rules(
+            inline_role_properties(role.definition), rules, role.digest
+        )
+        spot = diagnostics.at(first_user)
+        for problem in problems:
+            spot.error(f"inline role {logical_id}: {problem}")
+        for note in notes:
+            spot.warn(f"inline role {logical_id}: {note}")
+        if cfn.ROLE_NAME in role.definition:
+            spot.warn(f"inline role {logical_id} sets RoleName: {_NAMED_IAM}.")
+        condition = plan_condition(needs)
+        planned.append(
+            InlineRole(key, logical_id, tuple(sorted(users)), frozenset(needs), condition, properties)
+        )
+    return tuple(planned)
+
+
+def _inline_groups(
+    uses: tuple[Use, ...],
+) -> dict[str, tuple[RoleRef, set[str], set[Requirement], list[RoleNameRule]]]:
+    """Inline definition -> (its role, the resources using it, under which conditions, the naming rules
+    of their sites)."""
+    groups: dict[str, tuple[RoleRef, set[str], set[Requirement], list[RoleNameRule]]] = {}
+    for use in uses:
+        for role, requirement in use.roles:
+            if role.definition is None:
+                continue
+            if role.key not in groups:
+                groups[role.key] = (role, set(), set(), [])
+            _, users, needs, rules = groups[role.key]
+            users.add(use.logical_id)
+            needs.add(requirement)
+            rules.extend(rule for rule in use.role_rules if rule not in rules)
+    return groups
+
+
+def _plan_profiles(
+    uses: tuple[Use, ...],
+    roles: tuple[InlineRole, ...],
+    resources: Mapping[str, Any],
+    index: TemplateIndex,
+    defaults: ProfileOptions,
+    diagnostics: Diagnostics,
+) -> tuple[Profile, ...]:
+    """One profile per role and set of options: an existing one that fits, or a generated one."""
+    inline_ids = {role.key: role.logical_id for role in roles}
+    existing = _existing_profiles(resources, index)
+    planned: list[Profile] = []
+    for role, options, users, needs in _profile_groups(uses).values():
+        requirements = frozenset(needs)
+        user_ids = tuple(sorted(users))
+        inline_id = inline_ids.get(role.key)
+        reusable = _reusable(role, options, requirements, existing.get(role.key, []), resources)
+        if reusable:
+            logical_id = reusable
+        else:
+            stem = inline_id or role.stem
+            suffix = "" if role.exact_stem else role.digest
+            logical_id = generated_profile_id(stem, options.label(defaults), suffix)
+            if options.named:
+                diagnostics.at(user_ids[0]).warn(f"instance profile {logical_id} is named: {_NAMED_IAM}.")
+        roles_entry = cfn.ref(inline_id) if inline_id else role.roles_entry
+        condition = plan_condition(requirements)
+        planned.append(
+            Profile(role, options, logical_id, bool(reusable), roles_entry, user_ids, requirements, condition)
+        )
+    return tuple(planned)
+
+
+def _profile_groups(
+    uses: tuple[Use, ...],
+) -> dict[tuple[str, str], tuple[RoleRef, ProfileOptions, set[str], set[Requirement]]]:
+    """(role, options) -> the resources sharing one profile and under which conditions, in the order the
+    uses first name them. A role under its own Condition adds that condition."""
+    groups: dict[tuple[str, str], tuple[RoleRef, ProfileOptions, set[str], set[Requirement]]] = {}
+    for use in uses:
+        options_key = use.options.key
+        for role, requirement in use.roles:
+            key = (role.key, options_key)
+            if key not in groups:
+                groups[key] = (role, use.options, set(), set())
+            _, _, users, needs = groups[key]
+            users.add(use.logical_id)
+            needs.add(requirement | {named(role.condition)} if role.condition else requirement)
+    return groups
+
+
 def _existing_profiles(resources: Mapping[str, Any], index: TemplateIndex) -> dict[str, list[str]]:
     """Role key -> logical IDs of the template's own instance profiles holding exactly that one role."""
     found: dict[str, list[str]] = {}
-    quiet = RoleParser(index, [])
     for logical_id in sorted(
         lid for lid, kind in index.resource_types.items() if kind == cfn.INSTANCE_PROFILE_TYPE
     ):
@@ -729,10 +477,270 @@ def _existing_profiles(resources: Mapping[str, Any], index: TemplateIndex) -> di
         roles = properties.get(cfn.ROLES) if isinstance(properties, Mapping) else None
         if not (isinstance(roles, list) and len(roles) == 1):
             continue
-        choice = quiet.parse(roles[0], logical_id, ())
+        choice = parse_role(roles[0], index)
         if isinstance(choice, UseRole) and choice.role.definition is None:
             found.setdefault(choice.role.key, []).append(logical_id)
     return found
+
+
+def _reusable(
+    role: RoleRef,
+    options: ProfileOptions,
+    requirements: frozenset[Requirement],
+    candidates: list[str],
+    resources: Mapping[str, Any],
+) -> str | None:
+    """An existing AWS::IAM::InstanceProfile that already holds exactly this role and fits every use."""
+    if options.path is not None or options.name is not None:
+        return None
+    for candidate in candidates:
+        resource = resources[candidate]
+        condition = resource.get(cfn.CONDITION)
+        # A conditional profile serves only uses that all require its condition.
+        if condition is not None and not all(named(condition) in need for need in requirements):
+            continue
+        if options.name_prefix:
+            properties = resource.get(cfn.PROPERTIES)
+            name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
+            if not (isinstance(name, str) and name.startswith(options.name_prefix)):
+                continue
+        return candidate
+    return None
+
+
+def _plan_readiness(
+    uses: tuple[Use, ...], resources: Mapping[str, Any], diagnostics: Diagnostics
+) -> dict[str, list[str]]:
+    """Resource -> policies on its roles that it must wait for (DependsOn to add, template order)."""
+    attached = policies_by_role(resources)
+    if not attached:
+        return {}
+    closures: dict[str, set[str]] = {}
+    wanted: dict[str, list[str]] = {}
+    for use in uses:
+        resource = resources[use.logical_id]
+        for role, _ in use.roles:
+            for policy in attached.get(role.template_role or "", []):
+                if policy in wanted.get(use.logical_id, []) or policy in (depends_on_list(resource) or []):
+                    continue
+                if policy not in closures:
+                    closures[policy] = dependency_closure(resources, policy)
+                policy_condition = resources[policy].get(cfn.CONDITION)
+                if use.logical_id in closures[policy]:
+                    reason = f"policy {policy} already depends on {use.logical_id} (a cycle)"
+                elif policy_condition is not None and policy_condition != resource.get(cfn.CONDITION):
+                    reason = f"policy {policy} is under Condition {policy_condition}"
+                elif depends_on_list(resource) is None:
+                    reason = "its DependsOn is not a logical ID or a list of them"
+                else:
+                    wanted.setdefault(use.logical_id, []).append(policy)
+                    continue
+                diagnostics.at(use.logical_id, (cfn.DEPENDS_ON,)).warn(
+                    f"DependsOn {policy} was not added because {reason}; the resource may start "
+                    f"before the policy is attached to role {role.template_role}."
+                )
+    return wanted
+
+
+# -- check -------------------------------------------------------------------------------------------
+
+
+def check(
+    plan: Plan,
+    template: Mapping[str, Any],
+    resources: Mapping[str, Any],
+    index: TemplateIndex,
+    diagnostics: Diagnostics,
+) -> None:
+    """What the plan would break: services' role naming rules, taken IDs and names, CloudFormation's limits."""
+    for use in plan.uses:
+        if not use.role_rules:
+            continue
+        for role, _ in use.roles:
+            if role.definition is None:
+                _check_role_rules(use, role, resources, diagnostics.at(use.logical_id, use.path))
+    _check_generated_ids(plan, template, resources, index, diagnostics)
+    _check_profile_names(plan.profiles, resources, diagnostics)
+    count = len(resources) + len(plan.roles) + sum(1 for p in plan.profiles if not p.existing)
+    if count > cfn.MAX_RESOURCES:
+        diagnostics.at("").error(
+            f"the expanded template would have {count} resources, more than CloudFormation's limit of "
+            f"{cfn.MAX_RESOURCES}; split the template into nested stacks (each with its own "
+            "`Transform: ProfileExpand`) or share roles between resources."
+        )
+
+
+def _check_role_rules(use: Use, role: RoleRef, resources: Mapping[str, Any], spot: Spot) -> None:
+    """A service's naming rule for the role: an error when the role's name cannot meet it."""
+    for rule in use.role_rules:
+        if role.template_role:
+            properties = resources[role.template_role].get(cfn.PROPERTIES)
+            verdict = satisfies(properties if isinstance(properties, Mapping) else {}, rule)
+            if verdict is None:
+                spot.warn(
+                    f"{use.site.resource_type} needs a role with {rule.describe()}; role {role.template_role} "
+                    f"has no literal RoleName, so its generated name may not match. Set RoleName or Path."
+                )
+                continue
+        elif isinstance(role.roles_entry, str):
+            # A role named outside the template: its name can prove a mismatch only when no path could help.
+            verdict = role.roles_entry.startswith(rule.name_prefixes) or bool(rule.paths)
+        else:
+            continue
+        if verdict is False:
+            named_as = quote(role.roles_entry)
+            if role.template_role:
+                properties = resources[role.template_role].get(cfn.PROPERTIES) or {}
+                named_as = f"{role.template_role} (RoleName {quote(properties.get(cfn.ROLE_NAME))})"
+            spot.error(
+                f"{use.site.resource_type} needs a role with {rule.describe()}, "
+                f"but the role is {named_as}; rename the role."
+            )
+
+
+def _check_generated_ids(
+    plan: Plan,
+    template: Mapping[str, Any],
+    resources: Mapping[str, Any],
+    index: TemplateIndex,
+    diagnostics: Diagnostics,
+) -> None:
+    """Each generated logical ID fits CloudFormation and is free; so is the name of its new condition."""
+    conditions = template.get(cfn.CONDITIONS)
+    condition_names = set(conditions) if isinstance(conditions, Mapping) else set()
+    taken = set(index.taken_ids)
+    generated: list[tuple[InlineRole | Profile, str]] = [(role, "role") for role in plan.roles]
+    generated += [(profile, "instance profile") for profile in plan.profiles if not profile.existing]
+    for resource, what in sorted(generated, key=lambda item: item[0].logical_id):
+        spot = diagnostics.at(resource.users[0])
+        problem = None
+        if len(resource.logical_id) > MAX_LOGICAL_ID:
+            problem = (
+                f"is longer than CloudFormation's {MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+            )
+        elif resource.logical_id in taken:
+            other = resources.get(resource.logical_id)
+            owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
+            problem = f"is already {owner} in this template; rename that resource"
+        if problem:
+            spot.error(
+                f"the generated {what} would get the logical ID {short(resource.logical_id)}, which {problem}, "
+                "or write the instance profile yourself."
+            )
+        taken.add(resource.logical_id)
+        if resource.condition.expression is not None:
+            name = f"{resource.logical_id}Condition"
+            if name in condition_names:
+                spot.error(
+                    f"the condition for generated {what} {resource.logical_id} would be named {name}, "
+                    "which Conditions already defines; rename that condition."
+                )
+            condition_names.add(name)
+
+
+def _check_profile_names(
+    profiles: tuple[Profile, ...], resources: Mapping[str, Any], diagnostics: Diagnostics
+) -> None:
+    """IAM names are unique per account: two profiles of this stack that can exist together may not share one."""
+    holders_by_name: dict[str, list[Profile]] = {}
+    for profile in profiles:
+        name = _literal_profile_name(profile, resources)
+        if name is not None:
+            holders_by_name.setdefault(name, []).append(profile)
+    for name, holders in sorted(holders_by_name.items()):
+        for position, first in enumerate(holders):
+            for second in holders[position + 1 :]:
+                if not _exclusive(first, second):
+                    diagnostics.at(min(first.users + second.users)).error(
+                        f"the instance profiles {short(first.logical_id)} and {short(second.logical_id)} "
+                        f"would both be named {quote(name)}; IAM names are unique, so give each its own "
+                        "InstanceProfileName (or use NamePrefix)."
+                    )
+
+
+def _literal_profile_name(profile: Profile, resources: Mapping[str, Any]) -> str | None:
+    if profile.existing:
+        properties = resources[profile.logical_id].get(cfn.PROPERTIES)
+        name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
+    else:
+        name = profile.options.name
+    return name if isinstance(name, str) else None
+
+
+def _exclusive(first: Profile, second: Profile) -> bool:
+    """Whether two profiles can never exist together (every pair of uses excludes each other)."""
+    return all(excludes(need, other) for need in first.requirements for other in second.requirements)
+
+
+# -- render ------------------------------------------------------------------------------------------
+
+
+def render(template: Mapping[str, Any], model: Model) -> Expansion:
+    """The expanded template the model's plan describes, and the report of what was done."""
+    warnings = tuple(finding.as_warning() for finding in model.warnings)
+    plan = model.plan
+    if plan is None:
+        return Expansion(dict(template), warnings, (), 0)
+    new_resources = dict(template[cfn.RESOURCES])
+    ids_by_options: dict[str, dict[str, str]] = {}
+    for profile in plan.profiles:
+        ids_by_options.setdefault(profile.options.key, {})[profile.role.key] = profile.logical_id
+    for use in plan.uses:
+        # A use whose every branch is AWS::NoValue has no profile of its own.
+        value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
+        new_resources[use.logical_id] = _replace_at(
+            new_resources[use.logical_id], use.container, _writer(use, value)
+        )
+    for logical_id, policies in plan.depends_on.items():
+        new_resources[logical_id] = _with_depends_on(new_resources[logical_id], policies)
+    new_conditions: dict[str, Any] = {}
+    generated_profiles = sorted((p for p in plan.profiles if not p.existing), key=lambda p: p.logical_id)
+    generated_roles = sorted(plan.roles, key=lambda r: r.logical_id)
+    for inline in generated_roles:
+        new_resources[inline.logical_id] = _generated_resource(
+            cfn.IAM_ROLE_TYPE, inline, inline.properties, new_conditions
+        )
+    for profile in generated_profiles:
+        new_resources[profile.logical_id] = _generated_resource(
+            cfn.INSTANCE_PROFILE_TYPE, profile, _profile_properties(profile), new_conditions
+        )
+    result = _with_conditions(template, new_conditions)
+    result[cfn.RESOURCES] = new_resources
+    return Expansion(
+        template=result,
+        warnings=warnings,
+        profiles_created=tuple(p.logical_id for p in generated_profiles),
+        sites_rewritten=len(plan.uses),
+        roles_created=tuple(r.logical_id for r in generated_roles),
+    )
+
+
+def _profile_properties(profile: Profile) -> dict[str, Any]:
+    properties: dict[str, Any] = {cfn.ROLES: [profile.roles_entry]}
+    if profile.options.path is not None:
+        properties["Path"] = profile.options.path
+    if profile.options.name is not None:
+        properties[cfn.INSTANCE_PROFILE_NAME] = profile.options.name
+    elif profile.options.name_prefix is not None:
+        # The digest covers the options too: two profiles of one role must not share a name.
+        name_digest = digest(f"{profile.role.key}|{profile.options.key}")
+        properties[cfn.INSTANCE_PROFILE_NAME] = stack_unique_name(profile.options.name_prefix, name_digest)
+    return properties
+
+
+def _generated_resource(
+    kind: str, generated: InlineRole | Profile, properties: dict[str, Any], new_conditions: dict[str, Any]
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {cfn.TYPE: kind}
+    plan = generated.condition
+    if plan.existing:
+        resource[cfn.CONDITION] = plan.existing
+    elif plan.expression is not None:
+        resource[cfn.CONDITION] = f"{generated.logical_id}Condition"
+        new_conditions[resource[cfn.CONDITION]] = plan.expression
+    resource[cfn.PROPERTIES] = properties
+    resource[cfn.METADATA] = {cfn.METADATA_KEY: {"GeneratedFor": list(generated.users)}}
+    return resource
 
 
 def _render_choice(choice: RoleChoice, form: ProfileForm, ids: Mapping[str, str]) -> Any:
@@ -756,7 +764,7 @@ def _render_choice(choice: RoleChoice, form: ProfileForm, ids: Mapping[str, str]
     return {"Arn": cfn.get_att(profile_id, cfn.ARN_ATTRIBUTE)}
 
 
-def _writer(use: _SiteUse, value: Any) -> Callable[[Any], Any]:
+def _writer(use: Use, value: Any) -> Callable[[Any], Any]:
     """How to rewrite the use's container: in place of the key, keeping key order."""
     if use.site.kind is SiteKind.OPTION_SETTING:
         target_option = use.site.profile_property

@@ -12,8 +12,8 @@ from typing import Any, Final
 
 from profile_expand import cfn
 from profile_expand.profile_options import stack_unique_name
-from profile_expand.roles import quote
 from profile_expand.sites import RoleNameRule
+from profile_expand.text import quote
 
 MANAGED_POLICY_ARNS: Final = "ManagedPolicyArns"
 ROLE_PATH: Final = "Path"
@@ -48,31 +48,35 @@ def inline_role_properties(definition: Mapping[str, Any]) -> dict[str, Any]:
     return properties
 
 
-def apply_name_rules(
-    properties: dict[str, Any], rules: Iterable[RoleNameRule], digest: str
-) -> tuple[list[str], list[str]]:
-    """Make an inline role meet each rule; returns (problems, notes) for the author."""
+# An inline role's properties after the services' naming rules; the rules its own RoleName breaks;
+# notes on the names given to meet a rule.
+NamedRole = tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]
+
+
+def apply_name_rules(properties: Mapping[str, Any], rules: Iterable[RoleNameRule], digest: str) -> NamedRole:
+    """A copy of an inline role's properties made to meet each rule, with the problems and notes."""
+    named = dict(properties)
     problems: list[str] = []
     notes: list[str] = []
     for rule in rules:
-        verdict = satisfies(properties, rule)
+        verdict = satisfies(named, rule)
         if verdict is True:
             continue
         if verdict is False:
             problems.append(
-                f"the role needs {rule.describe()}, but its RoleName is {quote(properties[cfn.ROLE_NAME])}."
+                f"the role needs {rule.describe()}, but its RoleName is {quote(named[cfn.ROLE_NAME])}."
             )
             continue
-        name, path = properties.get(cfn.ROLE_NAME), properties.get(ROLE_PATH)
+        name, path = named.get(cfn.ROLE_NAME), named.get(ROLE_PATH)
         if path is None and rule.paths:
-            properties[ROLE_PATH] = rule.paths[0]  # a path needs no CAPABILITY_NAMED_IAM; a name would
+            named[ROLE_PATH] = rule.paths[0]  # a path needs no CAPABILITY_NAMED_IAM; a name would
         elif name is None:
-            properties[cfn.ROLE_NAME] = stack_unique_name(rule.name_prefixes[0], digest)
+            named[cfn.ROLE_NAME] = stack_unique_name(rule.name_prefixes[0], digest)
             notes.append(
                 f"the generated role is named {rule.name_prefixes[0]}-<stack UUID>-{digest} as the service "
                 "requires; deploy with CAPABILITY_NAMED_IAM."
             )
-    return problems, notes
+    return named, tuple(problems), tuple(notes)
 
 
 def satisfies(properties: Mapping[str, Any], rule: RoleNameRule) -> bool | None:

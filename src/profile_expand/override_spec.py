@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from profile_expand import cfn
+from profile_expand.errors import OverrideSpecError
 from profile_expand.sites import EACH, SITES, Site, SiteKind
 
 # The file shipped in the package; scripts/generate_override_spec.py writes it, a test keeps it current.
@@ -20,10 +21,6 @@ SHIPPED_FILE: Final = Path(__file__).resolve().parent / "data" / "override-spec.
 _GENERATED_BY: Final = "scripts/generate_override_spec.py from profile_expand.sites.SITES; do not edit"
 # cfn-lint's own keyword: at least one of these properties must be present (rule E3058).
 _REQUIRED_OR: Final = "requiredOr"
-
-
-class OverrideSpecError(Exception):
-    """A site's path does not lead to a property in cfn-lint's schema for its resource type."""
 
 
 def override_spec_path() -> Path:

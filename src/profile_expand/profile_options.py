@@ -5,39 +5,28 @@ Defaults:  Metadata: {ProfileExpand: {ProfileDefaults: {Path: /apps/, NamePrefix
 A NamePrefix gives each profile the name <prefix>-<stack UUID>-<role digest>: unique per stack and region.
 """
 
-from __future__ import annotations
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 import re
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
-from profile_expand.errors import TemplateError
-from profile_expand.roles import (
-    PROFILE_KEY,
-    ROLE_DEFINITION_KEYS,
-    ROLE_KEY,
-    WRAPPER_KEYS,
-    Path,
-    canonical,
-    quote,
-    stem,
-    stem_of_value,
-    unknown_keys_message,
-)
+from profile_expand.errors import Diagnostics, Spot
+from profile_expand.roles import PROFILE_KEY, ROLE_DEFINITION_KEYS, ROLE_KEY, WRAPPER_KEYS
+from profile_expand.text import canonical, quote, stem, stem_of_value, unknown_keys_message
 
 PATH_KEY: Final = "Path"
 NAME_KEY: Final = cfn.INSTANCE_PROFILE_NAME
 NAME_PREFIX_KEY: Final = "NamePrefix"
-SITE_OPTION_KEYS: Final = (PATH_KEY, NAME_KEY, NAME_PREFIX_KEY)
-DEFAULT_OPTION_KEYS: Final = (PATH_KEY, NAME_PREFIX_KEY)
 DEFAULTS_KEY: Final = "ProfileDefaults"
 
 # IAM's limits: a path is / or /segments/ (512), a profile name 1-128 of [\w+=,.@-].
-_IAM_PATH: Final = re.compile(r"/(?:[\x21-\x7e]{1,510}/)?")
-_NAME: Final = re.compile(r"[\w+=,.@-]{1,128}")
+_IAM_PATH: Final = r"/(?:[\x21-\x7e]{1,510}/)?"
+_NAME: Final = r"[\w+=,.@-]{1,128}"
 # Room for "-<36-character stack UUID>-<8-character digest>" within the 128 characters of a profile name.
-_PREFIX: Final = re.compile(r"[\w+=,.@-]{1,64}")
+_PREFIX: Final = r"[\w+=,.@-]{1,64}"
 
 
 class ProfileOptions(NamedTuple):
@@ -55,7 +44,7 @@ class ProfileOptions(NamedTuple):
     def named(self) -> bool:
         return self.name is not None or self.name_prefix is not None
 
-    def over(self, defaults: ProfileOptions) -> ProfileOptions:
+    def over(self, defaults: "ProfileOptions") -> "ProfileOptions":
         """These options on top of the template-wide defaults (an explicit name drops the default prefix)."""
         return ProfileOptions(
             path=self.path if self.path is not None else defaults.path,
@@ -65,7 +54,7 @@ class ProfileOptions(NamedTuple):
             else defaults.name_prefix,
         )
 
-    def label(self, defaults: ProfileOptions) -> str:
+    def label(self, defaults: "ProfileOptions") -> str:
         """The readable part these options add to a generated logical ID (nothing for the defaults)."""
         parts = []
         if self.name is not None:
@@ -80,126 +69,100 @@ class ProfileOptions(NamedTuple):
 NO_OPTIONS: Final = ProfileOptions()
 
 
-def split_site_value(
-    value: object, logical_id: str, path: Path, errors: list[TemplateError]
-) -> tuple[object, Path, ProfileOptions] | None:
-    """An IamRole value -> (the role part, its path, the site's profile options)."""
+# An IamRole value split: the role part, its path below the IamRole value, the site's profile options.
+SiteValue = tuple[object, tuple[str | int, ...], "ProfileOptions"]
+
+
+def split_site_value(value: object, spot: Spot) -> SiteValue | None:
+    """An IamRole value -> the role part, its path, and the site's profile options (None: recorded why not)."""
     if not (
         isinstance(value, dict) and not cfn.is_intrinsic(value) and any(k in WRAPPER_KEYS for k in value)
     ):
-        return value, path, NO_OPTIONS
+        return value, (), NO_OPTIONS
     unknown = [key for key in value if key not in WRAPPER_KEYS]
     if unknown:
         mixed = [key for key in unknown if key in ROLE_DEFINITION_KEYS]
-        message = (
+        spot.error(
             f"{quote(value)} mixes role properties ({', '.join(mixed)}) with Role/Profile: "
             "put the role properties under Role."
             if mixed
             else unknown_keys_message(unknown, WRAPPER_KEYS, "IamRole with Role/Profile")
         )
-        errors.append(TemplateError(logical_id, path, message))
         return None
     if ROLE_KEY not in value:
-        errors.append(
-            TemplateError(
-                logical_id, path, "IamRole with Profile options also needs Role: the role to put in it."
-            )
-        )
+        spot.error("IamRole with Profile options also needs Role: the role to put in it.")
         return None
-    options = parse_options(
-        value.get(PROFILE_KEY, {}), logical_id, (*path, PROFILE_KEY), errors, SITE_OPTION_KEYS
-    )
+    options = parse_options(value.get(PROFILE_KEY, {}), spot.below(PROFILE_KEY), SITE_OPTIONS)
     if options is None:
         return None
-    return value[ROLE_KEY], (*path, ROLE_KEY), options
+    return value[ROLE_KEY], (ROLE_KEY,), options
 
 
-def parse_options(
-    value: object, logical_id: str, path: Path, errors: list[TemplateError], allowed: tuple[str, ...]
-) -> ProfileOptions | None:
-    where = "Profile options" if allowed == SITE_OPTION_KEYS else "ProfileDefaults"
+# Which options a place takes, and what the author calls them there.
+OptionsKind = tuple[tuple[str, ...], str]
+SITE_OPTIONS: Final[OptionsKind] = ((PATH_KEY, NAME_KEY, NAME_PREFIX_KEY), "Profile options")
+# Template-wide defaults take no name: two profiles may not share one.
+DEFAULT_OPTIONS: Final[OptionsKind] = ((PATH_KEY, NAME_PREFIX_KEY), "ProfileDefaults")
+
+
+def parse_options(value: object, spot: Spot, kind: OptionsKind) -> ProfileOptions | None:
+    """Profile options as written at `spot`, or None after recording every problem with them."""
+    allowed, where = kind
     if not isinstance(value, Mapping) or cfn.is_intrinsic(value):
-        errors.append(
-            TemplateError(logical_id, path, f"{where} must be a mapping with keys {', '.join(allowed)}.")
-        )
+        spot.error(f"{where} must be a mapping with keys {', '.join(allowed)}.")
         return None
     unknown = [key for key in value if key not in allowed]
     ok = not unknown
     if unknown:
         hint = " (template-wide, use NamePrefix: names must be unique)" if NAME_KEY in unknown else ""
-        errors.append(TemplateError(logical_id, path, unknown_keys_message(unknown, allowed, where) + hint))
+        spot.error(unknown_keys_message(unknown, allowed, where) + hint)
     path_value, name, prefix = value.get(PATH_KEY), value.get(NAME_KEY), value.get(NAME_PREFIX_KEY)
     if path_value is not None and not _literal_or_intrinsic(path_value, _IAM_PATH):
-        errors.append(
-            TemplateError(
-                logical_id,
-                (*path, PATH_KEY),
-                f"{quote(path_value)} is not an IAM path: write / or /one/or/more/segments/.",
-            )
+        spot.below(PATH_KEY).error(
+            f"{quote(path_value)} is not an IAM path: write / or /one/or/more/segments/."
         )
         ok = False
     if name is not None and not _literal_or_intrinsic(name, _NAME):
-        errors.append(
-            TemplateError(
-                logical_id,
-                (*path, NAME_KEY),
-                f"{quote(name)} is not a valid instance profile name (1-128 letters, digits and +=,.@_-).",
-            )
+        spot.below(NAME_KEY).error(
+            f"{quote(name)} is not a valid instance profile name (1-128 letters, digits and +=,.@_-)."
         )
         ok = False
-    if prefix is not None and not (isinstance(prefix, str) and _PREFIX.fullmatch(prefix)):
-        errors.append(
-            TemplateError(
-                logical_id,
-                (*path, NAME_PREFIX_KEY),
-                f"{quote(prefix)} is not a valid NamePrefix: a literal of 1-64 letters, digits and +=,.@_- "
-                "(the rest of the name is the stack's UUID and a digest).",
-            )
+    if prefix is not None and not (isinstance(prefix, str) and re.fullmatch(_PREFIX, prefix)):
+        spot.below(NAME_PREFIX_KEY).error(
+            f"{quote(prefix)} is not a valid NamePrefix: a literal of 1-64 letters, digits and +=,.@_- "
+            "(the rest of the name is the stack's UUID and a digest)."
         )
         ok = False
     if name is not None and prefix is not None:
-        errors.append(TemplateError(logical_id, path, f"set {NAME_KEY} or {NAME_PREFIX_KEY}, not both."))
+        spot.error(f"set {NAME_KEY} or {NAME_PREFIX_KEY}, not both.")
         ok = False
     return ProfileOptions(path=path_value, name=name, name_prefix=prefix) if ok else None
 
 
-def template_defaults(template: Mapping[str, Any], errors: list[TemplateError]) -> ProfileOptions:
+def template_defaults(template: Mapping[str, Any], diagnostics: Diagnostics) -> ProfileOptions:
+    """Metadata.ProfileExpand.ProfileDefaults, the options every generated profile starts from."""
     metadata = template.get(cfn.METADATA)
     ours = metadata.get(cfn.METADATA_KEY) if isinstance(metadata, Mapping) else None
     if not isinstance(ours, Mapping) or DEFAULTS_KEY not in ours:
         return NO_OPTIONS
-    path = (cfn.METADATA, cfn.METADATA_KEY, DEFAULTS_KEY)
-    return parse_options(ours[DEFAULTS_KEY], "", path, errors, DEFAULT_OPTION_KEYS) or NO_OPTIONS
+    spot = diagnostics.at("", (cfn.METADATA, cfn.METADATA_KEY, DEFAULTS_KEY))
+    return parse_options(ours[DEFAULTS_KEY], spot, DEFAULT_OPTIONS) or NO_OPTIONS
 
 
-def with_required_prefix(
-    options: ProfileOptions, prefix: str, logical_id: str, path: Path, errors: list[TemplateError]
-) -> ProfileOptions:
+def with_required_prefix(options: ProfileOptions, prefix: str, spot: Spot) -> ProfileOptions:
     """A service demands profile names starting with `prefix`: apply it, or report a name that cannot match."""
     if isinstance(options.name, str) and not options.name.startswith(prefix):
-        errors.append(
-            TemplateError(
-                logical_id,
-                path,
-                f"the instance profile name {quote(options.name)} must start with {prefix} here.",
-            )
-        )
+        spot.error(f"the instance profile name {quote(options.name)} must start with {prefix} here.")
     if options.name is None and not (options.name_prefix or "").startswith(prefix):
         if options.name_prefix is not None and options.name_prefix != prefix:
-            errors.append(
-                TemplateError(
-                    logical_id,
-                    path,
-                    f"the NamePrefix {quote(options.name_prefix)} must start with {prefix} here.",
-                )
-            )
+            spot.error(f"the NamePrefix {quote(options.name_prefix)} must start with {prefix} here.")
         return options._replace(name_prefix=prefix)
     return options
 
 
-def _literal_or_intrinsic(value: object, pattern: re.Pattern[str]) -> bool:
+def _literal_or_intrinsic(value: object, pattern: str) -> bool:
     if isinstance(value, str):
-        return pattern.fullmatch(value) is not None
+        return re.fullmatch(pattern, value) is not None
     return isinstance(value, dict) and cfn.is_intrinsic(value)
 
 

@@ -16,7 +16,7 @@ from profile_expand import cfn
 
 _POLICY_TYPES: Final = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 _ROLE_POLICY_TYPE: Final = "AWS::IAM::RolePolicy"
-_SUB_NAME: Final = re.compile(r"\$\{(?!!)([A-Za-z0-9]+)(?:\.[^}]*)?\}")
+_SUB_NAME: Final = r"\$\{(?!!)([A-Za-z0-9]+)(?:\.[^}]*)?\}"
 
 
 def policies_by_role(resources: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -71,7 +71,7 @@ def references(resource: object) -> Iterator[str]:
                 elif key == cfn.FN_SUB:
                     text = value[0] if isinstance(value, list) and value else value
                     if isinstance(text, str):
-                        yield from _SUB_NAME.findall(text)
+                        yield from re.findall(_SUB_NAME, text)
                     pending.append(value)
                 else:
                     pending.append(value)

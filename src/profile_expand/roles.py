@@ -1,34 +1,46 @@
-"""Reading an `IamRole` value: which role it names, and under which conditions.
+"""Reading a role: what an `IamRole` value names (under which conditions), and spotting a role where an
+instance profile belongs. The one place that decides "is this a role?".
 
-A value parses into a RoleChoice tree: UseRole (one role), NoValue (no profile), or IfChoice (Fn::If).
-Problems are appended to an error list, never raised, so that every problem is reported at once.
+An IamRole value parses into a RoleChoice tree: UseRole (one role), NoValue (no profile), or IfChoice
+(Fn::If). Parsing is pure: a value that cannot work gives a Rejected carrying every problem found.
 """
 
-from __future__ import annotations
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
-import json
 import re
 from collections.abc import Mapping
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias
 
 from profile_expand import cfn
-from profile_expand.errors import TemplateError
-
-Path = tuple[str | int, ...]
-
-# IAM's own limits: a role name is 1-64 of [\w+=,.@-]; a role ARN may carry a path before the name.
-_ROLE_NAME: Final = re.compile(r"[\w+=,.@-]{1,64}")
-_ROLE_ARN: Final = re.compile(
-    r"arn:aws[a-z-]*:iam::(?:\d{12})?:role/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,64})"
+from profile_expand.text import (
+    Path,
+    canonical,
+    close_matches,
+    digest,
+    quote,
+    short,
+    stem,
+    stem_of_value,
+    unknown_keys_message,
 )
-_PROFILE_ARN: Final = re.compile(r"arn:aws[a-z-]*:iam::(?:\d{12})?:instance-profile/.+")
+
+# Patterns are strings: re compiles each on first use and caches it, so none costs the cold start.
+# IAM's own limits: a role name is 1-64 of [\w+=,.@-]; a role ARN may carry a path before the name.
+_ROLE_NAME: Final = r"[\w+=,.@-]{1,64}"
+_ROLE_ARN: Final = r"arn:aws[a-z-]*:iam::(?:\d{12})?:role/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]{1,64})"
+_PROFILE_ARN: Final = r"arn:aws[a-z-]*:iam::(?:\d{12})?:instance-profile/.+"
+# Where a profile belongs, any ARN of a role is a mistake: any partition, an empty or placeholder account.
+_ANY_ROLE_ARN: Final = r"arn:[^:]+:iam::[^:]*:role/"
+_BUILT_ROLE_ARN: Final = ":role/"
+# "${Role}" or "${Role.Arn}": Fn::Sub's short forms of Ref and GetAtt.
+_SUB_VARIABLE: Final = r"\$\{(?P<name>[\w:]+)(?:\.Arn)?\}"
 # Parameter types whose Ref is a list: never a role name.
-_LIST_PARAMETER: Final = re.compile(r"(CommaDelimitedList|List<.*>|AWS::SSM::Parameter::Value<List<.*>>)")
+_LIST_PARAMETER: Final = r"(CommaDelimitedList|List<.*>|AWS::SSM::Parameter::Value<List<.*>>)"
 _TYPO_CUTOFF: Final = 0.85
 MAX_LOGICAL_ID: Final = 255
 # Fn::If inside Fn::If: deeper than this is no template a person wrote (and would exhaust the stack).
 MAX_IF_DEPTH: Final = 32
-_QUOTE_LIMIT: Final = 160
 
 ACCEPTED_FORMS: Final = (
     "write a role's logical ID, !Ref Role, !GetAtt Role.Arn, a role name or ARN, "
@@ -81,384 +93,310 @@ class NoValue(NamedTuple):
     pass
 
 
+if TYPE_CHECKING:
+    _Branch: TypeAlias = "UseRole | NoValue | IfChoice"
+else:
+    # At run time a branch's annotation must not be a string: NamedTuple would compile it into a
+    # ForwardRef, and the first compile of the process costs the Lambda's cold start about 1 ms.
+    _Branch = tuple
+
+
 class IfChoice(NamedTuple):
     condition: str
-    when_true: RoleChoice
-    when_false: RoleChoice
+    when_true: _Branch
+    when_false: _Branch
 
 
 RoleChoice = UseRole | NoValue | IfChoice
 
 
+class Rejected(NamedTuple):
+    """Why a value cannot work: (path below the value, message) for every problem found."""
+
+    problems: tuple[tuple[Path, str], ...]
+
+
+def _rejected(message: str) -> Rejected:
+    return Rejected((((), message),))
+
+
 class TemplateIndex(NamedTuple):
-    """What the parser needs to know about the template (read once)."""
+    """What reading roles needs to know about the template (read once)."""
 
     resource_types: Mapping[str, str]
     resource_conditions: Mapping[str, str]
     parameter_types: Mapping[str, str]
     condition_names: frozenset[str]
+    taken_ids: frozenset[str]  # every logical ID of Resources and Parameters: generated IDs must avoid them
 
     @property
     def role_ids(self) -> list[str]:
         return sorted(lid for lid, kind in self.resource_types.items() if kind == cfn.IAM_ROLE_TYPE)
 
 
-def digest(text: str) -> str:
-    """Eight hex characters naming `text` stably across runs and releases."""
-    import hashlib  # imported on first use: OpenSSL's import is a measurable part of a cold start
-
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def _close_matches(word: str, candidates: list[str] | tuple[str, ...], cutoff: float) -> list[str]:
-    import difflib  # only error messages need it: kept out of the Lambda's cold start
-
-    return difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)
-
-
-def short(name: object, limit: int = 80) -> str:
-    """An identifier for a message, cut short: logical IDs are at most 255 characters, input may not be."""
-    text = str(name)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def quote(value: object) -> str:
-    """A short JSON rendering of a user's value for messages; never fails, even on deep nesting."""
-    text = _render(value, depth=0)
-    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 3] + "..."
+def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) -> TemplateIndex:
+    """Read the template's resource types, conditions and parameters once."""
+    resource_types: dict[str, str] = {}
+    resource_conditions: dict[str, str] = {}
+    for logical_id, resource in _entries(resources):
+        kind, condition = resource.get(cfn.TYPE), resource.get(cfn.CONDITION)
+        if isinstance(kind, str):
+            resource_types[logical_id] = kind
+        if isinstance(condition, str):
+            resource_conditions[logical_id] = condition
+    conditions = template.get(cfn.CONDITIONS)
+    parameter_types = {name: _parameter_type(p) for name, p in _entries(template.get(cfn.PARAMETERS))}
+    return TemplateIndex(
+        resource_types=resource_types,
+        resource_conditions=resource_conditions,
+        parameter_types=parameter_types,
+        condition_names=frozenset(name for name in conditions if isinstance(name, str))
+        if isinstance(conditions, Mapping)
+        else frozenset(),
+        taken_ids=frozenset(resources) | frozenset(parameter_types),
+    )
 
 
-def _render(value: object, depth: int) -> str:
-    if depth > 4:
-        return "..."
+def _entries(section: object) -> list[tuple[str, Mapping[str, Any]]]:
+    if not isinstance(section, Mapping):
+        return []
+    return [
+        (key, value) for key, value in section.items() if isinstance(key, str) and isinstance(value, Mapping)
+    ]
+
+
+def _parameter_type(parameter: Mapping[str, Any]) -> str:
+    kind = parameter.get(cfn.TYPE)
+    return kind if isinstance(kind, str) else "String"
+
+
+def parse_role(value: object, index: TemplateIndex, depth: int = 0) -> RoleChoice | Rejected:
+    """The role choice an IamRole value makes, or every reason it cannot work."""
+    if isinstance(value, str):
+        return _parse_string(value, index)
+    if isinstance(value, dict) and cfn.is_intrinsic(value):
+        ((function, argument),) = value.items()
+        if function == cfn.REF:
+            return _parse_ref(argument, value, index)
+        if function == cfn.GET_ATT:
+            return _parse_get_att(argument, value, index)
+        if function == cfn.FN_IF:
+            return _parse_if(argument, value, index, depth)
+        if function == cfn.CONDITION:
+            return _rejected(f"{quote(value)} is a condition, not a role; {ACCEPTED_FORMS}.")
+        return _parse_other_intrinsic(function, argument, value)
     if isinstance(value, dict):
-        items = list(value.items())[:4]
-        body = ", ".join(f"{json.dumps(str(k))}: {_render(v, depth + 1)}" for k, v in items)
-        return "{" + body + (", ..." if len(value) > 4 else "") + "}"
-    if isinstance(value, list):
-        body = ", ".join(_render(v, depth + 1) for v in value[:4])
-        return "[" + body + (", ..." if len(value) > 4 else "") + "]"
-    if isinstance(value, str):
-        return json.dumps(value if len(value) <= _QUOTE_LIMIT else value[:_QUOTE_LIMIT])
-    if value is None or isinstance(value, bool | int | float):
-        return json.dumps(value)
-    return repr(type(value).__name__)
+        return _parse_definition(value)
+    kind = _JSON_TYPE_NAMES.get(type(value).__name__, type(value).__name__)
+    return _rejected(f"{quote(value)} is a {short(kind)}, not a role; {ACCEPTED_FORMS}.")
 
 
-def canonical(value: object) -> str:
-    """Stable text of a JSON value, for identity; raises ValueError when it has no such text."""
+def _parse_definition(value: dict[Any, Any]) -> RoleChoice | Rejected:
+    """IamRole as a mapping of role properties: a role trusting EC2 is generated for it."""
+    if not value:
+        return _rejected(f"an empty mapping defines no role; {ACCEPTED_FORMS}.")
+    if any(key in WRAPPER_KEYS for key in value):
+        return _rejected(
+            f"{quote(value)}: Role and Profile go directly under IamRole (outside any Fn::If), "
+            "and role properties go under Role."
+        )
+    unknown = [key for key in value if key not in ROLE_DEFINITION_KEYS]
+    if unknown:
+        return _rejected(unknown_keys_message(unknown, ROLE_DEFINITION_KEYS, "an inline role"))
+    key = _identity(value)
+    if isinstance(key, Rejected):
+        return key
+    return UseRole(RoleRef(key=f"inline:{key}", roles_entry=None, stem="", exact_stem=True, definition=value))
+
+
+def _identity(value: object) -> str | Rejected:
+    """The canonical text that makes two equal values share one role."""
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    except (TypeError, RecursionError) as error:
-        raise ValueError("not a plain JSON value") from error
+        return canonical(value)
+    except ValueError:
+        return _rejected(f"{quote(value)} is not a plain JSON value.")
 
 
-def stem_of_value(value: object) -> str:
-    """stem() of a literal, or of an intrinsic's arguments without the function names."""
-    if isinstance(value, str):
-        return stem(value)
-    return stem(re.sub(r"Fn::\w+|\bRef\b", "", canonical(value)))
+def _template_role(role_id: str, index: TemplateIndex) -> UseRole:
+    return UseRole(
+        RoleRef(
+            key=f"role:{role_id}",
+            roles_entry=cfn.ref(role_id),
+            stem=role_id,
+            exact_stem=True,
+            condition=index.resource_conditions.get(role_id),
+            template_role=role_id,
+        )
+    )
 
 
-def stem(text: str, limit: int = 48) -> str:
-    """A readable logical-ID start from arbitrary text: "ops-instance-role" -> "OpsInstanceRole"."""
-    words = re.findall(r"[A-Za-z0-9]+", text)
-    return "".join(word[:1].upper() + word[1:] for word in words)[:limit] or "Role"
+def _named_role(name: str) -> UseRole:
+    return UseRole(RoleRef(key=f"name:{name}", roles_entry=name, stem=stem(name), exact_stem=False))
 
 
-class RoleParser:
-    """Parses IamRole values of one template, appending problems to `errors`."""
+def _not_a_role(target: str, index: TemplateIndex, written: str) -> Rejected:
+    kind = index.resource_types[target]
+    if kind == cfn.INSTANCE_PROFILE_TYPE:
+        return _rejected(
+            f"{written} names {short(target)}, which is already an instance profile, not a role: "
+            f"drop IamRole and set the profile property to !Ref {short(target)} (or its ARN, as the property needs).",
+        )
+    return _rejected(
+        f"{written} names {short(target)}, of type {short(kind)}, not an {cfn.IAM_ROLE_TYPE}; {ACCEPTED_FORMS}."
+    )
 
-    def __init__(self, index: TemplateIndex, errors: list[TemplateError]) -> None:
-        self.index = index
-        self.errors = errors
 
-    def _error(self, logical_id: str, path: Path, message: str) -> None:
-        self.errors.append(TemplateError(logical_id, path, message))
+def _parse_string(text: str, index: TemplateIndex) -> RoleChoice | Rejected:
+    if text.startswith("arn:"):
+        match = re.fullmatch(_ROLE_ARN, text)
+        if match:
+            return _named_role(match.group("name"))
+        if re.fullmatch(_PROFILE_ARN, text):
+            return _rejected(
+                f"{quote(text)} is an instance profile ARN, not a role: "
+                "write it in the profile property itself instead of IamRole."
+            )
+        return _rejected(f"{quote(text)} is not an IAM role ARN; {ACCEPTED_FORMS}.")
+    if text in index.resource_types:
+        if index.resource_types[text] == cfn.IAM_ROLE_TYPE:
+            return _template_role(text, index)
+        return _not_a_role(text, index, quote(text))
+    if text in index.parameter_types:
+        return _rejected(
+            f"{quote(text)} is the name of a parameter: write !Ref {short(text)} to use its value "
+            f"(to use an existing IAM role literally named {short(text)}, write its ARN)."
+        )
+    suggestion = _suggest(text, index)
+    if suggestion:
+        return _rejected(
+            f"{quote(text)} is not a logical ID of this template. Did you mean {short(suggestion)}? "
+            f"(To use an existing IAM role named {short(text)}, write its ARN.)"
+        )
+    if not re.fullmatch(_ROLE_NAME, text):
+        return _rejected(
+            f"{quote(text)} is not a valid IAM role name (1-64 letters, digits and +=,.@_-); {ACCEPTED_FORMS}."
+        )
+    return _named_role(text)
 
-    def parse(self, value: object, logical_id: str, path: Path, depth: int = 0) -> RoleChoice | None:
-        """The role choice an IamRole value makes, or None after recording why it cannot work."""
-        if isinstance(value, str):
-            return self._parse_string(value, logical_id, path)
-        if isinstance(value, dict) and cfn.is_intrinsic(value):
-            ((function, argument),) = value.items()
-            if function == cfn.REF:
-                return self._parse_ref(argument, value, logical_id, path)
-            if function == cfn.GET_ATT:
-                return self._parse_get_att(argument, value, logical_id, path)
-            if function == cfn.FN_IF:
-                return self._parse_if(argument, value, logical_id, path, depth)
-            if function == cfn.CONDITION:
-                self._error(logical_id, path, f"{quote(value)} is a condition, not a role; {ACCEPTED_FORMS}.")
-                return None
-            return self._parse_other_intrinsic(function, argument, value, logical_id, path)
-        if isinstance(value, dict):
-            return self._parse_definition(value, logical_id, path)
-        kind = _JSON_TYPE_NAMES.get(type(value).__name__, type(value).__name__)
-        self._error(logical_id, path, f"{quote(value)} is a {short(kind)}, not a role; {ACCEPTED_FORMS}.")
+
+def _suggest(text: str, index: TemplateIndex) -> str | None:
+    if len(text) > MAX_LOGICAL_ID:  # no logical ID is that long; and difflib would take its time
         return None
+    roles = index.role_ids
+    for role_id in roles:
+        if role_id.lower() == text.lower():
+            return role_id
+    close = close_matches(text, roles, _TYPO_CUTOFF)
+    return close[0] if close else None
 
-    def _parse_definition(self, value: dict[Any, Any], logical_id: str, path: Path) -> RoleChoice | None:
-        """IamRole as a mapping of role properties: a role trusting EC2 is generated for it."""
-        if not value:
-            self._error(logical_id, path, f"an empty mapping defines no role; {ACCEPTED_FORMS}.")
-            return None
-        if any(key in WRAPPER_KEYS for key in value):
-            self._error(
-                logical_id,
-                path,
-                f"{quote(value)}: Role and Profile go directly under IamRole (outside any Fn::If), "
-                "and role properties go under Role.",
+
+def _parse_ref(target: object, value: object, index: TemplateIndex) -> RoleChoice | Rejected:
+    if not isinstance(target, str):
+        return _rejected(f"{quote(value)}: Ref takes a logical ID string.")
+    if target == cfn.NO_VALUE:
+        return NoValue()
+    if target in index.resource_types:
+        if index.resource_types[target] == cfn.IAM_ROLE_TYPE:
+            return _template_role(target, index)
+        return _not_a_role(target, index, quote(value))
+    if target in index.parameter_types:
+        parameter_type = index.parameter_types[target]
+        if re.fullmatch(_LIST_PARAMETER, parameter_type):
+            return _rejected(
+                f"{quote(value)} refers to parameter {short(target)} of type {short(parameter_type)}, a list; "
+                "a role name is a single String."
             )
-            return None
-        unknown = [key for key in value if key not in ROLE_DEFINITION_KEYS]
-        if unknown:
-            self._error(
-                logical_id, path, unknown_keys_message(unknown, ROLE_DEFINITION_KEYS, "an inline role")
-            )
-            return None
-        key = self._identity(value, logical_id, path)
-        if key is None:
-            return None
         return UseRole(
-            RoleRef(key=f"inline:{key}", roles_entry=None, stem="", exact_stem=True, definition=value)
+            RoleRef(key=f"param:{target}", roles_entry=cfn.ref(target), stem=target, exact_stem=True)
         )
+    if target.startswith("AWS::"):
+        return _rejected(f"{quote(value)} is a pseudo parameter, not a role; {ACCEPTED_FORMS}.")
+    suggestion = _suggest(target, index)
+    hint = f" Did you mean {short(suggestion)}?" if suggestion else ""
+    return _rejected(
+        f"{quote(value)} refers to {short(target)}, which is neither a resource nor a parameter of this template.{hint}"
+    )
 
-    def _identity(self, value: object, logical_id: str, path: Path) -> str | None:
-        """The canonical text that makes two equal values share one role, or None (reported)."""
-        try:
-            return canonical(value)
-        except ValueError:
-            self._error(logical_id, path, f"{quote(value)} is not a plain JSON value.")
-            return None
 
-    def _template_role(self, role_id: str) -> UseRole:
-        return UseRole(
-            RoleRef(
-                key=f"role:{role_id}",
-                roles_entry=cfn.ref(role_id),
-                stem=role_id,
-                exact_stem=True,
-                condition=self.index.resource_conditions.get(role_id),
-                template_role=role_id,
-            )
-        )
-
-    def _named_role(self, name: str) -> UseRole:
-        return UseRole(RoleRef(key=f"name:{name}", roles_entry=name, stem=stem(name), exact_stem=False))
-
-    def _not_a_role(self, target: str, logical_id: str, path: Path, written: str) -> None:
-        kind = self.index.resource_types[target]
-        if kind == cfn.INSTANCE_PROFILE_TYPE:
-            self._error(
-                logical_id,
-                path,
-                f"{written} names {short(target)}, which is already an instance profile, not a role: "
-                f"drop IamRole and set the profile property to !Ref {short(target)} (or its ARN, as the property needs).",
-            )
-        else:
-            self._error(
-                logical_id,
-                path,
-                f"{written} names {short(target)}, of type {short(kind)}, not an {cfn.IAM_ROLE_TYPE}; {ACCEPTED_FORMS}.",
-            )
-
-    def _parse_string(self, text: str, logical_id: str, path: Path) -> RoleChoice | None:
-        index = self.index
-        if text.startswith("arn:"):
-            match = _ROLE_ARN.fullmatch(text)
-            if match:
-                return self._named_role(match.group("name"))
-            if _PROFILE_ARN.fullmatch(text):
-                self._error(
-                    logical_id,
-                    path,
-                    f"{quote(text)} is an instance profile ARN, not a role: "
-                    "write it in the profile property itself instead of IamRole.",
-                )
-            else:
-                self._error(logical_id, path, f"{quote(text)} is not an IAM role ARN; {ACCEPTED_FORMS}.")
-            return None
-        if text in index.resource_types:
-            if index.resource_types[text] == cfn.IAM_ROLE_TYPE:
-                return self._template_role(text)
-            self._not_a_role(text, logical_id, path, quote(text))
-            return None
-        if text in index.parameter_types:
-            self._error(
-                logical_id,
-                path,
-                f"{quote(text)} is the name of a parameter: write !Ref {short(text)} to use its value "
-                f"(to use an existing IAM role literally named {short(text)}, write its ARN).",
-            )
-            return None
-        suggestion = self._suggest(text)
-        if suggestion:
-            self._error(
-                logical_id,
-                path,
-                f"{quote(text)} is not a logical ID of this template. Did you mean {short(suggestion)}? "
-                f"(To use an existing IAM role named {short(text)}, write its ARN.)",
-            )
-            return None
-        if not _ROLE_NAME.fullmatch(text):
-            self._error(
-                logical_id,
-                path,
-                f"{quote(text)} is not a valid IAM role name (1-64 letters, digits and +=,.@_-); {ACCEPTED_FORMS}.",
-            )
-            return None
-        return self._named_role(text)
-
-    def _suggest(self, text: str) -> str | None:
-        if len(text) > MAX_LOGICAL_ID:  # no logical ID is that long; and difflib would take its time
-            return None
-        roles = self.index.role_ids
-        for role_id in roles:
-            if role_id.lower() == text.lower():
-                return role_id
-        close = _close_matches(text, roles, _TYPO_CUTOFF)
-        return close[0] if close else None
-
-    def _parse_ref(self, target: object, value: object, logical_id: str, path: Path) -> RoleChoice | None:
-        index = self.index
-        if not isinstance(target, str):
-            self._error(logical_id, path, f"{quote(value)}: Ref takes a logical ID string.")
-            return None
-        if target == cfn.NO_VALUE:
-            return NoValue()
-        if target in index.resource_types:
-            if index.resource_types[target] == cfn.IAM_ROLE_TYPE:
-                return self._template_role(target)
-            self._not_a_role(target, logical_id, path, quote(value))
-            return None
-        if target in index.parameter_types:
-            parameter_type = index.parameter_types[target]
-            if _LIST_PARAMETER.fullmatch(parameter_type):
-                self._error(
-                    logical_id,
-                    path,
-                    f"{quote(value)} refers to parameter {short(target)} of type {short(parameter_type)}, a list; "
-                    "a role name is a single String.",
-                )
-                return None
-            return UseRole(
-                RoleRef(key=f"param:{target}", roles_entry=cfn.ref(target), stem=target, exact_stem=True)
-            )
-        if target.startswith("AWS::"):
-            self._error(
-                logical_id, path, f"{quote(value)} is a pseudo parameter, not a role; {ACCEPTED_FORMS}."
-            )
-            return None
-        suggestion = self._suggest(target)
+def _parse_get_att(argument: object, value: object, index: TemplateIndex) -> RoleChoice | Rejected:
+    if isinstance(argument, str) and "." in argument:
+        target, attribute = argument.split(".", 1)
+    elif (
+        isinstance(argument, list)
+        and len(argument) == 2
+        and isinstance(argument[0], str)
+        and isinstance(argument[1], str)
+    ):
+        target, attribute = argument
+    else:
+        return _rejected(f"{quote(value)}: Fn::GetAtt takes [LogicalId, Attribute].")
+    kind = index.resource_types.get(target)
+    if kind is None:
+        suggestion = _suggest(target, index)
         hint = f" Did you mean {short(suggestion)}?" if suggestion else ""
-        self._error(
-            logical_id,
-            path,
-            f"{quote(value)} refers to {short(target)}, which is neither a resource nor a parameter of this template.{hint}",
+        return _rejected(f"{quote(value)}: {short(target)} is not a resource of this template.{hint}")
+    if kind != cfn.IAM_ROLE_TYPE:
+        return _not_a_role(target, index, quote(value))
+    if attribute != cfn.ARN_ATTRIBUTE:
+        return _rejected(
+            f"{quote(value)}: the {short(attribute)} attribute does not name a role; write !Ref {short(target)} "
+            f"or !GetAtt {short(target)}.Arn."
         )
-        return None
+    return _template_role(target, index)
 
-    def _parse_get_att(
-        self, argument: object, value: object, logical_id: str, path: Path
-    ) -> RoleChoice | None:
-        if isinstance(argument, str) and "." in argument:
-            target, attribute = argument.split(".", 1)
-        elif (
-            isinstance(argument, list)
-            and len(argument) == 2
-            and isinstance(argument[0], str)
-            and isinstance(argument[1], str)
-        ):
-            target, attribute = argument
-        else:
-            self._error(logical_id, path, f"{quote(value)}: Fn::GetAtt takes [LogicalId, Attribute].")
-            return None
-        kind = self.index.resource_types.get(target)
-        if kind is None:
-            suggestion = self._suggest(target)
-            hint = f" Did you mean {short(suggestion)}?" if suggestion else ""
-            self._error(
-                logical_id, path, f"{quote(value)}: {short(target)} is not a resource of this template.{hint}"
-            )
-            return None
-        if kind != cfn.IAM_ROLE_TYPE:
-            self._not_a_role(target, logical_id, path, quote(value))
-            return None
-        if attribute != cfn.ARN_ATTRIBUTE:
-            self._error(
-                logical_id,
-                path,
-                f"{quote(value)}: the {short(attribute)} attribute does not name a role; write !Ref {short(target)} "
-                f"or !GetAtt {short(target)}.Arn.",
-            )
-            return None
-        return self._template_role(target)
 
-    def _parse_if(
-        self, argument: object, value: object, logical_id: str, path: Path, depth: int
-    ) -> RoleChoice | None:
-        if depth >= MAX_IF_DEPTH:
-            self._error(logical_id, path, f"Fn::If is nested more than {MAX_IF_DEPTH} levels deep here.")
-            return None
-        if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
-            self._error(
-                logical_id, path, f"{quote(value)}: Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse]."
+def _parse_if(argument: object, value: object, index: TemplateIndex, depth: int) -> RoleChoice | Rejected:
+    if depth >= MAX_IF_DEPTH:
+        return _rejected(f"Fn::If is nested more than {MAX_IF_DEPTH} levels deep here.")
+    if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
+        return _rejected(f"{quote(value)}: Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse].")
+    condition, when_true, when_false = argument
+    if condition not in index.condition_names:
+        return _rejected(f"{quote(value)}: condition {short(condition)} is not defined in Conditions.")
+    true_choice = parse_role(when_true, index, depth + 1)
+    false_choice = parse_role(when_false, index, depth + 1)
+    if isinstance(true_choice, Rejected) or isinstance(false_choice, Rejected):
+        # Both branches are read, so that every problem is reported at once.
+        return Rejected(
+            tuple(
+                ((cfn.FN_IF, branch, *path), message)
+                for branch, choice in ((1, true_choice), (2, false_choice))
+                if isinstance(choice, Rejected)
+                for path, message in choice.problems
             )
-            return None
-        condition, when_true, when_false = argument
-        if condition not in self.index.condition_names:
-            self._error(
-                logical_id,
-                path,
-                f"{quote(value)}: condition {short(condition)} is not defined in Conditions.",
-            )
-            return None
-        true_choice = self.parse(when_true, logical_id, (*path, cfn.FN_IF, 1), depth + 1)
-        false_choice = self.parse(when_false, logical_id, (*path, cfn.FN_IF, 2), depth + 1)
-        if true_choice is None or false_choice is None:
-            return None
-        return IfChoice(condition, true_choice, false_choice)
-
-    def _parse_other_intrinsic(
-        self, function: str, argument: object, value: object, logical_id: str, path: Path
-    ) -> RoleChoice | None:
-        if function == cfn.FN_SUB:
-            text = argument[0] if isinstance(argument, list) and argument else argument
-            if isinstance(text, str) and (text.startswith("arn:") or ":role/" in text):
-                self._error(
-                    logical_id,
-                    path,
-                    f"{quote(value)} builds an ARN, but a profile's Roles takes role names: "
-                    "write the role name (the last part of the ARN) instead.",
-                )
-                return None
-        key = self._identity(value, logical_id, path)
-        if key is None:
-            return None
-        # Any other intrinsic (Fn::ImportValue, Fn::Sub, Fn::FindInMap, ...) is passed through as the name.
-        return UseRole(
-            RoleRef(key=f"expr:{key}", roles_entry=value, stem=stem_of_value(value), exact_stem=False)
         )
+    return IfChoice(condition, true_choice, false_choice)
 
 
-def unknown_keys_message(unknown: list[Any], known: tuple[str, ...], what: str) -> str:
-    """ "Foo is not a key of X (did you mean Bar?); X takes A, B, C." """
-    parts = []
-    for key in unknown:
-        close = _close_matches(str(key), known, 0.6)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        parts.append(f"{quote(key)}{hint}")
-    extra = ""
-    if "AssumeRolePolicyDocument" in unknown:
-        extra = (
-            " An inline role always trusts EC2; for another trust policy, define an AWS::IAM::Role resource."
-        )
-    return f"{', '.join(parts)} is not a key of {what}, which takes {', '.join(known)}.{extra}"
+def _parse_other_intrinsic(function: str, argument: object, value: object) -> RoleChoice | Rejected:
+    if function == cfn.FN_SUB:
+        text = argument[0] if isinstance(argument, list) and argument else argument
+        if isinstance(text, str) and (text.startswith("arn:") or ":role/" in text):
+            return _rejected(
+                f"{quote(value)} builds an ARN, but a profile's Roles takes role names: "
+                "write the role name (the last part of the ARN) instead."
+            )
+    key = _identity(value)
+    if isinstance(key, Rejected):
+        return key
+    # Any other intrinsic (Fn::ImportValue, Fn::Sub, Fn::FindInMap, ...) is passed through as the name.
+    return UseRole(RoleRef(key=f"expr:{key}", roles_entry=value, stem=stem_of_value(value), exact_stem=False))
 
 
-def template_role_in(value: object, index: TemplateIndex) -> str | None:
-    """The role logical ID when `value` is Ref / GetAtt Arn of an AWS::IAM::Role of the template."""
+# A role found where an instance profile belongs: (the template's AWS::IAM::Role it points at, if any;
+# how it is written: REFERENCE (Ref / GetAtt Arn), SUB ("${Role}"), ARN (a literal role ARN) or BUILT
+# (an ARN assembled by Fn::Sub / Fn::Join)). A plain tuple: one fewer class to build at cold start.
+RoleMention = tuple[str | None, str]
+REFERENCE: Final = "reference"
+SUB: Final = "sub"
+ARN: Final = "arn"
+BUILT: Final = "built"
+
+
+def role_mention(value: object, index: TemplateIndex) -> RoleMention | None:
+    """The role a value names, when it names one: the one test of "is this a role?" outside IamRole."""
+    if isinstance(value, str):
+        return (None, ARN) if re.match(_ANY_ROLE_ARN, value) else None
     if not (isinstance(value, dict) and cfn.is_intrinsic(value)):
         return None
     ((function, argument),) = value.items()
@@ -470,6 +408,36 @@ def template_role_in(value: object, index: TemplateIndex) -> str | None:
             target = argument[: -len(cfn.ARN_ATTRIBUTE) - 1]
         elif isinstance(argument, list) and len(argument) == 2 and argument[1] == cfn.ARN_ATTRIBUTE:
             target = argument[0]
+    elif function == cfn.FN_SUB:
+        return _sub_mention(argument, index)
+    elif function == cfn.FN_JOIN and isinstance(argument, list) and len(argument) == 2:
+        delimiter, parts = argument
+        if isinstance(delimiter, str) and isinstance(parts, list):
+            # Intrinsic parts become a placeholder that cannot complete ":role/" on its own.
+            literal = delimiter.join(part if isinstance(part, str) else "\0" for part in parts)
+            return (None, BUILT) if _BUILT_ROLE_ARN in literal else None
     if isinstance(target, str) and index.resource_types.get(target) == cfn.IAM_ROLE_TYPE:
-        return target
+        return (target, REFERENCE)
     return None
+
+
+def _sub_mention(argument: object, index: TemplateIndex) -> RoleMention | None:
+    text, variables = argument, {}
+    if isinstance(argument, list) and len(argument) == 2:
+        text, variables = argument[0], argument[1]
+    if not isinstance(text, str):
+        return None
+    whole = re.fullmatch(_SUB_VARIABLE, text)
+    if (
+        whole
+        and index.resource_types.get(whole["name"]) == cfn.IAM_ROLE_TYPE
+        and not (isinstance(variables, Mapping) and whole["name"] in variables)
+    ):
+        return (whole["name"], SUB)
+    return (None, BUILT) if _BUILT_ROLE_ARN in text else None
+
+
+def template_role_in(value: object, index: TemplateIndex) -> str | None:
+    """The role logical ID when `value` is Ref / GetAtt Arn of an AWS::IAM::Role of the template."""
+    mention = role_mention(value, index)
+    return mention[0] if mention is not None and mention[1] == REFERENCE else None

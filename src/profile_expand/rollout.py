@@ -22,8 +22,8 @@ from typing import Any, Final, NamedTuple
 
 import profile_expand
 from profile_expand import cfn
-from profile_expand.errors import ProfileExpandError
-from profile_expand.yaml_io import TemplateSyntaxError, decode, dump_json, to_plain
+from profile_expand.errors import ProfileExpandError, TemplateSyntaxError
+from profile_expand.yaml_io import decode, dump_json, to_plain
 
 PROG: Final = "profile-expand rollout"
 DEFAULT_BUILT_TEMPLATE: Final = Path(".aws-sam") / "build" / "template.yaml"

@@ -4,7 +4,8 @@ The core, the cfn-lint rules, the schema override and the README's table are all
 Adding a resource type is one row here plus one golden case (tests/golden/input/site_<slug>.yaml).
 """
 
-from __future__ import annotations
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Iterator, Mapping
 from enum import Enum
@@ -78,6 +79,11 @@ class Site(NamedTuple):
     # The role inside the profile must be named (or pathed) so; applied to inline roles, checked otherwise.
     role_name_rule: RoleNameRule | None = None
     role_name_rule_when: WhenPolicy | None = None
+
+    @property
+    def takes_object(self) -> bool:
+        """The property takes a mapping ({Arn: ...} or {Name: ...}) rather than a plain name or ARN."""
+        return any(form in (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT) for form in self.accepts)
 
     @property
     def property_path(self) -> str:

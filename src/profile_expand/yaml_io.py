@@ -16,6 +16,7 @@ import yaml
 from cfnlint.decode import cfn_json, cfn_yaml  # type: ignore[import-untyped]
 
 from profile_expand import cfn
+from profile_expand.errors import TemplateSyntaxError
 
 
 class Format(Enum):
@@ -33,16 +34,6 @@ class Decoded:
     @property
     def plain(self) -> Any:
         return to_plain(self.nodes)
-
-
-class TemplateSyntaxError(Exception):
-    """The text is not valid YAML/JSON (or has duplicate keys); line and column are 1-based."""
-
-    def __init__(self, line: int, column: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
-        self.message = message
 
 
 def detect_format(text: str) -> Format:

@@ -18,19 +18,12 @@ import pytest
 
 from profile_expand import handler
 from profile_expand.sites import EACH, SITES, Site, SiteKind
+from tests.support import FakeLambdaContext, fake_context_source
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 RESPONSE_KEYS = {"requestId", "status", "fragment", "errorMessage"}
 SITE_BY_SLUG = {site.slug: site for site in SITES}
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "ProfileExpand-macro"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ProfileExpand-macro"
-    aws_request_id: str = "0b9f3c2a-lambda-invocation"
 
 
 @dataclass
@@ -61,7 +54,7 @@ def invoke(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
         buffer.seek(0)
         buffer.truncate()
         capsys.readouterr()
-        response = handler.lambda_handler(event, FakeContext())
+        response = handler.lambda_handler(event, FakeLambdaContext())
         text = buffer.getvalue()
         logs = [json.loads(line) for line in text.splitlines()]
         return response, Captured(logs, text, capsys.readouterr().out)
@@ -255,10 +248,8 @@ def test_env_cannot_turn_on_event_logging() -> None:
     script = (
         "import json, sys\n"
         "from profile_expand.handler import lambda_handler\n"
-        "class C:\n"
-        "    function_name = 'f'; memory_limit_in_mb = 128; aws_request_id = 'r'\n"
-        "    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:f'\n"
-        "print(json.dumps(lambda_handler(json.load(sys.stdin), C())['status']))\n"
+        + fake_context_source()
+        + "print(json.dumps(lambda_handler(json.load(sys.stdin), context)['status']))\n"
     )
     env = {**os.environ, "POWERTOOLS_LOGGER_LOG_EVENT": "true", "POWERTOOLS_LOG_LEVEL": "DEBUG"}
     done = subprocess.run(
@@ -284,7 +275,7 @@ def test_info_log_has_counts_ids_and_event_keys(invoke: Any) -> None:
     assert record["sitesRewritten"] == 1
     assert record["warningCount"] == 0
     assert record["correlation_id"] == event["requestId"]
-    assert record["function_request_id"] == FakeContext.aws_request_id
+    assert record["function_request_id"] == FakeLambdaContext.aws_request_id
     for key in ("transformId", "region", "accountId"):
         assert record[key] == event[key]
     for key in ("fragment", "params", "templateParameterValues"):

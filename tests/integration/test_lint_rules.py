@@ -579,6 +579,18 @@ def test_cfn_lint_command_with_append_rules() -> None:
     assert (clean.returncode, clean.stdout) == (0, "")
 
 
+def test_a_macro_warning_on_a_resource_hides_no_e9001_there() -> None:
+    """Issue 9: a named profile's W9002 (at the resource itself) once hid the role ARN's E9001 beside it."""
+    path = FIXTURES / "bad" / "role_beside_a_named_profile.yaml"
+    command = [_cfn_lint(), "--append-rules", "profile_expand.lint_rules", "--override-spec", OVERRIDE]
+    result = subprocess.run(
+        [*command, "--format", "parseable", "--", str(path)], capture_output=True, text=True, check=False
+    )
+    reported = _parse(result.stdout)
+    assert ("E9001", 13) in reported, result.stdout  # Overrides[1].IamInstanceProfile.Arn
+    assert reported == expected_markers(path)
+
+
 def test_cfnlintrc_configures_rules_and_override(tmp_path: Path) -> None:
     (tmp_path / ".cfnlintrc").write_text(
         yaml.safe_dump({"append_rules": ["profile_expand.lint_rules"], "override_spec": OVERRIDE})

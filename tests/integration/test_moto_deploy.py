@@ -23,6 +23,7 @@ from moto.core.config import DefaultConfig
 
 from profile_expand.handler import lambda_handler
 from profile_expand.sites import SITES
+from tests.support import FakeLambdaContext
 
 pytestmark = pytest.mark.integration
 
@@ -37,19 +38,6 @@ ROLE = "AppRole"
 PROFILE = "AppRoleInstanceProfile"
 # One attempt: moto answers some refusals in a shape botocore cannot parse and would otherwise retry.
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1})
-
-
-@dataclass(frozen=True)
-class FakeContext:
-    """The attributes Powertools' Logger reads from a Lambda context."""
-
-    function_name: str = "ProfileExpand"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:ProfileExpand"
-    memory_limit_in_mb: int = 256
-    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
-    log_group_name: str = "/aws/lambda/ProfileExpand"
-    log_stream_name: str = "stream"
 
 
 def fresh_aws(monkeypatch: pytest.MonkeyPatch, config: DefaultConfig | None = None) -> Iterator[None]:
@@ -91,7 +79,7 @@ def through_macro(slug: str, fragment: dict[str, Any]) -> dict[str, Any]:
     """The fragment CloudFormation would deploy: the handler's answer to events/<slug>.json carrying it."""
     event = json.loads((EVENTS / f"{slug}.json").read_text())
     event["fragment"] = fragment
-    response = lambda_handler(event, FakeContext())
+    response = lambda_handler(event, FakeLambdaContext())
     assert response["status"] == "success", response["errorMessage"]
     assert response["requestId"] == event["requestId"]
     expanded: dict[str, Any] = response["fragment"]

@@ -15,6 +15,7 @@ import pytest
 from cfnlint.decode import cfn_yaml
 
 from profile_expand import handler
+from tests.support import fake_context_source
 
 pytestmark = pytest.mark.integration
 
@@ -211,10 +212,8 @@ def test_bundle_runs_on_its_own(built: Path) -> None:
         f"sys.path[:0] = [{str(built)!r}]\n"
         "from profile_expand.handler import lambda_handler\n"
         "import profile_expand\n"
-        "class C:\n"
-        "    function_name = 'f'; memory_limit_in_mb = 256; aws_request_id = 'r'\n"
-        "    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:f'\n"
-        "response = lambda_handler(json.load(sys.stdin), C())\n"
+        + fake_context_source()
+        + "response = lambda_handler(json.load(sys.stdin), context)\n"
         "mods = sorted(m.__file__ for n, m in sys.modules.items()\n"
         "              if n.split('.')[0] in ('profile_expand', 'aws_lambda_powertools') and m.__file__)\n"
         "print(json.dumps({'status': response['status'], 'package': profile_expand.__file__, 'mods': mods}))\n"

@@ -36,9 +36,8 @@ def test_managed_policy_short_names_become_partition_aware_arns(entry: object, e
 
 
 def test_one_inline_role_can_meet_two_services_rules() -> None:
-    properties: dict[str, Any] = {}
-    problems, notes = apply_name_rules(properties, [RDS, PCS], "abcd1234")
-    assert problems == [] and len(notes) == 1
+    properties, problems, notes = apply_name_rules({}, [RDS, PCS], "abcd1234")
+    assert problems == () and len(notes) == 1
     assert properties["Path"] == "/aws-pcs/"
     assert properties["RoleName"]["Fn::Join"][1][0] == "AWSRDSCustom"
 
@@ -59,8 +58,7 @@ def test_pcs_rule_verdicts(properties: dict[str, Any], verdict: bool | None) -> 
 
 
 def test_generated_role_name_fits_iam_limits() -> None:
-    properties: dict[str, Any] = {}
-    apply_name_rules(properties, [RoleNameRule(name_prefixes=("ecsInstanceRole",))], "abcd1234")
+    properties, _, _ = apply_name_rules({}, [RoleNameRule(name_prefixes=("ecsInstanceRole",))], "abcd1234")
     prefix, _, digest = properties["RoleName"]["Fn::Join"][1]
     assert len(prefix) + 1 + 36 + 1 + len(digest) <= 64  # a stack ID's UUID is 36 characters
 

@@ -17,7 +17,7 @@ import pytest
 
 from profile_expand import InvalidTemplateError, expand
 from profile_expand.handler import lambda_handler
-from tests.strategies import FakeLambdaContext, macro_event
+from tests.support import FakeLambdaContext, macro_event
 
 CONTEXT = FakeLambdaContext()
 RESPONSE_KEYS = {"requestId", "status", "fragment", "errorMessage"}
@@ -516,7 +516,7 @@ logging.root.setLevel(logging.DEBUG)
 logging.root.addHandler(Capture(logging.DEBUG))
 
 from profile_expand import handler
-from tests.strategies import FakeLambdaContext
+from tests.support import FakeLambdaContext
 
 for name in list(logging.root.manager.loggerDict):
     logger = logging.getLogger(name)

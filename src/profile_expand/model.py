@@ -1,0 +1,327 @@
+"""The account of a template that the macro renders from and every cfn-lint rule filters.
+
+analyse() (core.py) produces a Model: every value found at a site of the sites table, classified;
+every finding, with its stable code and exact path; and the Plan of what the macro writes. All of it
+is frozen: each step of the core takes the previous step's result and returns a new one.
+"""
+
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
+# compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, NamedTuple
+
+from profile_expand import cfn
+from profile_expand.conditions import ConditionPlan, Requirement
+from profile_expand.errors import (
+    ERROR,
+    MACRO_ERROR,
+    MACRO_WARNING,
+    ROLE_AS_PROFILE,
+    SHORTHAND_WITHOUT_TRANSFORM,
+    WARNING,
+    Finding,
+)
+from profile_expand.profile_options import ProfileOptions
+from profile_expand.roles import ARN, BUILT, RoleChoice, RoleRef, TemplateIndex, role_mention
+from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
+from profile_expand.text import Path, quote
+
+# What a value found at a site is. Issue-sized additions (a profile ARN where a name belongs, a role by
+# its literal RoleName, ...) are new kinds here and new findings derived from them.
+SHORTHAND: Final = "shorthand"  # IamRole: the macro generates the profile
+ROLE: Final = "role"  # a role (or role ARN) where the instance profile belongs
+PROFILE_WRONG_FORM: Final = (
+    "profile-wrong-form"  # a profile of the template, in a form the property does not take
+)
+PROFILE: Final = "profile"  # a profile of the template, in a form the property takes
+UNKNOWN: Final = "unknown"  # a name, a parameter, an import, another intrinsic: nothing to judge
+
+OPTION_NAME: Final = "OptionName"
+OPTION_VALUE: Final = "Value"
+OPTION_NAMESPACE: Final = "Namespace"
+_OBJECT_KEYS: Final = (("Arn", ProfileForm.ARN), ("Name", ProfileForm.NAME))
+_PROFILE_ARN_TEXT: Final = ":instance-profile/"
+
+
+class Found(NamedTuple):
+    """One value at a site: IamRole shorthand, or one leaf of a profile property's value.
+
+    A profile property is judged leaf by leaf: each branch of an Fn::If, each of {Arn} and {Name}.
+    """
+
+    logical_id: str
+    site: Site
+    container: Path  # the mapping (or Elastic Beanstalk option entry) holding the key
+    key: str  # IamRole, the profile property, or "Value" of an option entry
+    steps: Path  # below the key's value, to the leaf judged (() for the whole value)
+    value: object  # the leaf
+    kind: str  # SHORTHAND, ROLE, PROFILE_WRONG_FORM, PROFILE or UNKNOWN
+    role: str | None = None  # for ROLE: the template's AWS::IAM::Role it points at, if any
+    how: str | None = None  # for ROLE: REFERENCE, SUB, ARN or BUILT (roles.py)
+    form: ProfileForm | None = None  # the {Arn} / {Name} key the leaf sits under, if any
+
+    @property
+    def value_path(self) -> Path:
+        """Exact path of the value the macro would rewrite (the whole property, or IamRole)."""
+        return (*self.container, self.key)
+
+    @property
+    def path(self) -> Path:
+        """Exact path of the leaf."""
+        return (*self.container, self.key, *self.steps)
+
+
+class Use(NamedTuple):
+    """One site the macro rewrites: it takes its profile from a role choice."""
+
+    logical_id: str
+    site: Site
+    container: Path  # below the resource, to the mapping (or option-settings entry) to rewrite
+    key: str  # the key holding the role today (IamRole, or the profile property itself when corrected)
+    choice: RoleChoice
+    # Each role the choice may use, with the condition terms under which it is used: the resource's own
+    # Condition, the Fn::If branches around the site and inside the choice.
+    roles: tuple[tuple[RoleRef, Requirement], ...]
+    options: ProfileOptions  # for the profile: the site's own over the template's defaults
+    role_rules: tuple[RoleNameRule, ...]  # naming rules the service sets for the role
+
+    @property
+    def path(self) -> Path:
+        return (*self.container, self.key)
+
+
+class InlineRole(NamedTuple):
+    """An AWS::IAM::Role generated for one distinct inline definition."""
+
+    key: str
+    logical_id: str
+    users: tuple[str, ...]  # sorted
+    requirements: frozenset[Requirement]
+    condition: ConditionPlan
+    properties: dict[str, Any]
+
+
+class Profile(NamedTuple):
+    """The instance profile every use of one role with one set of options shares."""
+
+    role: RoleRef
+    options: ProfileOptions
+    logical_id: str
+    existing: bool  # an AWS::IAM::InstanceProfile of the template, reused
+    roles_entry: Any  # what its Roles list holds
+    users: tuple[str, ...]  # sorted
+    requirements: frozenset[Requirement]
+    condition: ConditionPlan
+
+
+class Plan(NamedTuple):
+    """What the macro writes: the rewritten sites, generated resources and added dependencies."""
+
+    uses: tuple[Use, ...]
+    roles: tuple[InlineRole, ...]  # in the order they were named (first user, digest)
+    profiles: tuple[Profile, ...]  # in the order the uses first name them
+    depends_on: Mapping[str, list[str]]  # resource -> policies it must wait for
+
+
+class Model(NamedTuple):
+    """Everything the core knows about a template: sites found, findings, and the plan (if it can expand)."""
+
+    found: tuple[Found, ...]
+    findings: tuple[
+        Finding, ...
+    ]  # errors sorted as the macro reports them, then warnings, then lint findings
+    plan: Plan | None  # None when there are errors, or nothing to expand
+
+    def with_code(self, code: str) -> tuple[Finding, ...]:
+        return tuple(finding for finding in self.findings if finding.code == code)
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return self.with_code(MACRO_ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return self.with_code(MACRO_WARNING)
+
+
+def generated_profile_id(stem: str, label: str = "", suffix: str = "") -> str:
+    """A generated profile's logical ID, a public contract: <role stem><options label>InstanceProfile<digest>.
+
+    The plan names profiles with it, and E9001 suggests the ID the macro would give a role's profile.
+    """
+    return f"{stem}{label}InstanceProfile{suffix}"
+
+
+# -- finding what a site holds ---------------------------------------------------------------------
+
+
+# IamRole or the profile property as found in one container of a site, before judging it:
+# (container path, key, value, is it IamRole). A plain tuple: one fewer class to build at cold start.
+Entry = tuple[Path, str, object, bool]
+
+
+def entries(site: Site, path: Path, container: object) -> Iterator[Entry]:
+    """Every IamRole and profile property in one container of a site, in the order written."""
+    if site.kind is SiteKind.OPTION_SETTING:
+        if not isinstance(container, list):
+            return
+        for position, entry in enumerate(container):
+            if not (isinstance(entry, Mapping) and entry.get(OPTION_NAMESPACE) == site.option_namespace):
+                continue
+            option = entry.get(OPTION_NAME)
+            if option == cfn.IAM_ROLE_SHORTHAND or option == site.profile_property:
+                shorthand = option == cfn.IAM_ROLE_SHORTHAND
+                yield (*path, position), OPTION_VALUE, entry.get(OPTION_VALUE), shorthand
+    elif isinstance(container, Mapping):
+        if cfn.IAM_ROLE_SHORTHAND in container:
+            yield path, cfn.IAM_ROLE_SHORTHAND, container[cfn.IAM_ROLE_SHORTHAND], True
+        if site.profile_property in container:
+            yield path, site.profile_property, container[site.profile_property], False
+
+
+def classify(logical_id: str, site: Site, entry: Entry, index: TemplateIndex) -> tuple[Found, ...]:
+    """What an entry holds: shorthand, or each leaf of a profile property judged on its own."""
+    container, key, value, shorthand = entry
+    if shorthand:
+        return (Found(logical_id, site, container, key, (), value, SHORTHAND),)
+    return tuple(
+        Found(logical_id, site, container, key, steps, leaf, *_judge(site, leaf, form, index), form=form)
+        for steps, leaf, form in _leaves(site, value, (), None, top=True)
+    )
+
+
+def _leaves(
+    site: Site, value: object, steps: Path, form: ProfileForm | None, *, top: bool
+) -> Iterator[tuple[Path, object, ProfileForm | None]]:
+    """Each value a deployment may use: both branches of an Fn::If, the Arn and Name of an object form."""
+    if cfn.is_fn_if(value):
+        assert isinstance(value, dict)
+        for position in (1, 2):
+            yield from _leaves(site, value[cfn.FN_IF][position], (*steps, cfn.FN_IF, position), form, top=top)
+    elif top and site.takes_object and isinstance(value, Mapping) and not cfn.is_intrinsic(value):
+        for key, key_form in _OBJECT_KEYS:
+            if key in value:
+                yield from _leaves(site, value[key], (*steps, key), key_form, top=False)
+    else:
+        yield steps, value, form
+
+
+def _judge(
+    site: Site, value: object, form: ProfileForm | None, index: TemplateIndex
+) -> tuple[str, str | None, str | None]:
+    """(kind, role, how) of one leaf."""
+    mention = role_mention(value, index)
+    if mention is not None:
+        return ROLE, *mention
+    written = _profile_form(value, index)
+    if written is None:
+        return UNKNOWN, None, None
+    wanted = (form,) if form is not None else tuple(f for f in site.accepts if f in _PLAIN_FORMS)
+    return (PROFILE if written in wanted else PROFILE_WRONG_FORM), None, None
+
+
+_PLAIN_FORMS: Final = (ProfileForm.NAME, ProfileForm.ARN)
+
+
+def _profile_form(value: object, index: TemplateIndex) -> ProfileForm | None:
+    """NAME or ARN when the value certainly refers to an instance profile, else None."""
+    if isinstance(value, str):
+        return ProfileForm.ARN if value.startswith("arn:") and _PROFILE_ARN_TEXT in value else None
+    if not (isinstance(value, dict) and cfn.is_intrinsic(value)):
+        return None
+    ((function, argument),) = value.items()
+    if (
+        function == cfn.REF
+        and isinstance(argument, str)
+        and index.resource_types.get(argument) == cfn.INSTANCE_PROFILE_TYPE
+    ):
+        return ProfileForm.NAME
+    if function == cfn.GET_ATT:
+        parts = argument.split(".", 1) if isinstance(argument, str) else argument
+        if (
+            isinstance(parts, list)
+            and len(parts) == 2
+            and parts[1] == cfn.ARN_ATTRIBUTE
+            and isinstance(parts[0], str)
+            and index.resource_types.get(parts[0]) == cfn.INSTANCE_PROFILE_TYPE
+        ):
+            return ProfileForm.ARN
+    return None
+
+
+# -- what the lint rules report beyond the macro's own words ---------------------------------------
+
+
+def role_as_profile(found: Found) -> Finding:
+    """E9001: what is wrong and what to write instead, in the words of the property at hand."""
+    return Finding(ROLE_AS_PROFILE, ERROR, found.logical_id, found.path, _role_message(found))
+
+
+def shorthand_without_transform(found: Found) -> Finding:
+    """W9001: IamRole means nothing to CloudFormation without the transform."""
+    site = found.site
+    is_option = site.kind is SiteKind.OPTION_SETTING
+    where = f"option {cfn.IAM_ROLE_SHORTHAND}" if is_option else cfn.IAM_ROLE_SHORTHAND
+    # An option setting's shorthand is its OptionName; a property's is the IamRole key.
+    path = (*found.container, OPTION_NAME) if is_option else found.value_path
+    return Finding(
+        SHORTHAND_WITHOUT_TRANSFORM,
+        WARNING,
+        found.logical_id,
+        path,
+        f"{where} is ProfileExpand shorthand, but the template's {cfn.TRANSFORM} does not list "
+        f"{cfn.TRANSFORM_NAME}, so CloudFormation will reject it. Add `{cfn.TRANSFORM}: "
+        f"{cfn.TRANSFORM_NAME}` (listed after AWS::LanguageExtensions and "
+        f"AWS::Serverless-2016-10-31 when the template uses them), or write "
+        f"{site.profile_property} with an instance profile.",
+    )
+
+
+_FORM_WORDS: Final = {ProfileForm.NAME: "name", ProfileForm.ARN: "ARN"}
+
+
+def _role_message(found: Found) -> str:
+    site = found.site
+    written = quote(found.value)
+    form = found.form
+    if form is not None:
+        where = f"{site.profile_property}.{'Arn' if form is ProfileForm.ARN else 'Name'}"
+        takes = f"an instance profile {_FORM_WORDS[form]}"
+    else:
+        is_option = site.kind is SiteKind.OPTION_SETTING
+        where = f"option {site.profile_property}" if is_option else site.profile_property
+        words = [_FORM_WORDS[f] for f in (ProfileForm.NAME, ProfileForm.ARN) if f in site.accepts]
+        takes = f"an instance profile {' or '.join(words) or 'name'}"
+        form = (
+            ProfileForm.ARN if site.writes in (ProfileForm.ARN, ProfileForm.ARN_OBJECT) else ProfileForm.NAME
+        )
+    if found.role:
+        role = found.role
+        profile = generated_profile_id(role)
+        reference = f"!Ref {profile}" if form is ProfileForm.NAME else f"!GetAtt {profile}.Arn"
+        return (
+            f"{written} is role {role} (an {cfn.IAM_ROLE_TYPE}), but {where} takes {takes}. "
+            f"{_shorthand(site, f'!Ref {role}')}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} with "
+            f"`{cfn.ROLES}: [!Ref {role}]` and write `{reference}` here."
+        )
+    built = found.how == BUILT
+    assert built or found.how == ARN
+    what = "builds an IAM role ARN" if built else "is an IAM role ARN"
+    example = "<the role's name>" if built else written
+    return (
+        f"{written} {what}, but {where} takes {takes}. {_shorthand(site, example)}; or use an instance "
+        f"profile that holds the role (an {cfn.INSTANCE_PROFILE_TYPE}, or the ARN with :instance-profile/ "
+        "in place of :role/ when the profile has the role's name)."
+    )
+
+
+def _shorthand(site: Site, role: str) -> str:
+    """The sentence that says how to write the shorthand on this site."""
+    transform = f"With `{cfn.TRANSFORM}: {cfn.TRANSFORM_NAME}`"
+    if site.kind is SiteKind.OPTION_SETTING:
+        return (
+            f"{transform}, write this option as `{OPTION_NAME}: {cfn.IAM_ROLE_SHORTHAND}, "
+            f"{OPTION_VALUE}: {role}`"
+        )
+    return f"{transform}, write `{cfn.IAM_ROLE_SHORTHAND}: {role}` in place of {site.profile_property}"

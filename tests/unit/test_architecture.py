@@ -1,0 +1,80 @@
+"""Import contracts: the lint rules read the core's model; they never walk sites or judge roles themselves.
+
+cfn-lint rule files may import only cfn-lint and the shared rule support; the support module may import
+only the core's model (analyse, Model) and the CloudFormation spellings. A rule that wanted to find
+sites or recognise a role on its own would have to import sites, roles or model helpers, and fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+import profile_expand.lint_rules
+
+RULES = Path(profile_expand.lint_rules.__file__).parent
+SUPPORT = "profile_expand.lint_rules._support"
+# What each kind of file may import from this package (anything from the standard library is allowed).
+RULE_FILE_ALLOWS = {"cfnlint.rules", "cfnlint.template", SUPPORT}
+SUPPORT_ALLOWS = {
+    "cfnlint.rules",
+    "cfnlint.template",
+    "profile_expand.cfn",
+    "profile_expand.core",
+    "profile_expand.model",
+}
+PACKAGE_ALLOWS = {SUPPORT, *(f"profile_expand.lint_rules.{p.stem}" for p in RULES.glob("*.py"))}
+
+
+def imported(source: str) -> set[str]:
+    """Every module a source file imports, as dotted names (`from a import b` gives a.b when b is a module)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module in ("profile_expand", "profile_expand.lint_rules"):
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            else:
+                names.add(node.module)
+    return names
+
+
+def violations(source: str, allowed: set[str]) -> set[str]:
+    third_party = {
+        name
+        for name in imported(source)
+        if name.split(".")[0] not in sys.stdlib_module_names and name != "__future__"
+    }
+    return third_party - allowed
+
+
+@pytest.mark.parametrize("path", sorted(RULES.glob("[!_]*.py")), ids=lambda p: p.name)
+def test_rule_files_import_only_cfn_lint_and_the_support_module(path: Path) -> None:
+    allowed = PACKAGE_ALLOWS if path.name == "__init__.py" else RULE_FILE_ALLOWS
+    assert violations(path.read_text(), allowed) == set()
+
+
+def test_the_support_module_reads_only_the_model() -> None:
+    assert violations((RULES / "_support.py").read_text(), SUPPORT_ALLOWS) == set()
+
+
+def test_the_rule_support_files_are_the_only_private_modules() -> None:
+    # A second private helper beside _support would be a place for a second walk of the sites.
+    assert sorted(p.name for p in RULES.glob("_*.py")) == ["__init__.py", "_support.py"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from profile_expand.sites import containers\n",
+        "from profile_expand import roles\n",
+        "import profile_expand.model\n",
+        "from profile_expand.roles import role_mention\n",
+    ],
+)
+def test_the_contract_catches_a_rule_that_walks_sites_itself(source: str) -> None:
+    assert violations(source, RULE_FILE_ALLOWS)
