@@ -371,7 +371,12 @@ class _Expander:
     # -- plan --------------------------------------------------------------------------------------
 
     def _plan_inline_roles(self, uses: list[_SiteUse]) -> dict[str, _InlineRole]:
-        """One AWS::IAM::Role per distinct inline definition, named after its first user."""
+        """One AWS::IAM::Role per distinct inline definition of each resource, named after that resource.
+
+        A resource with one inline definition (however many of its sites repeat it) gets `<Resource>Role`;
+        one with several distinct definitions gets `<Resource>Role<digest>` for each. The name depends only
+        on the resource that defines the role, never on other resources; a taken name is an error.
+        """
         roles: dict[str, _InlineRole] = {}
         for use in uses:
             for role, requirement in _roles_of(use.choice, use.requirement):
@@ -382,22 +387,21 @@ class _Expander:
                 )
                 inline.add(use, requirement)
                 inline.rules.extend(rule for rule in use.role_rules if rule not in inline.rules)
-        taken = set(self.resources) | set(self.index.parameter_types)
+        per_owner: dict[str, int] = {}
+        for inline in roles.values():
+            per_owner[min(inline.users)] = per_owner.get(min(inline.users), 0) + 1
         for inline in sorted(roles.values(), key=lambda r: (min(r.users), r.digest)):
-            first_user = min(inline.users)
-            inline.logical_id = f"{first_user}Role"
-            if inline.logical_id in taken:
-                inline.logical_id = f"{first_user}Role{inline.digest}"
-            taken.add(inline.logical_id)
+            owner = min(inline.users)  # the key holds the resource: an inline role has exactly one user
+            inline.logical_id = f"{owner}Role" if per_owner[owner] == 1 else f"{owner}Role{inline.digest}"
             inline.condition = plan_condition(inline.requirements)
             inline.properties = inline_role_properties(inline.definition)
             problems, notes = apply_name_rules(inline.properties, inline.rules, inline.digest)
             for problem in problems:
-                self._error(first_user, (), f"inline role {inline.logical_id}: {problem}")
+                self._error(owner, (), f"inline role {inline.logical_id}: {problem}")
             for note in notes:
-                self._warn(first_user, (), f"inline role {inline.logical_id}: {note}")
+                self._warn(owner, (), f"inline role {inline.logical_id}: {note}")
             if cfn.ROLE_NAME in inline.definition:
-                self._warn(first_user, (), f"inline role {inline.logical_id} sets RoleName: {_NAMED_IAM}.")
+                self._warn(owner, (), f"inline role {inline.logical_id} sets RoleName: {_NAMED_IAM}.")
         return roles
 
     def _plan_profiles(

@@ -220,8 +220,12 @@ class RoleParser:
         key = self._identity(value, logical_id, path)
         if key is None:
             return None
+        # The resource is part of the identity: an inline role belongs to the resource that defines it, so
+        # an equal definition on another resource never merges with it (nor renames it when added or removed).
         return UseRole(
-            RoleRef(key=f"inline:{key}", roles_entry=None, stem="", exact_stem=True, definition=value)
+            RoleRef(
+                key=f"inline:{logical_id}:{key}", roles_entry=None, stem="", exact_stem=True, definition=value
+            )
         )
 
     def _identity(self, value: object, logical_id: str, path: Path) -> str | None:
