@@ -109,7 +109,6 @@ class _Profile(_Generated):
         super().__init__()
         self.role = role
         self.options = options
-        self.existing = False
         self.stem = ""
         self.roles_entry: Any = None
 
@@ -422,13 +421,10 @@ class _Expander:
                 profile.add(use, requirement)
                 if role.definition is None:
                     self._check_role_rules(use, role)
-        existing = _existing_profiles(self.resources, self.index)
+        # A profile the template already has for the role is never reused implicitly: which profile a site
+        # gets would then depend on another resource, and adding or removing that resource would move the site.
         for profile in sorted(profiles.values(), key=lambda p: (p.role.key, p.options.key)):
             profile.condition = plan_condition(profile.requirements)
-            reusable = self._reusable(profile, existing.get(profile.role.key, []))
-            if reusable:
-                profile.logical_id, profile.existing = reusable, True
-                continue
             label = profile.options.label(self.defaults)
             exact = profile.role.exact_stem
             suffix = "" if exact else profile.role.digest
@@ -470,24 +466,6 @@ class _Expander:
                     f"but the role is {named_as}; rename the role.",
                 )
 
-    def _reusable(self, profile: _Profile, candidates: list[str]) -> str | None:
-        """An existing AWS::IAM::InstanceProfile that already holds exactly this role and fits every use."""
-        if profile.options.path is not None or profile.options.name is not None:
-            return None
-        for candidate in candidates:
-            resource = self.resources[candidate]
-            condition = resource.get(cfn.CONDITION)
-            # A conditional profile serves only uses that all require its condition.
-            if condition is not None and not all(named(condition) in need for need in profile.requirements):
-                continue
-            if profile.options.name_prefix:
-                properties = resource.get(cfn.PROPERTIES)
-                name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
-                if not (isinstance(name, str) and name.startswith(profile.options.name_prefix)):
-                    continue
-            return candidate
-        return None
-
     def _check_names_and_limits(
         self,
         template: Mapping[str, Any],
@@ -498,7 +476,7 @@ class _Expander:
         condition_names = set(conditions) if isinstance(conditions, Mapping) else set()
         taken = set(self.resources) | set(self.index.parameter_types)
         generated: list[tuple[_Generated, str]] = [(role, "role") for role in roles.values()]
-        generated += [(profile, "instance profile") for profile in profiles.values() if not profile.existing]
+        generated += [(profile, "instance profile") for profile in profiles.values()]
         for resource, what in sorted(generated, key=lambda item: item[0].logical_id):
             first_user = min(resource.users)
             problem = None
@@ -557,11 +535,7 @@ class _Expander:
                         )
 
     def _literal_profile_name(self, profile: _Profile) -> str | None:
-        if profile.existing:
-            properties = self.resources[profile.logical_id].get(cfn.PROPERTIES)
-            name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
-        else:
-            name = profile.options.name
+        name = profile.options.name
         return name if isinstance(name, str) else None
 
     def _plan_readiness(self, uses: list[_SiteUse]) -> dict[str, list[str]]:
@@ -622,9 +596,7 @@ class _Expander:
             new_resources[logical_id] = _with_depends_on(new_resources[logical_id], policies)
         new_conditions: dict[str, Any] = {}
         generated_roles = sorted(roles.values(), key=lambda r: r.logical_id)
-        generated_profiles = sorted(
-            (p for p in profiles.values() if not p.existing), key=lambda p: p.logical_id
-        )
+        generated_profiles = sorted(profiles.values(), key=lambda p: p.logical_id)
         for inline in generated_roles:
             new_resources[inline.logical_id] = _generated_resource(
                 cfn.IAM_ROLE_TYPE, inline, inline.properties, new_conditions
@@ -720,23 +692,6 @@ def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[Ro
     elif isinstance(choice, IfChoice):
         yield from _roles_of(choice.when_true, requirement | {named(choice.condition)})
         yield from _roles_of(choice.when_false, requirement | {negated(choice.condition)})
-
-
-def _existing_profiles(resources: Mapping[str, Any], index: TemplateIndex) -> dict[str, list[str]]:
-    """Role key -> logical IDs of the template's own instance profiles holding exactly that one role."""
-    found: dict[str, list[str]] = {}
-    quiet = RoleParser(index, [])
-    for logical_id in sorted(
-        lid for lid, kind in index.resource_types.items() if kind == cfn.INSTANCE_PROFILE_TYPE
-    ):
-        properties = resources[logical_id].get(cfn.PROPERTIES)
-        roles = properties.get(cfn.ROLES) if isinstance(properties, Mapping) else None
-        if not (isinstance(roles, list) and len(roles) == 1):
-            continue
-        choice = quiet.parse(roles[0], logical_id, ())
-        if isinstance(choice, UseRole) and choice.role.definition is None:
-            found.setdefault(choice.role.key, []).append(logical_id)
-    return found
 
 
 def _render_choice(choice: RoleChoice, form: ProfileForm, ids: Mapping[str, str]) -> Any:
