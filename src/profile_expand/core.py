@@ -425,10 +425,14 @@ class _Expander:
         # gets would then depend on another resource, and adding or removing that resource would move the site.
         for profile in sorted(profiles.values(), key=lambda p: (p.role.key, p.options.key)):
             profile.condition = plan_condition(profile.requirements)
-            label = profile.options.label(self.defaults)
-            exact = profile.role.exact_stem
-            suffix = "" if exact else profile.role.digest
-            profile.logical_id = f"{profile.stem}{label}InstanceProfile{suffix}"
+            if profile.options.logical_id is not None:
+                # Profile: {LogicalId: X} (e.g. to keep a hand-written profile's ID): X, as written.
+                profile.logical_id = profile.options.logical_id
+            else:
+                label = profile.options.label(self.defaults)
+                exact = profile.role.exact_stem
+                suffix = "" if exact else profile.role.digest
+                profile.logical_id = f"{profile.stem}{label}InstanceProfile{suffix}"
             if profile.options.named:
                 self._warn(
                     min(profile.users), (), f"instance profile {profile.logical_id} is named: {_NAMED_IAM}."
@@ -477,16 +481,44 @@ class _Expander:
         taken = set(self.resources) | set(self.index.parameter_types)
         generated: list[tuple[_Generated, str]] = [(role, "role") for role in roles.values()]
         generated += [(profile, "instance profile") for profile in profiles.values()]
-        for resource, what in sorted(generated, key=lambda item: item[0].logical_id):
+        first_holder: dict[str, tuple[_Generated, str]] = {}
+        for resource, what in sorted(generated, key=lambda item: (item[0].logical_id, min(item[0].users))):
             first_user = min(resource.users)
+            chosen = isinstance(resource, _Profile) and resource.options.logical_id is not None
+            holder, holder_what = first_holder.setdefault(resource.logical_id, (resource, what))
+            if holder is not resource:
+                # Two different generated resources (another role, or other options) under one ID.
+                self._error(
+                    first_user,
+                    (),
+                    f"two different generated resources would get the logical ID {short(resource.logical_id)}: "
+                    f"the {what} used by {', '.join(sorted(resource.users))} and the {holder_what} used by "
+                    f"{', '.join(sorted(holder.users))}. Uses sharing a Profile LogicalId must name the same "
+                    "role with the same Path and InstanceProfileName; give the others another LogicalId.",
+                )
+                continue
             problem = None
             if len(resource.logical_id) > MAX_LOGICAL_ID:
                 problem = f"is longer than CloudFormation's {MAX_LOGICAL_ID} characters; shorten the role's logical ID"
             elif resource.logical_id in taken:
                 other = self.resources.get(resource.logical_id)
                 owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
+                if resource.logical_id in self.index.parameter_types:
+                    owner = "a parameter"
                 problem = f"is already {owner} in this template; rename that resource"
-            if problem:
+                if chosen:
+                    problem = (
+                        f"is already {owner} in this template; choose another LogicalId (a hand-written "
+                        "profile is not shared this way: point the site at it directly, or remove it, "
+                        "as `profile-expand migrate` does)"
+                    )
+            if problem and chosen:
+                self._error(
+                    first_user,
+                    (),
+                    f"Profile LogicalId {short(resource.logical_id)} {problem}.",
+                )
+            elif problem:
                 self._error(
                     first_user,
                     (),

@@ -1,6 +1,7 @@
 """Options for generated instance profiles: Path and name, per site and as template-wide defaults.
 
 Per site:  IamRole: {Role: <role or role properties>, Profile: {Path: /apps/, InstanceProfileName: web}}
+           Profile: {LogicalId: WebProfile} keeps an existing profile's logical ID (per site only).
 Defaults:  Metadata: {ProfileExpand: {ProfileDefaults: {Path: /apps/, NamePrefix: myapp}}}
 A NamePrefix gives each profile the name <prefix>-<stack UUID>-<role digest>: unique per stack and region.
 """
@@ -29,7 +30,8 @@ from profile_expand.roles import (
 PATH_KEY: Final = "Path"
 NAME_KEY: Final = cfn.INSTANCE_PROFILE_NAME
 NAME_PREFIX_KEY: Final = "NamePrefix"
-SITE_OPTION_KEYS: Final = (PATH_KEY, NAME_KEY, NAME_PREFIX_KEY)
+LOGICAL_ID_KEY: Final = "LogicalId"
+SITE_OPTION_KEYS: Final = (PATH_KEY, NAME_KEY, NAME_PREFIX_KEY, LOGICAL_ID_KEY)
 DEFAULT_OPTION_KEYS: Final = (PATH_KEY, NAME_PREFIX_KEY)
 DEFAULTS_KEY: Final = "ProfileDefaults"
 
@@ -38,6 +40,8 @@ _IAM_PATH: Final = re.compile(r"/(?:[\x21-\x7e]{1,510}/)?")
 _NAME: Final = re.compile(r"[\w+=,.@-]{1,128}")
 # Room for "-<36-character stack UUID>-<8-character digest>" within the 128 characters of a profile name.
 _PREFIX: Final = re.compile(r"[\w+=,.@-]{1,64}")
+# CloudFormation's logical IDs: alphanumeric, at most 255 characters.
+_LOGICAL_ID: Final = re.compile(r"[A-Za-z0-9]{1,255}")
 
 
 class ProfileOptions(NamedTuple):
@@ -46,10 +50,16 @@ class ProfileOptions(NamedTuple):
     path: Any = None
     name: Any = None
     name_prefix: str | None = None
+    # The profile's logical ID, chosen by the author (to keep an existing profile's): part of the
+    # profile's identity, so uses with different LogicalIds never share a profile.
+    logical_id: str | None = None
 
     @property
     def key(self) -> str:
-        return canonical([self.path, self.name, self.name_prefix])
+        # Without a LogicalId the key is what it always was: NamePrefix digests derive from it.
+        if self.logical_id is None:
+            return canonical([self.path, self.name, self.name_prefix])
+        return canonical([self.path, self.name, self.name_prefix, self.logical_id])
 
     @property
     def named(self) -> bool:
@@ -63,6 +73,7 @@ class ProfileOptions(NamedTuple):
             name_prefix=self.name_prefix
             if self.name is not None or self.name_prefix
             else defaults.name_prefix,
+            logical_id=self.logical_id,
         )
 
     def label(self, defaults: ProfileOptions) -> str:
@@ -157,10 +168,22 @@ def parse_options(
             )
         )
         ok = False
+    profile_id = value.get(LOGICAL_ID_KEY)
+    if profile_id is not None and not (isinstance(profile_id, str) and _LOGICAL_ID.fullmatch(profile_id)):
+        errors.append(
+            TemplateError(
+                logical_id,
+                (*path, LOGICAL_ID_KEY),
+                f"{quote(profile_id)} is not a logical ID: write 1-255 letters and digits, literally.",
+            )
+        )
+        ok = False
     if name is not None and prefix is not None:
         errors.append(TemplateError(logical_id, path, f"set {NAME_KEY} or {NAME_PREFIX_KEY}, not both."))
         ok = False
-    return ProfileOptions(path=path_value, name=name, name_prefix=prefix) if ok else None
+    return (
+        ProfileOptions(path=path_value, name=name, name_prefix=prefix, logical_id=profile_id) if ok else None
+    )
 
 
 def template_defaults(template: Mapping[str, Any], errors: list[TemplateError]) -> ProfileOptions:
