@@ -74,6 +74,7 @@ class _SiteUse(NamedTuple):
     requirement: Requirement  # the resource's own Condition, as terms
     options: ProfileOptions  # for the profile: the site's own over the template's defaults
     role_rules: tuple[RoleNameRule, ...]  # naming rules the service sets for the role
+    readiness: bool = True  # False: `PermissionReadiness: false` at the site, no DependsOn added for it
 
     @property
     def path(self) -> Path:
@@ -292,9 +293,10 @@ class _Expander:
             split = split_site_value(value, logical_id, path, self.errors)
             if split is None:
                 return None
-            role_value, role_path, site_options = split
+            role_value, role_path, site_options, readiness = split
             choice = parser.parse(role_value, logical_id, role_path)
         else:
+            readiness = True
             choice, site_options = (
                 self._corrected_mistake(logical_id, site, path, value, parser),
                 ProfileOptions(),
@@ -308,7 +310,7 @@ class _Expander:
             )
         options = site_options.over(self.defaults)
         rules = self._role_rules(logical_id, resource, site, path)
-        return _SiteUse(logical_id, site, container_path, key, choice, requirement, options, rules)
+        return _SiteUse(logical_id, site, container_path, key, choice, requirement, options, rules, readiness)
 
     def _corrected_mistake(
         self, logical_id: str, site: Site, path: Path, value: object, parser: RoleParser
@@ -578,6 +580,8 @@ class _Expander:
         closures: dict[str, set[str]] = {}
         wanted: dict[str, list[str]] = {}
         for use in uses:
+            if not use.readiness:
+                continue  # the author (or profile-expand migrate, keeping a stack as it was) turned it off here
             resource = self.resources[use.logical_id]
             for role, _ in _roles_of(use.choice, frozenset()):
                 for policy in attached.get(role.template_role or "", []):

@@ -16,6 +16,7 @@ from profile_expand import cfn
 from profile_expand.errors import TemplateError
 from profile_expand.roles import (
     PROFILE_KEY,
+    READINESS_KEY,
     ROLE_DEFINITION_KEYS,
     ROLE_KEY,
     WRAPPER_KEYS,
@@ -93,12 +94,12 @@ NO_OPTIONS: Final = ProfileOptions()
 
 def split_site_value(
     value: object, logical_id: str, path: Path, errors: list[TemplateError]
-) -> tuple[object, Path, ProfileOptions] | None:
-    """An IamRole value -> (the role part, its path, the site's profile options)."""
+) -> tuple[object, Path, ProfileOptions, bool] | None:
+    """An IamRole value -> (the role part, its path, the site's profile options, permission readiness on)."""
     if not (
         isinstance(value, dict) and not cfn.is_intrinsic(value) and any(k in WRAPPER_KEYS for k in value)
     ):
-        return value, path, NO_OPTIONS
+        return value, path, NO_OPTIONS, True
     unknown = [key for key in value if key not in WRAPPER_KEYS]
     if unknown:
         mixed = [key for key in unknown if key in ROLE_DEFINITION_KEYS]
@@ -120,9 +121,20 @@ def split_site_value(
     options = parse_options(
         value.get(PROFILE_KEY, {}), logical_id, (*path, PROFILE_KEY), errors, SITE_OPTION_KEYS
     )
+    readiness = value.get(READINESS_KEY, True)
+    if not isinstance(readiness, bool):
+        errors.append(
+            TemplateError(
+                logical_id,
+                (*path, READINESS_KEY),
+                f"{quote(readiness)} is not true or false: write `{READINESS_KEY}: false` to add no "
+                "DependsOn on the role's policies at this site.",
+            )
+        )
+        return None
     if options is None:
         return None
-    return value[ROLE_KEY], (*path, ROLE_KEY), options
+    return value[ROLE_KEY], (*path, ROLE_KEY), options, readiness
 
 
 def parse_options(

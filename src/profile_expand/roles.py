@@ -47,7 +47,9 @@ ROLE_DEFINITION_KEYS: Final = (
 )
 ROLE_KEY: Final = "Role"
 PROFILE_KEY: Final = "Profile"
-WRAPPER_KEYS: Final = (ROLE_KEY, PROFILE_KEY)
+# A site option beside Role and Profile: `PermissionReadiness: false` adds no DependsOn at this site.
+READINESS_KEY: Final = "PermissionReadiness"
+WRAPPER_KEYS: Final = (ROLE_KEY, PROFILE_KEY, READINESS_KEY)
 _JSON_TYPE_NAMES: Final = {
     "NoneType": "null",
     "int": "number",

@@ -260,3 +260,17 @@ def test_rds_custom_prefix_wins_over_the_template_default_name_prefix() -> None:
     )
     assert profiles["DbRoleAWSRDSCustomInstanceProfile"]["Path"] == "/team-a/"
     assert profiles["DbRoleInstanceProfile"]["InstanceProfileName"]["Fn::Join"][1][0] == "team-a"
+
+
+def test_permission_readiness_takes_only_true_or_false() -> None:
+    resources = {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": TRUST},
+        "Policy": _policy("Role"),
+        "Web": _instance({"Role": {"Ref": "Role"}, "PermissionReadiness": "no"}),
+    }
+    with pytest.raises(
+        InvalidTemplateError, match=r"Web, Properties.IamRole.PermissionReadiness: \"no\" is not true"
+    ):
+        expand({"Resources": resources})
+    resources["Web"] = _instance({"Role": {"Ref": "Role"}, "PermissionReadiness": True})
+    assert expand({"Resources": resources})["Resources"]["Web"]["DependsOn"] == "Policy"
