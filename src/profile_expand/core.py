@@ -494,8 +494,8 @@ class _Expander:
                     first_user,
                     (),
                     f"two different generated resources would get the logical ID {short(resource.logical_id)}: "
-                    f"the {what} used by {', '.join(sorted(resource.users))} and the {holder_what} used by "
-                    f"{', '.join(sorted(holder.users))}. Uses sharing a Profile LogicalId must name the same "
+                    f"the {_describe(resource, what)} used by {', '.join(sorted(resource.users))} and the "
+                    f"{_describe(holder, holder_what)} used by {', '.join(sorted(holder.users))}. Uses sharing a Profile LogicalId must name the same "
                     "role with the same Path and InstanceProfileName; give the others another LogicalId.",
                 )
                 continue
@@ -573,7 +573,8 @@ class _Expander:
         return name if isinstance(name, str) else None
 
     def _plan_readiness(self, uses: list[_SiteUse]) -> dict[str, list[str]]:
-        """Resource -> policies on its roles that it must wait for (DependsOn to add, template order)."""
+        """Resource -> policies on its roles that it must wait for (DependsOn to add, in logical-ID order:
+        reordering the template must not reorder a resource's DependsOn)."""
         attached = policies_by_role(self.resources)
         if not attached:
             return {}
@@ -607,7 +608,7 @@ class _Expander:
                         f"DependsOn {policy} was not added because {reason}; the resource may start "
                         f"before the policy is attached to role {role.template_role}.",
                     )
-        return wanted
+        return {logical_id: sorted(policies) for logical_id, policies in wanted.items()}
 
     # -- render ------------------------------------------------------------------------------------
 
@@ -661,6 +662,18 @@ class _Expander:
             sites_rewritten=len(uses),
             roles_created=tuple(r.logical_id for r in generated_roles),
         )
+
+
+def _describe(generated: _Generated, what: str) -> str:
+    """'instance profile of role X (Path /p/)' for messages about two generated resources."""
+    if not isinstance(generated, _Profile):
+        return what
+    entry = generated.role.roles_entry
+    role = generated.role.template_role or (entry if isinstance(entry, str) else quote(entry))
+    if generated.role.definition is not None:
+        role = "defined inline"
+    path = f" with Path {quote(generated.options.path)}" if generated.options.path is not None else ""
+    return f"{what} of role {short(role)}{path}"
 
 
 def _generated_resource(
