@@ -333,6 +333,9 @@ def check_depends_on(
     roles, attached = _role_ids(template), attached_policies(resources)
     used: dict[str, set[str]] = {}
     for location in found:
+        value = location.value
+        if isinstance(value, dict) and value.get("PermissionReadiness") is False:
+            continue  # readiness turned off at this site
         for leaf in leaves(unwrap(location.value)[0]):
             role = _template_role(leaf, roles)
             if role:
@@ -416,6 +419,8 @@ def check_expansion(template: dict[str, Any], output: dict[str, Any]) -> list[st
             assert profile["Type"] == PROFILE_TYPE, f"{profile_id} is not an instance profile"
             (entry,) = profile["Properties"]["Roles"]
             check_roles_entry(entry, wanted, roles, output)
+            if "LogicalId" in options:
+                assert profile_id == options["LogicalId"], f"{location}: {profile_id} is not the chosen ID"
             expected = expected_options(options, location.site, defaults)
             check_profile_options(profile_id, output, profile_id in added, expected)
             role = _template_role(wanted, roles)
