@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import profile_expand
-from profile_expand import cfn
+from profile_expand import cfn, cli_migrate
 from profile_expand.chain import DEFAULT_REGION, Chain, ChainError, apply_chain, transform_names
 from profile_expand.core import Expansion, expand_with_report
 from profile_expand.errors import InvalidTemplateError
@@ -112,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     event.add_argument("--request-id", help="default: derived from the template, the same on every run")
     event.add_argument("--transform-id", help="default: ACCOUNT_ID::ProfileExpand")
     event.set_defaults(run=_run_event)
+
+    cli_migrate.add_parser(commands)
     return parser
 
 
