@@ -290,8 +290,17 @@ def _transform_edit(text: str, root: Any, fmt: Format) -> _Edit:
             start = int(value.start_mark.index)
             return _Edit(start, end, f"[{text[start:end]}, {macro}]")
         if value.flow_style:
-            closing = text.rfind("]", 0, end + 1)
-            return _Edit(closing, closing, f", {macro}" if value.value else macro)
+            if not value.value:
+                closing = text.rfind("]", 0, end + 1)
+                return _Edit(closing, closing, macro)
+            last_item = value.value[-1]
+            after = _content_end(text, last_item)
+            item_start = int(last_item.start_mark.index)
+            if "\n" in text[int(value.start_mark.index) : item_start]:
+                # A list spread over lines gets the new item on its own line, indented like the last.
+                line = text[_line_start(text, item_start) : item_start]
+                return _Edit(after, after, f",\n{line[: len(line) - len(line.lstrip())]}{macro}")
+            return _Edit(after, after, f", {macro}")
         last = value.value[-1]
         line = _line_start(text, int(last.start_mark.index))
         prefix = text[line : int(last.start_mark.index)]
