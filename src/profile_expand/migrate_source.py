@@ -298,8 +298,8 @@ def _transform_edit(text: str, root: Any, fmt: Format) -> _Edit:
             item_start = int(last_item.start_mark.index)
             if "\n" in text[int(value.start_mark.index) : item_start]:
                 # A list spread over lines gets the new item on its own line, indented like the last.
-                line = text[_line_start(text, item_start) : item_start]
-                return _Edit(after, after, f",\n{line[: len(line) - len(line.lstrip())]}{macro}")
+                leading = text[_line_start(text, item_start) : item_start]
+                return _Edit(after, after, f",\n{leading[: len(leading) - len(leading.lstrip())]}{macro}")
             return _Edit(after, after, f", {macro}")
         last = value.value[-1]
         line = _line_start(text, int(last.start_mark.index))
