@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench golden events clean
+.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench golden events migrate-figures clean
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: $(STAMP)
 
 golden: $(STAMP)
 	$(BIN)/python scripts/regenerate_golden.py
+
+# The README's migration figures: ../shared/corpus/originals, plus $$PROFILE_EXPAND_EXTRA_CORPUS when set.
+migrate-figures: $(STAMP)
+	$(BIN)/python scripts/migrate_figures.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
