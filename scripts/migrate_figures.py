@@ -54,7 +54,7 @@ def templates(folders: list[Path]) -> list[Path]:
 
 
 def survey(path: Path) -> Survey:
-    text = path.read_text(encoding="utf-8")
+    text = path.read_bytes().decode("utf-8")  # as is: CRLF files stay CRLF
     result = Survey(path, detect_format(text).value)
     result.comments = sum(1 for line in text.splitlines() if line.lstrip().startswith("#"))
     try:

@@ -46,7 +46,12 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     name = "<stdin>" if args.template == STDIN else args.template
     try:
-        text = sys.stdin.read() if args.template == STDIN else Path(args.template).read_text(encoding="utf-8")
+        if args.template == STDIN:
+            text = sys.stdin.read()
+        else:
+            # newline="": CRLF files stay CRLF (read_text would turn them into LF).
+            with Path(args.template).open(encoding="utf-8", newline="") as stream:
+                text = stream.read()
     except OSError as error:
         print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
@@ -81,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.writelines(diff)
         return EXIT_CHANGES if migration.plan.conversions else EXIT_OK
     if args.output:
-        Path(args.output).write_text(migration.text, encoding="utf-8")
+        with Path(args.output).open("w", encoding="utf-8", newline="") as stream:
+            stream.write(migration.text)
     else:
         sys.stdout.write(migration.text)
     return EXIT_OK

@@ -206,6 +206,9 @@ def _apply(text: str, the_plan: Plan) -> str:
         edits.append(_deletion(text, root, conversion))
     if the_plan.adds_transform:
         edits.append(_transform_edit(text, root, fmt))
+    if "\r\n" in text:
+        # A file with CRLF line ends gets CRLF in what migrate writes too.
+        edits = [edit._replace(text=edit.text.replace("\r\n", "\n").replace("\n", "\r\n")) for edit in edits]
     result = text
     previous_start = len(text) + 1
     for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):

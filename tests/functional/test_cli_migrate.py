@@ -194,3 +194,11 @@ def test_the_readme_shows_this_very_example() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"```yaml\n{BEFORE}```" in readme
     assert f"```yaml\n{AFTER}```" in readme
+
+
+def test_crlf_line_ends_stay_crlf(tmp_path: Path) -> None:
+    source = tmp_path / "template.yaml"
+    source.write_bytes(BEFORE.replace("\n", "\r\n").encode())
+    out = tmp_path / "out.yaml"
+    assert main(["migrate", str(source), "-o", str(out)]) == 0
+    assert out.read_bytes() == AFTER.replace("\n", "\r\n").encode()
