@@ -16,7 +16,6 @@ from profile_expand import cfn
 from profile_expand.migrate import (
     MACRO,
     TRANSFORM,
-    Conversion,
     Plan,
     Slot,
     deployed,
@@ -203,7 +202,7 @@ def _apply(text: str, the_plan: Plan) -> str:
         value_text = _render(conversion.iam_role, fmt, short)
         for slot in conversion.slots:
             edits.extend(_site_edits(text, root, slot, value_text, fmt))
-        edits.append(_deletion(text, root, conversion))
+    edits.extend(_deletions(text, root, {conversion.profile for conversion in the_plan.conversions}))
     if the_plan.adds_transform:
         edits.append(_transform_edit(text, root, fmt))
     if "\r\n" in text:
@@ -256,29 +255,51 @@ def _value_edit(text: str, key_node: Any, value_node: Any, value_text: str, fmt:
     return edits
 
 
-def _deletion(text: str, root: Any, conversion: Conversion) -> _Edit:
-    """Remove the profile's resource: its lines in a block mapping, its member (and a comma) in JSON."""
+def _deletions(text: str, root: Any, profiles: set[str]) -> list[_Edit]:
+    """Remove the profiles' resources: their lines in a block mapping; in a flow mapping (JSON) each run of
+    adjacent members at once, with the commas that separated them."""
     resources = _entry(root, cfn.RESOURCES)[1]
     entries = _entries(resources)
-    position = next(i for i, (key, _) in enumerate(entries) if key.value == conversion.profile)
-    key_node, value_node = entries[position]
-    key_start = int(key_node.start_mark.index)
     if not resources.flow_style:
-        start = _line_start(text, key_start)
-        if text[start:key_start].strip():
-            raise MigrateError(f"resource {conversion.profile} does not start its own line")
-        end = _line_end(text, _content_end(text, value_node))
-        # A blank line on each side: remove one of them, so resources stay one blank line apart.
-        before_blank = start >= 1 and text[_line_start(text, start - 1) : start].strip() == ""
-        after_line = text[end : _line_end(text, end)]
-        if before_blank and start >= 1 and after_line.strip() == "" and end < len(text):
-            end = _line_end(text, end)
-        return _Edit(start, end, "")
-    if position + 1 < len(entries):
-        return _Edit(key_start, int(entries[position + 1][0].start_mark.index), "")
-    if position == 0:
-        return _Edit(key_start, _content_end(text, value_node), "")
-    return _Edit(_content_end(text, entries[position - 1][1]), _content_end(text, value_node), "")
+        return [_block_deletion(text, key, value) for key, value in entries if key.value in profiles]
+    edits = []
+    position = 0
+    while position < len(entries):
+        if entries[position][0].value not in profiles:
+            position += 1
+            continue
+        first = position
+        while position + 1 < len(entries) and entries[position + 1][0].value in profiles:
+            position += 1
+        last_value = entries[position][1]
+        if position + 1 < len(entries):
+            edits.append(
+                _Edit(
+                    int(entries[first][0].start_mark.index),
+                    int(entries[position + 1][0].start_mark.index),
+                    "",
+                )
+            )
+        elif first > 0:
+            edits.append(_Edit(_content_end(text, entries[first - 1][1]), _content_end(text, last_value), ""))
+        else:
+            edits.append(_Edit(int(entries[first][0].start_mark.index), _content_end(text, last_value), ""))
+        position += 1
+    return edits
+
+
+def _block_deletion(text: str, key_node: Any, value_node: Any) -> _Edit:
+    """A resource's lines in a block mapping (a blank line on each side: one of them goes too)."""
+    key_start = int(key_node.start_mark.index)
+    start = _line_start(text, key_start)
+    if text[start:key_start].strip():
+        raise MigrateError(f"resource {key_node.value} does not start its own line")
+    end = _line_end(text, _content_end(text, value_node))
+    before_blank = start >= 1 and text[_line_start(text, start - 1) : start].strip() == ""
+    after_line = text[end : _line_end(text, end)]
+    if before_blank and after_line.strip() == "" and end < len(text):
+        end = _line_end(text, end)
+    return _Edit(start, end, "")
 
 
 def _transform_edit(text: str, root: Any, fmt: Format) -> _Edit:
