@@ -163,7 +163,8 @@ def apply(template: Mapping[str, Any], conversions: tuple[Conversion, ...]) -> d
 
 def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> list[str]:
     """How an expansion differs from the original template (Transform and the macro's Metadata aside)."""
-    left, right = _comparable(original, expanded=False), _comparable(expanded, expanded=True)
+    # Both sides: the original is itself an expansion when the template already used the macro.
+    left, right = _comparable(original, expanded=True), _comparable(expanded, expanded=True)
     found: list[str] = []
     for section in sorted(set(left) | set(right), key=str):
         if section == cfn.RESOURCES:

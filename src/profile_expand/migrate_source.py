@@ -222,26 +222,25 @@ def _site_edits(text: str, root: Any, slot: Slot, value_text: str, fmt: Format) 
     if slot.site.kind is SiteKind.OPTION_SETTING:
         entry = _node_at(root, slot.path[:-1])[2]
         name_node = _entry(entry, "OptionName")[1]
-        value_node = _entry(entry, "Value")[1]
+        value_key, value_node = _entry(entry, "Value")
         return [
             _Edit(
                 int(name_node.start_mark.index),
                 _content_end(text, name_node),
                 _scalar_like(text, name_node, cfn.IAM_ROLE_SHORTHAND, fmt),
             ),
-            *_value_edit(text, None, value_node, value_text, fmt),
+            *_value_edit(text, value_key, value_node, value_text, fmt, "Value"),
         ]
     _, key_node, value_node = _node_at(root, slot.path)
-    return _value_edit(text, key_node, value_node, value_text, fmt)
+    return _value_edit(text, key_node, value_node, value_text, fmt, cfn.IAM_ROLE_SHORTHAND)
 
 
-def _value_edit(text: str, key_node: Any, value_node: Any, value_text: str, fmt: Format) -> list[_Edit]:
-    """Replace a value (and rename its key to IamRole): in place on its line, or a block value as a whole."""
-    new_key = _scalar_like(text, key_node, cfn.IAM_ROLE_SHORTHAND, fmt) if key_node is not None else None
+def _value_edit(
+    text: str, key_node: Any, value_node: Any, value_text: str, fmt: Format, key_name: str
+) -> list[_Edit]:
+    """Replace a value and name its key `key_name`: in place on its line, or a block value as a whole."""
+    new_key = _scalar_like(text, key_node, key_name, fmt)
     if _is_block(value_node):
-        if key_node is None:
-            start = int(value_node.start_mark.index)
-            return [_Edit(start, _content_end(text, value_node), value_text)]
         return [
             _Edit(int(key_node.start_mark.index), _content_end(text, value_node), f"{new_key}: {value_text}")
         ]
@@ -250,7 +249,7 @@ def _value_edit(text: str, key_node: Any, value_node: Any, value_text: str, fmt:
         # A JSON value the author spread over lines is written over lines, in the file's indentation.
         value_text = _json_block(text, start, json.loads(value_text))
     edits = [_Edit(start, end, value_text)]
-    if key_node is not None and new_key is not None:
+    if key_node.value != key_name:
         edits.append(_Edit(int(key_node.start_mark.index), _content_end(text, key_node), new_key))
     return edits
 

@@ -202,3 +202,43 @@ def test_crlf_line_ends_stay_crlf(tmp_path: Path) -> None:
     out = tmp_path / "out.yaml"
     assert main(["migrate", str(source), "-o", str(out)]) == 0
     assert out.read_bytes() == AFTER.replace("\n", "\r\n").encode()
+
+
+BEANSTALK = """\
+Transform: ProfileExpand
+Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties: {AssumeRolePolicyDocument: {}}
+  Other:
+    Type: AWS::EC2::Instance
+    Properties: {ImageId: ami-1, IamRole: !Ref AppRole}
+  EnvProfile:
+    Type: AWS::IAM::InstanceProfile
+    Properties: {Roles: [!Ref AppRole]}
+  Env:
+    Type: AWS::ElasticBeanstalk::Environment
+    Properties:
+      ApplicationName: app
+      OptionSettings:
+        - Namespace: aws:autoscaling:launchconfiguration
+          OptionName: 'IamInstanceProfile'   # quoted
+          Value:
+            Ref: EnvProfile
+"""
+
+
+def test_a_template_already_using_the_macro_and_an_option_setting(tmp_path: Path) -> None:
+    source = _write(tmp_path, BEANSTALK)
+    out = tmp_path / "out.yaml"
+    assert main(["migrate", str(source), "-o", str(out)]) == 0
+    migrated = out.read_text()
+    assert migrated == BEANSTALK.replace(
+        "  EnvProfile:\n    Type: AWS::IAM::InstanceProfile\n    Properties: {Roles: [!Ref AppRole]}\n", ""
+    ).replace(
+        "          OptionName: 'IamInstanceProfile'   # quoted\n          Value:\n            Ref: EnvProfile\n",
+        "          OptionName: 'IamRole'   # quoted\n          Value: {Role: !Ref AppRole, Profile: {LogicalId: EnvProfile}}\n",
+    )
+    # The stack the macro deploys is the same: Other's generated profile, and EnvProfile under its own ID.
+    before, after = expand(decode(BEANSTALK).plain), expand(decode(migrated).plain)
+    assert differences(before, after) == []
