@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench local-invoke lambda-image golden events clean dist
+.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench local-invoke lambda-image golden events migrate-figures clean dist
 
 $(STAMP): pyproject.toml requirements-dev.txt src/lambda-requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ dist: $(STAMP)
 
 golden: $(STAMP)
 	$(BIN)/python scripts/regenerate_golden.py
+
+# The README's migration figures: ../shared/corpus/originals, plus $$PROFILE_EXPAND_EXTRA_CORPUS when set.
+migrate-figures: $(STAMP)
+	$(BIN)/python scripts/migrate_figures.py
 
 clean:
 	rm -rf $(VENV) dist .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -216,10 +216,8 @@ def check_profile_options(
 ) -> None:
     path, name, prefix = expected
     properties = output["Resources"][profile_id]["Properties"]
-    if not added:
-        # A profile of the template is reused only when it can serve as it is.
-        assert path is None and name is None and prefix is None, f"{profile_id} reused despite {expected}"
-        return
+    # A profile of the template is never reused implicitly: the site would then depend on another resource.
+    assert added, f"{profile_id} is the template's own profile, reused"
     assert properties.get("Path") == path, f"{profile_id}: Path {properties.get('Path')} != {path}"
     if name is not None:
         assert properties["InstanceProfileName"] == name
@@ -308,6 +306,9 @@ def check_depends_on(
     roles, attached = _role_ids(template), attached_policies(resources)
     used: dict[str, set[str]] = {}
     for location in found:
+        value = location.value
+        if isinstance(value, dict) and value.get("PermissionReadiness") is False:
+            continue  # readiness turned off at this site
         for leaf in leaves(unwrap(location.value)[0]):
             role = _template_role(leaf, roles)
             if role:
@@ -391,6 +392,8 @@ def check_expansion(template: dict[str, Any], output: dict[str, Any]) -> list[st
             assert profile["Type"] == PROFILE_TYPE, f"{profile_id} is not an instance profile"
             (entry,) = profile["Properties"]["Roles"]
             check_roles_entry(entry, wanted, roles, output)
+            if "LogicalId" in options:
+                assert profile_id == options["LogicalId"], f"{location}: {profile_id} is not the chosen ID"
             expected = expected_options(options, location.site, defaults)
             check_profile_options(profile_id, output, profile_id in added, expected)
             role = _template_role(wanted, roles)
@@ -446,12 +449,6 @@ def check_expansion(template: dict[str, Any], output: dict[str, Any]) -> list[st
         "profile defaults": bool(defaults),
         "Fn::If": any(len(list(leaves(value))) > 1 for value, _ in values),
         "readiness DependsOn": bool(waiting),
-        "reused profile": any(
-            location.value
-            and "ExistingProfile"
-            in json.dumps(at(out_resources[location.logical_id], location.path)[_key(location)])
-            for location in found
-        ),
         "new condition": len(output.get("Conditions") or {}) > len(template.get("Conditions") or {}),
         "corrected mistake": any(
             location.value is not None

@@ -232,13 +232,20 @@ def profile_options(site: Site, name: str) -> list[dict[str, str]]:
         {"NamePrefix": prefix + "teamb"},
         {"InstanceProfileName": prefix + name},
         {"Path": "/web/tier/", "NamePrefix": prefix + "teamb"},
+        # A chosen logical ID, unique to the site (as `name` is): no two uses give it to different profiles.
+        {"LogicalId": _logical_id(name)},
+        {"Path": "/web/", "LogicalId": _logical_id(name)},
     ]
+
+
+def _logical_id(name: str) -> str:
+    return "Kept" + "".join(part.capitalize() for part in name.split("-"))
 
 
 def _is_plain(options: dict[str, str], defaults: dict[str, str] | None) -> bool:
     """Whether these options add nothing to the profile's logical ID (as ProfileOptions.label does)."""
     defaults = defaults or {}
-    if "InstanceProfileName" in options:
+    if "InstanceProfileName" in options or "LogicalId" in options:
         return False
     if "NamePrefix" in options and options["NamePrefix"] != defaults.get("NamePrefix"):
         return False
@@ -269,12 +276,19 @@ def role_values(
         return _Value(draw(st.sampled_from(invalid_leaves(ctx, site))), False, set())
     if kind == "wrapper":
         inner = draw(role_values(ctx, site, allow_errors, depth + 1))
-        options = draw(st.sampled_from(profile_options(site, name)))
+        choices = profile_options(site, name)
+        if isinstance(inner.value, dict) and "Fn::If" in inner.value:
+            # One LogicalId for a choice of two roles would name two profiles: an error, tested on its own.
+            choices = [options for options in choices if "LogicalId" not in options]
+        options = draw(st.sampled_from(choices))
         wrapped = (
             {"Role": inner.value, "Profile": options}
             if options or draw(st.booleans())
             else {"Role": inner.value}
         )
+        readiness = draw(st.sampled_from([None, None, True, False]))
+        if readiness is not None:
+            wrapped["PermissionReadiness"] = readiness
         return _Value(wrapped, inner.ok, inner.roles, _is_plain(options, ctx.defaults))
     condition = draw(st.sampled_from(ctx.conditions))
     left = draw(role_values(ctx, site, allow_errors, depth + 1))

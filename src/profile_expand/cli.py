@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import profile_expand
-from profile_expand import cfn, lintrc, rollout
+from profile_expand import cfn, cli_migrate, lintrc, rollout
 from profile_expand.chain import DEFAULT_REGION, Chain, apply_chain, transform_names
 from profile_expand.core import Expansion, expand_with_report
 from profile_expand.errors import ChainError, CommandExit, InvalidTemplateError, TemplateSyntaxError
@@ -113,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     # Subcommands kept in their own modules; each registers its parser and its run(args) -> int.
     rollout.register(commands)
     lintrc.register(commands)
+    cli_migrate.register(commands)
     return parser
 
 

@@ -208,7 +208,7 @@ def collect(
                     picked = _role_choice(site, entry, leaves, index, at)
                     if picked is None:
                         continue
-                    choice, options = picked
+                    choice, options, readiness = picked
                     # A service's required prefix wins over the template-wide NamePrefix, not over the
                     # site's own choice.
                     if site.profile_name_prefix:
@@ -216,7 +216,9 @@ def collect(
                     rules = _role_rules(resources, resource, site, index, at)
                     options = options.over(defaults)
                     roles = tuple(_roles_of(choice, in_branch))
-                    uses.append(Use(logical_id, site, entry_path, key, choice, roles, options, rules))
+                    uses.append(
+                        Use(logical_id, site, entry_path, key, choice, roles, options, rules, readiness)
+                    )
         _check_misplaced(resource, sites, spot)
     return tuple(found), tuple(uses)
 
@@ -245,21 +247,22 @@ def _conflicts(site: Site, entry: Entry, at_site: list[Entry], spot: Spot) -> bo
 
 def _role_choice(
     site: Site, entry: Entry, leaves: tuple[Found, ...], index: TemplateIndex, spot: Spot
-) -> tuple[RoleChoice, ProfileOptions] | None:
-    """The role an entry chooses and the site's own profile options; None if it is not the macro's to
-    rewrite, or cannot work (recorded at `spot`)."""
+) -> tuple[RoleChoice, ProfileOptions, bool] | None:
+    """The role an entry chooses, the site's own profile options and whether permission readiness is on
+    there; None if it is not the macro's to rewrite, or cannot work (recorded at `spot`)."""
     _, _, value, shorthand = entry
+    owner = spot.logical_id  # the spot is bound to the resource: a role it defines inline is its own
     if shorthand:
         split = split_site_value(value, spot)
         if split is None:
             return None
-        role, role_path, options = split
-        choice = parse_role(role, index)
+        role, role_path, options, readiness = split
+        choice = parse_role(role, index, owner=owner)
         if isinstance(choice, Rejected):
             for steps, message in choice.problems:
                 spot.below(*role_path, *steps).error(message)
             return None
-        return choice, options
+        return choice, options, readiness
     role_id = _corrected_role(site, value, leaves)
     if role_id is None:
         return None
@@ -268,9 +271,9 @@ def _role_choice(
         f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {short(role_id)}`. "
         f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
     )
-    corrected = parse_role(cfn.ref(role_id), index)
+    corrected = parse_role(cfn.ref(role_id), index, owner=owner)
     assert not isinstance(corrected, Rejected)  # a role of the template, by its logical ID
-    return corrected, NO_OPTIONS
+    return corrected, NO_OPTIONS, True
 
 
 def _corrected_role(site: Site, value: object, leaves: tuple[Found, ...]) -> str | None:
@@ -349,8 +352,8 @@ def make_plan(
     diagnostics: Diagnostics,
 ) -> Plan:
     """The roles and profiles to generate for the uses, and the dependencies to add."""
-    roles = _plan_inline_roles(uses, index, diagnostics)
-    profiles = _plan_profiles(uses, roles, resources, index, defaults, diagnostics)
+    roles = _plan_inline_roles(uses, diagnostics)
+    profiles = _plan_profiles(uses, roles, defaults, diagnostics)
     depends_on = _plan_readiness(uses, resources, diagnostics)
     return Plan(uses, roles, profiles, depends_on)
 
@@ -364,26 +367,27 @@ def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[Ro
         yield from _roles_of(choice.when_false, requirement | {negated(choice.condition)})
 
 
-def _plan_inline_roles(
-    uses: tuple[Use, ...], index: TemplateIndex, diagnostics: Diagnostics
-) -> tuple[InlineRole, ...]:
-    """One AWS::IAM::Role per distinct inline definition, named after its first user."""
+def _plan_inline_roles(uses: tuple[Use, ...], diagnostics: Diagnostics) -> tuple[InlineRole, ...]:
+    """One AWS::IAM::Role per distinct inline definition of each resource, named after that resource.
+
+    A resource with one inline definition (however many of its sites repeat it) gets `<Resource>Role`;
+    one with several distinct definitions gets `<Resource>Role<digest>` for each. The name depends only
+    on the resource that defines the role, never on other resources; a taken name is an error (check).
+    """
     groups = _inline_groups(uses)
-    taken = set(index.taken_ids)
+    per_owner: dict[str, int] = {}
+    for _, owner, _, _ in groups.values():
+        per_owner[owner] = per_owner.get(owner, 0) + 1
     planned: list[InlineRole] = []
-    for key, (role, users, needs, rules) in sorted(
-        groups.items(), key=lambda kv: (min(kv[1][1]), kv[1][0].digest)
+    for key, (role, owner, needs, rules) in sorted(
+        groups.items(), key=lambda kv: (kv[1][1], kv[1][0].digest)
     ):
         assert role.definition is not None
-        first_user = min(users)
-        logical_id = f"{first_user}Role"
-        if logical_id in taken:
-            logical_id = f"{first_user}Role{role.digest}"
-        taken.add(logical_id)
+        logical_id = f"{owner}Role" if per_owner[owner] == 1 else f"{owner}Role{role.digest}"
         properties, problems, notes = apply_name_rules(
             inline_role_properties(role.definition), rules, role.digest
         )
-        spot = diagnostics.at(first_user)
+        spot = diagnostics.at(owner)
         for problem in problems:
             spot.error(f"inline role {logical_id}: {problem}")
         for note in notes:
@@ -391,26 +395,23 @@ def _plan_inline_roles(
         if cfn.ROLE_NAME in role.definition:
             spot.warn(f"inline role {logical_id} sets RoleName: {_NAMED_IAM}.")
         condition = plan_condition(needs)
-        planned.append(
-            InlineRole(key, logical_id, tuple(sorted(users)), frozenset(needs), condition, properties)
-        )
+        planned.append(InlineRole(key, logical_id, (owner,), frozenset(needs), condition, properties))
     return tuple(planned)
 
 
 def _inline_groups(
     uses: tuple[Use, ...],
-) -> dict[str, tuple[RoleRef, set[str], set[Requirement], list[RoleNameRule]]]:
-    """Inline definition -> (its role, the resources using it, under which conditions, the naming rules
-    of their sites)."""
-    groups: dict[str, tuple[RoleRef, set[str], set[Requirement], list[RoleNameRule]]] = {}
+) -> dict[str, tuple[RoleRef, str, set[Requirement], list[RoleNameRule]]]:
+    """Inline definition -> (its role, the resource defining it, under which conditions its sites use it,
+    the naming rules of those sites). The definition's key holds the resource: it has no other user."""
+    groups: dict[str, tuple[RoleRef, str, set[Requirement], list[RoleNameRule]]] = {}
     for use in uses:
         for role, requirement in use.roles:
             if role.definition is None:
                 continue
             if role.key not in groups:
-                groups[role.key] = (role, set(), set(), [])
-            _, users, needs, rules = groups[role.key]
-            users.add(use.logical_id)
+                groups[role.key] = (role, use.logical_id, set(), [])
+            _, _, needs, rules = groups[role.key]
             needs.add(requirement)
             rules.extend(rule for rule in use.role_rules if rule not in rules)
     return groups
@@ -419,33 +420,32 @@ def _inline_groups(
 def _plan_profiles(
     uses: tuple[Use, ...],
     roles: tuple[InlineRole, ...],
-    resources: Mapping[str, Any],
-    index: TemplateIndex,
     defaults: ProfileOptions,
     diagnostics: Diagnostics,
 ) -> tuple[Profile, ...]:
-    """One profile per role and set of options: an existing one that fits, or a generated one."""
+    """One generated profile per role and set of options.
+
+    A profile the template already has for the role is never reused implicitly: which profile a site gets
+    would then depend on another resource, and adding or removing that resource would move the site.
+    """
     inline_ids = {role.key: role.logical_id for role in roles}
-    existing = _existing_profiles(resources, index)
     planned: list[Profile] = []
     for role, options, users, needs in _profile_groups(uses).values():
         requirements = frozenset(needs)
         user_ids = tuple(sorted(users))
         inline_id = inline_ids.get(role.key)
-        reusable = _reusable(role, options, requirements, existing.get(role.key, []), resources)
-        if reusable:
-            logical_id = reusable
+        if options.logical_id is not None:
+            # Profile: {LogicalId: X} (e.g. to keep a hand-written profile's ID): X, as written.
+            logical_id = options.logical_id
         else:
             stem = inline_id or role.stem
             suffix = "" if role.exact_stem else role.digest
             logical_id = generated_profile_id(stem, options.label(defaults), suffix)
-            if options.named:
-                diagnostics.at(user_ids[0]).warn(f"instance profile {logical_id} is named: {_NAMED_IAM}.")
+        if options.named:
+            diagnostics.at(user_ids[0]).warn(f"instance profile {logical_id} is named: {_NAMED_IAM}.")
         roles_entry = cfn.ref(inline_id) if inline_id else role.roles_entry
         condition = plan_condition(requirements)
-        planned.append(
-            Profile(role, options, logical_id, bool(reusable), roles_entry, user_ids, requirements, condition)
-        )
+        planned.append(Profile(role, options, logical_id, roles_entry, user_ids, requirements, condition))
     return tuple(planned)
 
 
@@ -467,57 +467,19 @@ def _profile_groups(
     return groups
 
 
-def _existing_profiles(resources: Mapping[str, Any], index: TemplateIndex) -> dict[str, list[str]]:
-    """Role key -> logical IDs of the template's own instance profiles holding exactly that one role."""
-    found: dict[str, list[str]] = {}
-    for logical_id in sorted(
-        lid for lid, kind in index.resource_types.items() if kind == cfn.INSTANCE_PROFILE_TYPE
-    ):
-        properties = resources[logical_id].get(cfn.PROPERTIES)
-        roles = properties.get(cfn.ROLES) if isinstance(properties, Mapping) else None
-        if not (isinstance(roles, list) and len(roles) == 1):
-            continue
-        choice = parse_role(roles[0], index)
-        if isinstance(choice, UseRole) and choice.role.definition is None:
-            found.setdefault(choice.role.key, []).append(logical_id)
-    return found
-
-
-def _reusable(
-    role: RoleRef,
-    options: ProfileOptions,
-    requirements: frozenset[Requirement],
-    candidates: list[str],
-    resources: Mapping[str, Any],
-) -> str | None:
-    """An existing AWS::IAM::InstanceProfile that already holds exactly this role and fits every use."""
-    if options.path is not None or options.name is not None:
-        return None
-    for candidate in candidates:
-        resource = resources[candidate]
-        condition = resource.get(cfn.CONDITION)
-        # A conditional profile serves only uses that all require its condition.
-        if condition is not None and not all(named(condition) in need for need in requirements):
-            continue
-        if options.name_prefix:
-            properties = resource.get(cfn.PROPERTIES)
-            name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
-            if not (isinstance(name, str) and name.startswith(options.name_prefix)):
-                continue
-        return candidate
-    return None
-
-
 def _plan_readiness(
     uses: tuple[Use, ...], resources: Mapping[str, Any], diagnostics: Diagnostics
 ) -> dict[str, list[str]]:
-    """Resource -> policies on its roles that it must wait for (DependsOn to add, template order)."""
+    """Resource -> policies on its roles that it must wait for (DependsOn to add, in logical-ID order:
+    reordering the template must not reorder a resource's DependsOn)."""
     attached = policies_by_role(resources)
     if not attached:
         return {}
     closures: dict[str, set[str]] = {}
     wanted: dict[str, list[str]] = {}
     for use in uses:
+        if not use.readiness:
+            continue  # the author (or profile-expand migrate, keeping a stack as it was) turned it off here
         resource = resources[use.logical_id]
         for role, _ in use.roles:
             for policy in attached.get(role.template_role or "", []):
@@ -539,7 +501,7 @@ def _plan_readiness(
                     f"DependsOn {policy} was not added because {reason}; the resource may start "
                     f"before the policy is attached to role {role.template_role}."
                 )
-    return wanted
+    return {logical_id: sorted(policies) for logical_id, policies in wanted.items()}
 
 
 # -- check -------------------------------------------------------------------------------------------
@@ -560,8 +522,8 @@ def check(
             if role.definition is None:
                 _check_role_rules(use, role, resources, diagnostics.at(use.logical_id, use.path))
     _check_generated_ids(plan, template, resources, index, diagnostics)
-    _check_profile_names(plan.profiles, resources, diagnostics)
-    count = len(resources) + len(plan.roles) + sum(1 for p in plan.profiles if not p.existing)
+    _check_profile_names(plan.profiles, diagnostics)
+    count = len(resources) + len(plan.roles) + len(plan.profiles)
     if count > cfn.MAX_RESOURCES:
         diagnostics.at("").error(
             f"the expanded template would have {count} resources, more than CloudFormation's limit of "
@@ -605,29 +567,35 @@ def _check_generated_ids(
     index: TemplateIndex,
     diagnostics: Diagnostics,
 ) -> None:
-    """Each generated logical ID fits CloudFormation and is free; so is the name of its new condition."""
+    """Each generated logical ID fits CloudFormation, is free and names one resource; so is the name of
+    its new condition."""
     conditions = template.get(cfn.CONDITIONS)
     condition_names = set(conditions) if isinstance(conditions, Mapping) else set()
-    taken = set(index.taken_ids)
     generated: list[tuple[InlineRole | Profile, str]] = [(role, "role") for role in plan.roles]
-    generated += [(profile, "instance profile") for profile in plan.profiles if not profile.existing]
-    for resource, what in sorted(generated, key=lambda item: item[0].logical_id):
+    generated += [(profile, "instance profile") for profile in plan.profiles]
+    first_holder: dict[str, tuple[InlineRole | Profile, str]] = {}
+    for resource, what in sorted(generated, key=lambda item: (item[0].logical_id, item[0].users[0])):
         spot = diagnostics.at(resource.users[0])
-        problem = None
-        if len(resource.logical_id) > MAX_LOGICAL_ID:
-            problem = (
-                f"is longer than CloudFormation's {MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+        holder, holder_what = first_holder.setdefault(resource.logical_id, (resource, what))
+        if holder is not resource:
+            # Two different generated resources (another role, or other options) under one ID.
+            spot.error(
+                f"two different generated resources would get the logical ID {short(resource.logical_id)}: "
+                f"the {_describe(resource, what)} used by {', '.join(resource.users)} and the "
+                f"{_describe(holder, holder_what)} used by {', '.join(holder.users)}. Uses sharing a Profile "
+                "LogicalId must name the same role with the same Path and InstanceProfileName; give the "
+                "others another LogicalId."
             )
-        elif resource.logical_id in taken:
-            other = resources.get(resource.logical_id)
-            owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
-            problem = f"is already {owner} in this template; rename that resource"
-        if problem:
+            continue
+        chosen = isinstance(resource, Profile) and resource.options.logical_id is not None
+        problem = _id_problem(resource.logical_id, chosen, resources, index)
+        if problem and chosen:
+            spot.error(f"Profile LogicalId {short(resource.logical_id)} {problem}.")
+        elif problem:
             spot.error(
                 f"the generated {what} would get the logical ID {short(resource.logical_id)}, which {problem}, "
                 "or write the instance profile yourself."
             )
-        taken.add(resource.logical_id)
         if resource.condition.expression is not None:
             name = f"{resource.logical_id}Condition"
             if name in condition_names:
@@ -638,13 +606,43 @@ def _check_generated_ids(
             condition_names.add(name)
 
 
-def _check_profile_names(
-    profiles: tuple[Profile, ...], resources: Mapping[str, Any], diagnostics: Diagnostics
-) -> None:
+def _id_problem(
+    logical_id: str, chosen: bool, resources: Mapping[str, Any], index: TemplateIndex
+) -> str | None:
+    """Why a generated logical ID cannot be used (chosen: the author wrote it as a Profile LogicalId)."""
+    if len(logical_id) > MAX_LOGICAL_ID:
+        return f"is longer than CloudFormation's {MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+    if logical_id not in index.taken_ids:
+        return None
+    other = resources.get(logical_id)
+    owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
+    if logical_id in index.parameter_types:
+        owner = "a parameter"
+    if chosen:
+        return (
+            f"is already {owner} in this template; choose another LogicalId (a hand-written profile is not "
+            "shared this way: point the site at it directly, or remove it, as `profile-expand migrate` does)"
+        )
+    return f"is already {owner} in this template; rename that resource"
+
+
+def _describe(generated: InlineRole | Profile, what: str) -> str:
+    """'instance profile of role X with Path /p/', for messages about two generated resources."""
+    if not isinstance(generated, Profile):
+        return what
+    entry = generated.role.roles_entry
+    role = generated.role.template_role or (entry if isinstance(entry, str) else quote(entry))
+    if generated.role.definition is not None:
+        role = "defined inline"
+    path = f" with Path {quote(generated.options.path)}" if generated.options.path is not None else ""
+    return f"{what} of role {short(role)}{path}"
+
+
+def _check_profile_names(profiles: tuple[Profile, ...], diagnostics: Diagnostics) -> None:
     """IAM names are unique per account: two profiles of this stack that can exist together may not share one."""
     holders_by_name: dict[str, list[Profile]] = {}
     for profile in profiles:
-        name = _literal_profile_name(profile, resources)
+        name = _literal_profile_name(profile)
         if name is not None:
             holders_by_name.setdefault(name, []).append(profile)
     for name, holders in sorted(holders_by_name.items()):
@@ -658,12 +656,8 @@ def _check_profile_names(
                     )
 
 
-def _literal_profile_name(profile: Profile, resources: Mapping[str, Any]) -> str | None:
-    if profile.existing:
-        properties = resources[profile.logical_id].get(cfn.PROPERTIES)
-        name = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
-    else:
-        name = profile.options.name
+def _literal_profile_name(profile: Profile) -> str | None:
+    name = profile.options.name
     return name if isinstance(name, str) else None
 
 
@@ -694,7 +688,7 @@ def render(template: Mapping[str, Any], model: Model) -> Expansion:
     for logical_id, policies in plan.depends_on.items():
         new_resources[logical_id] = _with_depends_on(new_resources[logical_id], policies)
     new_conditions: dict[str, Any] = {}
-    generated_profiles = sorted((p for p in plan.profiles if not p.existing), key=lambda p: p.logical_id)
+    generated_profiles = sorted(plan.profiles, key=lambda p: p.logical_id)
     generated_roles = sorted(plan.roles, key=lambda r: r.logical_id)
     for inline in generated_roles:
         new_resources[inline.logical_id] = _generated_resource(

@@ -85,6 +85,7 @@ class Use(NamedTuple):
     roles: tuple[tuple[RoleRef, Requirement], ...]
     options: ProfileOptions  # for the profile: the site's own over the template's defaults
     role_rules: tuple[RoleNameRule, ...]  # naming rules the service sets for the role
+    readiness: bool  # False: `PermissionReadiness: false` at the site, no DependsOn added for it
 
     @property
     def path(self) -> Path:
@@ -92,7 +93,7 @@ class Use(NamedTuple):
 
 
 class InlineRole(NamedTuple):
-    """An AWS::IAM::Role generated for one distinct inline definition."""
+    """An AWS::IAM::Role generated for one distinct inline definition of one resource."""
 
     key: str
     logical_id: str
@@ -108,7 +109,6 @@ class Profile(NamedTuple):
     role: RoleRef
     options: ProfileOptions
     logical_id: str
-    existing: bool  # an AWS::IAM::InstanceProfile of the template, reused
     roles_entry: Any  # what its Roles list holds
     users: tuple[str, ...]  # sorted
     requirements: frozenset[Requirement]
@@ -119,7 +119,7 @@ class Plan(NamedTuple):
     """What the macro writes: the rewritten sites, generated resources and added dependencies."""
 
     uses: tuple[Use, ...]
-    roles: tuple[InlineRole, ...]  # in the order they were named (first user, digest)
+    roles: tuple[InlineRole, ...]  # in the order they were named (resource, digest)
     profiles: tuple[Profile, ...]  # in the order the uses first name them
     depends_on: Mapping[str, list[str]]  # resource -> policies it must wait for
 

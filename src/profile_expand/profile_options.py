@@ -1,6 +1,8 @@
 """Options for generated instance profiles: Path and name, per site and as template-wide defaults.
 
 Per site:  IamRole: {Role: <role or role properties>, Profile: {Path: /apps/, InstanceProfileName: web}}
+           Profile: {LogicalId: WebProfile} keeps an existing profile's logical ID (per site only);
+           PermissionReadiness: false (beside Role) adds no DependsOn on the role's policies at the site.
 Defaults:  Metadata: {ProfileExpand: {ProfileDefaults: {Path: /apps/, NamePrefix: myapp}}}
 A NamePrefix gives each profile the name <prefix>-<stack UUID>-<role digest>: unique per stack and region.
 """
@@ -14,12 +16,13 @@ from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
 from profile_expand.errors import Diagnostics, Spot
-from profile_expand.roles import PROFILE_KEY, ROLE_DEFINITION_KEYS, ROLE_KEY, WRAPPER_KEYS
+from profile_expand.roles import PROFILE_KEY, READINESS_KEY, ROLE_DEFINITION_KEYS, ROLE_KEY, WRAPPER_KEYS
 from profile_expand.text import canonical, quote, stem, stem_of_value, unknown_keys_message
 
 PATH_KEY: Final = "Path"
 NAME_KEY: Final = cfn.INSTANCE_PROFILE_NAME
 NAME_PREFIX_KEY: Final = "NamePrefix"
+LOGICAL_ID_KEY: Final = "LogicalId"
 DEFAULTS_KEY: Final = "ProfileDefaults"
 
 # IAM's limits: a path is / or /segments/ (512), a profile name 1-128 of [\w+=,.@-].
@@ -27,6 +30,8 @@ _IAM_PATH: Final = r"/(?:[\x21-\x7e]{1,510}/)?"
 _NAME: Final = r"[\w+=,.@-]{1,128}"
 # Room for "-<36-character stack UUID>-<8-character digest>" within the 128 characters of a profile name.
 _PREFIX: Final = r"[\w+=,.@-]{1,64}"
+# CloudFormation's logical IDs: alphanumeric, at most 255 characters.
+_LOGICAL_ID: Final = r"[A-Za-z0-9]{1,255}"
 
 
 class ProfileOptions(NamedTuple):
@@ -35,10 +40,16 @@ class ProfileOptions(NamedTuple):
     path: Any = None
     name: Any = None
     name_prefix: str | None = None
+    # The profile's logical ID, chosen by the author (to keep an existing profile's): part of the
+    # profile's identity, so uses with different LogicalIds never share a profile.
+    logical_id: str | None = None
 
     @property
     def key(self) -> str:
-        return canonical([self.path, self.name, self.name_prefix])
+        # Without a LogicalId the key is what it always was: NamePrefix digests derive from it.
+        if self.logical_id is None:
+            return canonical([self.path, self.name, self.name_prefix])
+        return canonical([self.path, self.name, self.name_prefix, self.logical_id])
 
     @property
     def named(self) -> bool:
@@ -52,6 +63,7 @@ class ProfileOptions(NamedTuple):
             name_prefix=self.name_prefix
             if self.name is not None or self.name_prefix
             else defaults.name_prefix,
+            logical_id=self.logical_id,
         )
 
     def label(self, defaults: "ProfileOptions") -> str:
@@ -69,16 +81,18 @@ class ProfileOptions(NamedTuple):
 NO_OPTIONS: Final = ProfileOptions()
 
 
-# An IamRole value split: the role part, its path below the IamRole value, the site's profile options.
-SiteValue = tuple[object, tuple[str | int, ...], "ProfileOptions"]
+# An IamRole value split: the role part, its path below the IamRole value, the site's profile options,
+# and whether permission readiness is on at the site (a site option: never part of the profile's identity).
+SiteValue = tuple[object, tuple[str | int, ...], "ProfileOptions", bool]
 
 
 def split_site_value(value: object, spot: Spot) -> SiteValue | None:
-    """An IamRole value -> the role part, its path, and the site's profile options (None: recorded why not)."""
+    """An IamRole value -> the role part, its path, the site's profile options and permission readiness
+    (None: recorded why not)."""
     if not (
         isinstance(value, dict) and not cfn.is_intrinsic(value) and any(k in WRAPPER_KEYS for k in value)
     ):
-        return value, (), NO_OPTIONS
+        return value, (), NO_OPTIONS, True
     unknown = [key for key in value if key not in WRAPPER_KEYS]
     if unknown:
         mixed = [key for key in unknown if key in ROLE_DEFINITION_KEYS]
@@ -93,14 +107,21 @@ def split_site_value(value: object, spot: Spot) -> SiteValue | None:
         spot.error("IamRole with Profile options also needs Role: the role to put in it.")
         return None
     options = parse_options(value.get(PROFILE_KEY, {}), spot.below(PROFILE_KEY), SITE_OPTIONS)
+    readiness = value.get(READINESS_KEY, True)
+    if not isinstance(readiness, bool):
+        spot.below(READINESS_KEY).error(
+            f"{quote(readiness)} is not true or false: write `{READINESS_KEY}: false` to add no "
+            "DependsOn on the role's policies at this site."
+        )
+        return None
     if options is None:
         return None
-    return value[ROLE_KEY], (ROLE_KEY,), options
+    return value[ROLE_KEY], (ROLE_KEY,), options, readiness
 
 
 # Which options a place takes, and what the author calls them there.
 OptionsKind = tuple[tuple[str, ...], str]
-SITE_OPTIONS: Final[OptionsKind] = ((PATH_KEY, NAME_KEY, NAME_PREFIX_KEY), "Profile options")
+SITE_OPTIONS: Final[OptionsKind] = ((PATH_KEY, NAME_KEY, NAME_PREFIX_KEY, LOGICAL_ID_KEY), "Profile options")
 # Template-wide defaults take no name: two profiles may not share one.
 DEFAULT_OPTIONS: Final[OptionsKind] = ((PATH_KEY, NAME_PREFIX_KEY), "ProfileDefaults")
 
@@ -133,10 +154,18 @@ def parse_options(value: object, spot: Spot, kind: OptionsKind) -> ProfileOption
             "(the rest of the name is the stack's UUID and a digest)."
         )
         ok = False
+    profile_id = value.get(LOGICAL_ID_KEY)
+    if profile_id is not None and not (isinstance(profile_id, str) and re.fullmatch(_LOGICAL_ID, profile_id)):
+        spot.below(LOGICAL_ID_KEY).error(
+            f"{quote(profile_id)} is not a logical ID: write 1-255 letters and digits, literally."
+        )
+        ok = False
     if name is not None and prefix is not None:
         spot.error(f"set {NAME_KEY} or {NAME_PREFIX_KEY}, not both.")
         ok = False
-    return ProfileOptions(path=path_value, name=name, name_prefix=prefix) if ok else None
+    if not ok:
+        return None
+    return ProfileOptions(path=path_value, name=name, name_prefix=prefix, logical_id=profile_id)
 
 
 def template_defaults(template: Mapping[str, Any], diagnostics: Diagnostics) -> ProfileOptions:

@@ -59,7 +59,9 @@ ROLE_DEFINITION_KEYS: Final = (
 )
 ROLE_KEY: Final = "Role"
 PROFILE_KEY: Final = "Profile"
-WRAPPER_KEYS: Final = (ROLE_KEY, PROFILE_KEY)
+# A site option beside Role and Profile: `PermissionReadiness: false` adds no DependsOn at this site.
+READINESS_KEY: Final = "PermissionReadiness"
+WRAPPER_KEYS: Final = (ROLE_KEY, PROFILE_KEY, READINESS_KEY)
 _JSON_TYPE_NAMES: Final = {
     "NoneType": "null",
     "int": "number",
@@ -170,8 +172,11 @@ def _parameter_type(parameter: Mapping[str, Any]) -> str:
     return kind if isinstance(kind, str) else "String"
 
 
-def parse_role(value: object, index: TemplateIndex, depth: int = 0) -> RoleChoice | Rejected:
-    """The role choice an IamRole value makes, or every reason it cannot work."""
+def parse_role(value: object, index: TemplateIndex, *, owner: str, depth: int = 0) -> RoleChoice | Rejected:
+    """The role choice an IamRole value makes, or every reason it cannot work.
+
+    owner: the logical ID of the resource whose IamRole this is; a role defined inline belongs to it.
+    """
     if isinstance(value, str):
         return _parse_string(value, index)
     if isinstance(value, dict) and cfn.is_intrinsic(value):
@@ -181,17 +186,17 @@ def parse_role(value: object, index: TemplateIndex, depth: int = 0) -> RoleChoic
         if function == cfn.GET_ATT:
             return _parse_get_att(argument, value, index)
         if function == cfn.FN_IF:
-            return _parse_if(argument, value, index, depth)
+            return _parse_if(argument, value, index, owner, depth)
         if function == cfn.CONDITION:
             return _rejected(f"{quote(value)} is a condition, not a role; {ACCEPTED_FORMS}.")
         return _parse_other_intrinsic(function, argument, value)
     if isinstance(value, dict):
-        return _parse_definition(value)
+        return _parse_definition(value, owner)
     kind = _JSON_TYPE_NAMES.get(type(value).__name__, type(value).__name__)
     return _rejected(f"{quote(value)} is a {short(kind)}, not a role; {ACCEPTED_FORMS}.")
 
 
-def _parse_definition(value: dict[Any, Any]) -> RoleChoice | Rejected:
+def _parse_definition(value: dict[Any, Any], owner: str) -> RoleChoice | Rejected:
     """IamRole as a mapping of role properties: a role trusting EC2 is generated for it."""
     if not value:
         return _rejected(f"an empty mapping defines no role; {ACCEPTED_FORMS}.")
@@ -206,7 +211,11 @@ def _parse_definition(value: dict[Any, Any]) -> RoleChoice | Rejected:
     key = _identity(value)
     if isinstance(key, Rejected):
         return key
-    return UseRole(RoleRef(key=f"inline:{key}", roles_entry=None, stem="", exact_stem=True, definition=value))
+    # The resource is part of the identity: an inline role belongs to the resource that defines it, so an
+    # equal definition on another resource never merges with it (nor renames it when added or removed).
+    return UseRole(
+        RoleRef(key=f"inline:{owner}:{key}", roles_entry=None, stem="", exact_stem=True, definition=value)
+    )
 
 
 def _identity(value: object) -> str | Rejected:
@@ -345,7 +354,9 @@ def _parse_get_att(argument: object, value: object, index: TemplateIndex) -> Rol
     return _template_role(target, index)
 
 
-def _parse_if(argument: object, value: object, index: TemplateIndex, depth: int) -> RoleChoice | Rejected:
+def _parse_if(
+    argument: object, value: object, index: TemplateIndex, owner: str, depth: int
+) -> RoleChoice | Rejected:
     if depth >= MAX_IF_DEPTH:
         return _rejected(f"Fn::If is nested more than {MAX_IF_DEPTH} levels deep here.")
     if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
@@ -353,8 +364,8 @@ def _parse_if(argument: object, value: object, index: TemplateIndex, depth: int)
     condition, when_true, when_false = argument
     if condition not in index.condition_names:
         return _rejected(f"{quote(value)}: condition {short(condition)} is not defined in Conditions.")
-    true_choice = parse_role(when_true, index, depth + 1)
-    false_choice = parse_role(when_false, index, depth + 1)
+    true_choice = parse_role(when_true, index, owner=owner, depth=depth + 1)
+    false_choice = parse_role(when_false, index, owner=owner, depth=depth + 1)
     if isinstance(true_choice, Rejected) or isinstance(false_choice, Rejected):
         # Both branches are read, so that every problem is reported at once.
         return Rejected(

@@ -95,16 +95,19 @@ def test_expansion_up_to_exactly_500_resources_is_accepted() -> None:
     assert_fleet_expanded(template, output, roles=100)
 
 
-def test_a_500_resource_template_reusing_its_own_profile_stays_at_500() -> None:
+def test_a_hand_written_profile_is_not_reused_and_counts_toward_500() -> None:
     resources: dict[str, Any] = {
         "AppRole": role(),
         "AppProfile": {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [{"Ref": "AppRole"}]}},
     }
-    resources.update({f"Web{i:03d}": instance("AppRole") for i in range(498)})
+    resources.update({f"Web{i:03d}": instance("AppRole") for i in range(497)})
     output = expand({"Resources": resources})
-    assert list(output["Resources"]) == list(resources)
-    for i in range(498):
-        assert output["Resources"][f"Web{i:03d}"]["Properties"]["IamInstanceProfile"] == {"Ref": "AppProfile"}
+    assert list(output["Resources"]) == [*resources, "AppRoleInstanceProfile"]
+    assert output["Resources"]["AppProfile"] == resources["AppProfile"]
+    for i in range(497):
+        assert output["Resources"][f"Web{i:03d}"]["Properties"]["IamInstanceProfile"] == {
+            "Ref": "AppRoleInstanceProfile"
+        }
 
 
 @pytest.mark.parametrize(("roles", "instances", "total"), [(100, 301, 501), (250, 250, 750)])

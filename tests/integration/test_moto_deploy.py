@@ -291,14 +291,23 @@ class InlineRole:
 
 
 INLINE_ROLES = (
-    # Web and Template write the same definition: one role and one profile, named after the first user in
-    # logical-ID order (Template), whatever the order of the resources in the template.
+    # Web and Template write the same definition: each resource still gets its own role and profile
+    # (<Resource>Role): equal definitions are never merged, so neither depends on the other's existence.
     InlineRole(
-        "shared_by_instance_and_launch_template",
+        "instance_with_its_own_role",
+        role="WebRole",
+        profile="WebRoleInstanceProfile",
+        path="/",
+        users=(instance_profile,),
+        managed_policy="AmazonSSMManagedInstanceCore",
+        inline_policies=("read-assets",),
+    ),
+    InlineRole(
+        "launch_template_with_the_same_definition_and_its_own_role",
         role="TemplateRole",
         profile="TemplateRoleInstanceProfile",
         path="/",
-        users=(instance_profile, launch_template_profile),
+        users=(launch_template_profile,),
         managed_policy="AmazonSSMManagedInstanceCore",
         inline_policies=("read-assets",),
     ),
@@ -343,7 +352,7 @@ def test_inline_role_deploys_as_role_trusting_ec2_with_its_policies_and_profile(
     assert f":instance-profile{inline.path}{physical[inline.profile]}" in profile["Arn"]
     for read in inline.users:
         assert read(physical) == profile["Arn"], read.__name__
-    # One role per distinct definition in IAM too: the shared definition did not become two roles.
+    # One role per defining resource in IAM too, and no other.
     assert sorted(role["RoleName"] for role in iam.list_roles()["Roles"]) == sorted(
         physical[role.role] for role in INLINE_ROLES
     )

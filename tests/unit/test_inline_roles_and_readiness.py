@@ -67,28 +67,59 @@ def _instance(iam_role: object, **extra: Any) -> dict[str, Any]:
     return {"Type": "AWS::EC2::Instance", **extra, "Properties": {"ImageId": "ami-1", "IamRole": iam_role}}
 
 
-def test_identical_inline_definitions_share_one_role_and_profile_different_ones_do_not() -> None:
+def test_inline_roles_belong_to_their_resource_and_equal_definitions_are_never_merged() -> None:
     ssm = {"ManagedPolicyArns": ["AmazonSSMManagedInstanceCore"]}
+    alone = expand_with_report({"Resources": {"Web": _instance(dict(ssm))}})
     report = expand_with_report(
         {
             "Resources": {
-                "B": _instance(dict(ssm)),
-                "A": _instance(dict(ssm)),
+                "Api": _instance(dict(ssm)),  # before Web in logical-ID order: it once took Web's role
+                "Web": _instance(dict(ssm)),
                 "C": _instance({"ManagedPolicyArns": ["ReadOnlyAccess"]}),
             }
         }
     )
-    assert report.roles_created == ("ARole", "CRole")
-    assert report.profiles_created == ("ARoleInstanceProfile", "CRoleInstanceProfile")
-
-
-def test_inline_role_id_never_overwrites_an_existing_resource() -> None:
-    out = expand(
-        {"Resources": {"WebRole": {"Type": "AWS::S3::Bucket"}, "Web": _instance({"Description": "x"})}}
+    assert report.roles_created == ("ApiRole", "CRole", "WebRole")
+    assert report.profiles_created == (
+        "ApiRoleInstanceProfile",
+        "CRoleInstanceProfile",
+        "WebRoleInstanceProfile",
     )
-    assert out["Resources"]["WebRole"] == {"Type": "AWS::S3::Bucket"}
-    generated = [lid for lid, r in out["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
-    assert len(generated) == 1 and generated[0].startswith("WebRole") and generated[0] != "WebRole"
+    # Web's role and profile are the same with or without the other instances.
+    for logical_id in ("WebRole", "WebRoleInstanceProfile"):
+        assert (
+            report.template["Resources"][logical_id]["Properties"]
+            == (alone.template["Resources"][logical_id]["Properties"])
+        )
+
+
+def test_several_inline_definitions_in_one_resource_each_get_a_digest() -> None:
+    fleet = {
+        "Type": "AWS::EC2::SpotFleet",
+        "Properties": {
+            "SpotFleetRequestConfigData": {
+                "LaunchSpecifications": [
+                    {"IamRole": {"Description": "a"}},
+                    {"IamRole": {"Description": "b"}},
+                    {"IamRole": {"Description": "a"}},
+                ]
+            }
+        },
+    }
+    report = expand_with_report({"Resources": {"Fleet": fleet}})
+    assert len(report.roles_created) == 2
+    assert all(
+        role.startswith("FleetRole") and len(role) == len("FleetRole") + 8 for role in report.roles_created
+    )
+
+
+def test_inline_role_id_taken_is_an_error_never_a_rename() -> None:
+    with pytest.raises(
+        InvalidTemplateError, match="WebRole, which is already a resource of type AWS::S3::Bucket"
+    ):
+        expand(
+            {"Resources": {"WebRole": {"Type": "AWS::S3::Bucket"}, "Web": _instance({"Description": "x"})}}
+        )
 
 
 def test_conditional_inline_role_exists_only_with_its_users() -> None:
@@ -227,3 +258,17 @@ def test_rds_custom_prefix_wins_over_the_template_default_name_prefix() -> None:
     )
     assert profiles["DbRoleAWSRDSCustomInstanceProfile"]["Path"] == "/team-a/"
     assert profiles["DbRoleInstanceProfile"]["InstanceProfileName"]["Fn::Join"][1][0] == "team-a"
+
+
+def test_permission_readiness_takes_only_true_or_false() -> None:
+    resources = {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": TRUST},
+        "Policy": _policy("Role"),
+        "Web": _instance({"Role": {"Ref": "Role"}, "PermissionReadiness": "no"}),
+    }
+    with pytest.raises(
+        InvalidTemplateError, match=r"Web, Properties.IamRole.PermissionReadiness: \"no\" is not true"
+    ):
+        expand({"Resources": resources})
+    resources["Web"] = _instance({"Role": {"Ref": "Role"}, "PermissionReadiness": True})
+    assert expand({"Resources": resources})["Resources"]["Web"]["DependsOn"] == "Policy"

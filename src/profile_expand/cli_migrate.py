@@ -1,0 +1,120 @@
+"""`profile-expand migrate`: replace hand-written instance profiles by IamRole, changing nothing deployed.
+
+Exit codes: 0 done (or, with --check, nothing to convert); 1 with --check when profiles would be converted,
+or when the migrated template would not expand to the original (a bug: nothing is written); 2 usage or
+unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+from profile_expand.errors import TemplateSyntaxError
+from profile_expand.migrate import Conversion, Plan
+from profile_expand.migrate_source import MigrateError, migrate_text
+
+EXIT_OK: Final = 0
+EXIT_CHANGES: Final = 1
+EXIT_USAGE: Final = 2
+STDIN: Final = "-"
+
+
+def register(commands: Any) -> None:
+    """Add the `migrate` subcommand to the CLI's subparsers."""
+    migrate = commands.add_parser(
+        "migrate",
+        help="turn hand-written AWS::IAM::InstanceProfile resources into IamRole, with zero change deployed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    migrate.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
+    migrate.add_argument(
+        "-o", "--output", metavar="OUT", help="write here (may be TEMPLATE) instead of standard output"
+    )
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; print what would change and exit 1 if any profile would be converted",
+    )
+    migrate.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    name = "<stdin>" if args.template == STDIN else args.template
+    try:
+        if args.template == STDIN:
+            text = sys.stdin.read()
+        else:
+            # newline="": CRLF files stay CRLF (read_text would turn them into LF).
+            with Path(args.template).open(encoding="utf-8", newline="") as stream:
+                text = stream.read()
+    except OSError as error:
+        print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        migration = migrate_text(text, None if args.template == STDIN else args.template)
+    except TemplateSyntaxError as error:
+        print(f"{name}:{error.line}:{error.column}: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except MigrateError as error:
+        print(f"{name}: cannot edit this file: {error}", file=sys.stderr)
+        return EXIT_CHANGES
+    report = sys.stdout if args.check else sys.stderr
+    for line in describe(migration.plan):
+        print(f"{name}: {line}", file=report)
+    if migration.mismatches:
+        for mismatch in migration.mismatches:
+            print(
+                f"{name}: the migrated template would not expand to the original: {mismatch}", file=sys.stderr
+            )
+        print(
+            f"{name}: nothing written (this is a bug in profile-expand migrate; please report it).",
+            file=sys.stderr,
+        )
+        return EXIT_CHANGES
+    if args.check:
+        diff = difflib.unified_diff(
+            text.splitlines(keepends=True),
+            migration.text.splitlines(keepends=True),
+            name,
+            f"{name} (migrated)",
+        )
+        sys.stdout.writelines(diff)
+        return EXIT_CHANGES if migration.plan.conversions else EXIT_OK
+    if args.output:
+        with Path(args.output).open("w", encoding="utf-8", newline="") as stream:
+            stream.write(migration.text)
+    else:
+        sys.stdout.write(migration.text)
+    return EXIT_OK
+
+
+def describe(the_plan: Plan) -> list[str]:
+    """One line per converted profile and per kept profile (with every reason), then a count."""
+    lines = [_converted(conversion) for conversion in the_plan.conversions]
+    for kept in the_plan.kept:
+        lines.append(f"kept {kept.profile}: {'; '.join(reason.text for reason in kept.reasons)}")
+    if the_plan.adds_transform:
+        lines.append("added ProfileExpand to the template's Transform")
+    lines.append(f"{len(the_plan.conversions)} profile(s) converted, {len(the_plan.kept)} kept")
+    return lines
+
+
+def _converted(conversion: Conversion) -> str:
+    where = ", ".join(slot.where for slot in conversion.slots)
+    value = conversion.iam_role
+    options: list[str] = []
+    if isinstance(value, dict) and "Role" in value:
+        options += [f"{key} {_text(option)}" for key, option in (value.get("Profile") or {}).items()]
+        if value.get("PermissionReadiness") is False:
+            options.append("PermissionReadiness false")
+    detail = f" ({', '.join(options)})" if options else ""
+    return f"converted {conversion.profile}: IamRole at {where}{detail}"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)

@@ -1,0 +1,460 @@
+"""Which hand-written instance profiles `profile-expand migrate` can turn into IamRole, exactly.
+
+Pure: takes a plain template, returns a plan (what to rewrite, what to keep and why). It relies on the core
+only through expand_with_report() and the sites table; every conversion is proven by expanding it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, NamedTuple
+
+from profile_expand import cfn
+from profile_expand.errors import InvalidTemplateError
+from profile_expand.sites import ProfileForm, Site, SiteKind, containers, sites_for
+
+TRANSFORM: Final = "Transform"
+MACRO: Final = "ProfileExpand"
+# What a generated profile can carry: anything else on a hand-written one keeps it hand-written.
+_CONVERTIBLE_PROPERTIES: Final = (cfn.ROLES, "Path", cfn.INSTANCE_PROFILE_NAME)
+_CONVERTIBLE_ATTRIBUTES: Final = (cfn.TYPE, cfn.PROPERTIES, cfn.CONDITION)
+_NESTED_STACK: Final = "AWS::CloudFormation::Stack"
+_SUB_NAME: Final = re.compile(r"\$\{([^}!][^}]*)\}")
+
+Path = tuple[str | int, ...]
+
+
+class Slot(NamedTuple):
+    """A site property (or Elastic Beanstalk option) that names a profile, with its path from the root."""
+
+    logical_id: str
+    site: Site
+    path: Path  # Resources, logical ID, ..., the profile property (or the option entry's "Value")
+
+    @property
+    def where(self) -> str:
+        return _readable(self.path)
+
+
+class Conversion(NamedTuple):
+    """One profile becoming IamRole at its sites; `iam_role` is the value written at every site."""
+
+    profile: str
+    slots: tuple[Slot, ...]
+    iam_role: Any
+
+
+class Reason(NamedTuple):
+    """Why a profile stays hand-written: a short code (for counting) and the sentence printed."""
+
+    code: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Kept(NamedTuple):
+    profile: str
+    reasons: tuple[Reason, ...]
+
+
+class Plan(NamedTuple):
+    """What migrate does to a template. `blocked` says why nothing can be converted at all."""
+
+    conversions: tuple[Conversion, ...]
+    kept: tuple[Kept, ...]
+    blocked: str | None = None
+    adds_transform: bool = False
+
+
+def plan(template: Mapping[str, Any]) -> Plan:
+    """Decide, profile by profile, what can become IamRole with the expansion exactly the original.
+
+    Each candidate is tried alone: converted, expanded, and compared with the original; the first set of
+    options (plain, then LogicalId, then PermissionReadiness: false) that gives exactly the original wins.
+    """
+    resources = template.get(cfn.RESOURCES)
+    if not isinstance(resources, Mapping):
+        return Plan((), (), "the template has no Resources mapping")
+    profiles = [
+        lid
+        for lid, resource in resources.items()
+        if isinstance(resource, Mapping) and resource.get(cfn.TYPE) == cfn.INSTANCE_PROFILE_TYPE
+    ]
+    has_macro = MACRO in transforms(template)
+    try:
+        baseline = deployed(template)
+    except InvalidTemplateError as error:
+        reason = Reason("macro-rejects-template", f"the macro rejects the template as it is: {error.summary}")
+        return Plan((), tuple(Kept(p, (reason,)) for p in profiles), reason.text)
+    if not has_macro:
+        # Adding the Transform alone must change nothing (it would, e.g., correct a role named as a profile).
+        alone = with_transform(template)
+        try:
+            problems = differences(baseline, deployed(alone))
+        except InvalidTemplateError as error:
+            problems = [error.summary]
+        if problems:
+            reason = Reason(
+                "transform-changes-template",
+                f"adding Transform: {MACRO} would itself change the template ({problems[0]})",
+            )
+            return Plan((), tuple(Kept(p, (reason,)) for p in profiles), reason.text)
+    slots = _slots(resources)
+    conversions: list[Conversion] = []
+    kept: list[Kept] = []
+    for profile in profiles:
+        reasons = _static_reasons(template, profile, slots)
+        uses = [slot for slot in slots if _names(slot, profile, resources)]
+        if not reasons and not uses:
+            reasons = [Reason("unused", "it is used at no instance-profile site")]
+        if reasons:
+            kept.append(Kept(profile, tuple(reasons)))
+            continue
+        conversion, failure = _prove(template, baseline, profile, tuple(uses))
+        if conversion is None:
+            kept.append(Kept(profile, (Reason("expansion-differs", failure),)))
+        else:
+            conversions.append(conversion)
+    return Plan(tuple(conversions), tuple(kept), None, bool(conversions) and not has_macro)
+
+
+def transforms(template: Mapping[str, Any]) -> list[Any]:
+    value = template.get(TRANSFORM)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def with_transform(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The template with ProfileExpand appended to its transforms (a plain copy)."""
+    result = dict(template)
+    if MACRO not in transforms(template):
+        existing = transforms(template)
+        result[TRANSFORM] = [*existing, MACRO] if existing else MACRO
+    return result
+
+
+def deployed(template: Mapping[str, Any]) -> dict[str, Any]:
+    """What ProfileExpand hands to CloudFormation: the template itself when it does not use the macro."""
+    if MACRO in transforms(template):
+        return expand_quietly(template)
+    return dict(template)
+
+
+def expand_quietly(template: Mapping[str, Any]) -> dict[str, Any]:
+    from profile_expand.core import expand_with_report
+
+    return expand_with_report(template).template
+
+
+def apply(template: Mapping[str, Any], conversions: tuple[Conversion, ...]) -> dict[str, Any]:
+    """The plain template after the conversions (the same edits the source editor makes in the file)."""
+    result = copy.deepcopy(dict(template))
+    for conversion in conversions:
+        for slot in conversion.slots:
+            _rewrite_slot(result, slot, conversion.iam_role)
+        del result[cfn.RESOURCES][conversion.profile]
+    return with_transform(result) if conversions else result
+
+
+def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> list[str]:
+    """How an expansion differs from the original template (Transform and the macro's Metadata aside)."""
+    # Both sides: the original is itself an expansion when the template already used the macro.
+    left, right = _comparable(original, expanded=True), _comparable(expanded, expanded=True)
+    found: list[str] = []
+    for section in sorted(set(left) | set(right), key=str):
+        if section == cfn.RESOURCES:
+            continue
+        if left.get(section) != right.get(section):
+            found.append(f"section {section} differs")
+    before, after = left.get(cfn.RESOURCES) or {}, right.get(cfn.RESOURCES) or {}
+    for lid in before:
+        if lid not in after:
+            found.append(f"resource {lid} is gone")
+        elif before[lid] != after[lid]:
+            keys = sorted(k for k in {*before[lid], *after[lid]} if before[lid].get(k) != after[lid].get(k))
+            found.append(f"resource {lid} differs in {', '.join(keys)}")
+    found += [f"resource {lid} is added" for lid in after if lid not in before]
+    return found
+
+
+# -- finding the profile's uses ---------------------------------------------------------------------
+
+
+def reference(form: ProfileForm, profile: str) -> Any:
+    """How a site written by the macro names a profile, in the site's form."""
+    if form is ProfileForm.NAME:
+        return cfn.ref(profile)
+    if form is ProfileForm.ARN:
+        return cfn.get_att(profile, cfn.ARN_ATTRIBUTE)
+    if form is ProfileForm.NAME_OBJECT:
+        return {"Name": cfn.ref(profile)}
+    return {"Arn": cfn.get_att(profile, cfn.ARN_ATTRIBUTE)}
+
+
+def _slots(resources: Mapping[str, Any]) -> list[Slot]:
+    """Every profile property of every site in the template (outside any Fn::If), as the macro sees them."""
+    found: list[Slot] = []
+    for lid, resource in resources.items():
+        if not isinstance(resource, Mapping) or not isinstance(resource.get(cfn.TYPE), str):
+            continue
+        for site in sites_for(resource[cfn.TYPE]):
+            for path, container in containers(resource, site.container):
+                root: Path = (cfn.RESOURCES, lid, *path)
+                if site.kind is SiteKind.OPTION_SETTING and isinstance(container, list):
+                    for position, entry in enumerate(container):
+                        if (
+                            isinstance(entry, Mapping)
+                            and entry.get("Namespace") == site.option_namespace
+                            and entry.get("OptionName") == site.profile_property
+                        ):
+                            found.append(Slot(lid, site, (*root, position, "Value")))
+                elif isinstance(container, Mapping) and site.profile_property in container:
+                    found.append(Slot(lid, site, (*root, site.profile_property)))
+    return found
+
+
+def _value_at(template: Any, path: Path) -> Any:
+    node = template
+    for step in path:
+        node = node[step]
+    return node
+
+
+def _names(slot: Slot, profile: str, resources: Mapping[str, Any]) -> bool:
+    return bool(
+        _normalise(_value_at({cfn.RESOURCES: resources}, slot.path)) == reference(slot.site.writes, profile)
+    )
+
+
+def _references(node: Any, profile: str, path: Path) -> Iterator[tuple[Path, str]]:
+    """(path, how) of every mention of the profile's logical ID: Ref, Fn::GetAtt, Fn::Sub, DependsOn."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == cfn.REF and value == profile:
+                yield path, "Ref"
+            elif key == cfn.GET_ATT and _get_att_target(value) == profile:
+                yield path, "Fn::GetAtt"
+            elif key == cfn.FN_SUB:
+                text = value[0] if isinstance(value, list) and value else value
+                if isinstance(text, str) and any(
+                    name.split(".", 1)[0] == profile for name in _SUB_NAME.findall(text)
+                ):
+                    yield path, "Fn::Sub"
+                yield from _references(value, profile, (*path, key))
+            elif key == cfn.DEPENDS_ON and (
+                value == profile or (isinstance(value, list) and profile in value)
+            ):
+                yield (*path, key), "DependsOn"
+            else:
+                yield from _references(value, profile, (*path, key))
+    elif isinstance(node, list):
+        for position, item in enumerate(node):
+            yield from _references(item, profile, (*path, position))
+
+
+def _get_att_target(value: Any) -> Any:
+    if isinstance(value, list) and value:
+        return value[0]
+    if isinstance(value, str):
+        return value.split(".", 1)[0]
+    return None
+
+
+def _static_reasons(template: Mapping[str, Any], profile: str, slots: list[Slot]) -> list[Reason]:
+    """Why the profile cannot become IamRole, from the template alone (empty: try it)."""
+    resources = template[cfn.RESOURCES]
+    resource = resources[profile]
+    reasons: list[Reason] = []
+    extra = [key for key in resource if key not in _CONVERTIBLE_ATTRIBUTES]
+    if extra:
+        reasons.append(
+            Reason(
+                "attributes", f"it has {', '.join(map(str, extra))}, which a generated profile does not carry"
+            )
+        )
+    properties = resource.get(cfn.PROPERTIES)
+    if not isinstance(properties, Mapping):
+        return [*reasons, Reason("roles-shape", "its Properties are not a mapping")]
+    other = [key for key in properties if key not in _CONVERTIBLE_PROPERTIES]
+    if other:
+        reasons.append(
+            Reason("properties", f"it sets {', '.join(map(str, other))}, which IamRole cannot express")
+        )
+    roles = properties.get(cfn.ROLES)
+    if isinstance(roles, Mapping) and cfn.FN_IF in roles:
+        reasons.append(Reason("roles-fn-if", "its Roles is chosen with Fn::If"))
+    elif not isinstance(roles, list) or len(roles) != 1:
+        reasons.append(Reason("roles-shape", "its Roles is not a list of exactly one role"))
+    elif isinstance(roles[0], Mapping) and cfn.FN_IF in roles[0]:
+        reasons.append(Reason("roles-fn-if", "its Roles entry is under Fn::If"))
+    site_paths = {slot.path for slot in slots}
+    for path, how in _references(template, profile, ()):
+        if path[:2] == (cfn.RESOURCES, profile):
+            continue
+        where = _readable(path)
+        if how == "DependsOn":
+            reasons.append(Reason("depends-on", f"it is in the DependsOn of {path[1]}"))
+        elif how == "Fn::Sub":
+            reasons.append(Reason("fn-sub", f"it is referenced in an Fn::Sub at {where}"))
+        elif path and path[0] == "Outputs":
+            reasons.append(Reason("outputs", f"it is referenced from Outputs ({where})"))
+        elif path[0] == cfn.RESOURCES and _resource_type(resources, path[1]) == _NESTED_STACK:
+            reasons.append(Reason("nested-stack", f"it is passed to the nested stack {path[1]} ({where})"))
+        elif path[0] != cfn.RESOURCES:
+            reasons.append(Reason("other-reference", f"it is referenced from {where}"))
+        else:
+            reasons.extend(_site_reason(resources, path, profile, site_paths, slots))
+    reasons.extend(_condition_reasons(template, profile, [s for s in slots if _names(s, profile, resources)]))
+    return list(dict.fromkeys(reasons))
+
+
+def _site_reason(
+    resources: Mapping[str, Any], path: Path, profile: str, site_paths: set[Path], slots: list[Slot]
+) -> list[Reason]:
+    """A mention inside a resource: fine at a site in the form the macro writes; otherwise a reason."""
+    where = _readable(path)
+    # The mention may be the site value itself, or inside it ({Arn: !GetAtt P.Arn}, {Name: !Ref P}).
+    for slot in slots:
+        if path[: len(slot.path)] == slot.path:
+            if _names(slot, profile, resources):
+                return []
+            value = _normalise(_value_at({cfn.RESOURCES: resources}, slot.path))
+            if isinstance(value, Mapping) and cfn.FN_IF in value:
+                return [Reason("site-fn-if", f"it is chosen with Fn::If at {slot.where}")]
+            return [
+                Reason(
+                    "other-form",
+                    f"{slot.where} names it in {_form_of(value, profile)}, where IamRole writes "
+                    f"the {slot.site.writes.value} form",
+                )
+            ]
+    if cfn.FN_IF in path:
+        return [Reason("site-fn-if", f"it is used inside an Fn::If at {where}")]
+    return [
+        Reason("other-reference", f"it is referenced from {where}, which is not an instance-profile site")
+    ]
+
+
+def _form_of(value: Any, profile: str) -> str:
+    for form in ProfileForm:
+        if value == reference(form, profile):
+            return f"the {form.value} form"
+    return "another expression"
+
+
+def _condition_reasons(template: Mapping[str, Any], profile: str, uses: list[Slot]) -> list[Reason]:
+    """The macro gives a profile the condition its sites share: a profile under another one cannot move."""
+    resources = template[cfn.RESOURCES]
+    own = resources[profile].get(cfn.CONDITION)
+    conditions = {resources[slot.logical_id].get(cfn.CONDITION) for slot in uses}
+    if not uses:
+        return []
+    if own is None and None not in conditions:
+        names = ", ".join(sorted(str(c) for c in conditions))
+        return [Reason("conditions", f"it has no Condition but every site using it is conditional ({names})")]
+    if own is not None and conditions != {own}:
+        others = ", ".join(sorted("no Condition" if c is None else str(c) for c in conditions if c != own))
+        return [
+            Reason(
+                "conditions",
+                f"it is under Condition {own} but sites using it have {others}: conditions its sites do not share",
+            )
+        ]
+    return []
+
+
+def _resource_type(resources: Mapping[str, Any], logical_id: Any) -> Any:
+    resource = resources.get(logical_id)
+    return resource.get(cfn.TYPE) if isinstance(resource, Mapping) else None
+
+
+# -- proving a conversion ---------------------------------------------------------------------------
+
+
+def _prove(
+    template: Mapping[str, Any], baseline: Mapping[str, Any], profile: str, uses: tuple[Slot, ...]
+) -> tuple[Conversion | None, str]:
+    """The least IamRole value whose expansion is exactly the original, or the reason there is none."""
+    properties = template[cfn.RESOURCES][profile][cfn.PROPERTIES]
+    options = {key: properties[key] for key in ("Path", cfn.INSTANCE_PROFILE_NAME) if key in properties}
+    role = properties[cfn.ROLES][0]
+    last = ""
+    for logical_id in (False, True):
+        for readiness_off in (False, True):
+            profile_options = {**options, **({"LogicalId": profile} if logical_id else {})}
+            value = _iam_role(role, profile_options, readiness_off)
+            conversion = Conversion(profile, uses, value)
+            try:
+                found = differences(baseline, expand_quietly(apply(template, (conversion,))))
+            except InvalidTemplateError as error:
+                found = [f"the macro would reject it: {error.summary}"]
+            if not found:
+                return conversion, ""
+            last = found[0]
+    return None, f"expanding it would not give the original back ({last})"
+
+
+def _iam_role(role: Any, options: Mapping[str, Any], readiness_off: bool) -> Any:
+    if not options and not readiness_off:
+        return copy.deepcopy(role)
+    value: dict[str, Any] = {"Role": copy.deepcopy(role)}
+    if options:
+        value["Profile"] = dict(options)
+    if readiness_off:
+        value["PermissionReadiness"] = False
+    return value
+
+
+def _rewrite_slot(template: dict[str, Any], slot: Slot, iam_role: Any) -> None:
+    container = _value_at(template, slot.path[:-1])
+    if slot.site.kind is SiteKind.OPTION_SETTING:
+        container["OptionName"] = cfn.IAM_ROLE_SHORTHAND
+        container["Value"] = copy.deepcopy(iam_role)
+        return
+    items = list(container.items())
+    container.clear()
+    for key, value in items:
+        if key == slot.path[-1]:
+            container[cfn.IAM_ROLE_SHORTHAND] = copy.deepcopy(iam_role)
+        else:
+            container[key] = value
+
+
+# -- comparing ---------------------------------------------------------------------------------------
+
+
+def _comparable(template: Mapping[str, Any], expanded: bool) -> dict[str, Any]:
+    result = {key: _normalise(value) for key, value in template.items() if key != TRANSFORM}
+    resources = result.get(cfn.RESOURCES)
+    if expanded and isinstance(resources, dict):
+        for resource in resources.values():
+            metadata = resource.get(cfn.METADATA) if isinstance(resource, dict) else None
+            if isinstance(metadata, dict) and cfn.METADATA_KEY in metadata:
+                del metadata[cfn.METADATA_KEY]
+                if not metadata:
+                    del resource[cfn.METADATA]
+    return result
+
+
+def _normalise(value: Any) -> Any:
+    """A copy in which `Fn::GetAtt: "X.Arn"` is written `Fn::GetAtt: [X, Arn]`, as CloudFormation reads both."""
+    if isinstance(value, Mapping):
+        if len(value) == 1 and isinstance(value.get(cfn.GET_ATT), str) and "." in value[cfn.GET_ATT]:
+            return {cfn.GET_ATT: value[cfn.GET_ATT].split(".", 1)}
+        return {key: _normalise(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_normalise(item) for item in value]
+    return value
+
+
+def _readable(path: Path) -> str:
+    parts = list(path[1:]) if path and path[0] == cfn.RESOURCES else list(path)
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

@@ -1,0 +1,250 @@
+"""migrate's analysis on plain templates: what converts (with the least options), what stays and why."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from profile_expand import expand
+from profile_expand.migrate import apply, differences, plan
+from profile_expand.migrate_source import migrate_text
+from profile_expand.yaml_io import Format, decode, dump
+from tests.strategies import GeneratedTemplate, templates
+from tests.unit.test_properties import PROPERTY_SETTINGS
+
+TRUST = {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}}
+
+
+def _template(profile: dict[str, Any] | None = None, **resources: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "AppRole": {"Type": "AWS::IAM::Role", "Properties": TRUST},
+        "Profile": profile
+        or {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [{"Ref": "AppRole"}]}},
+        "Web": {
+            "Type": "AWS::EC2::Instance",
+            "Properties": {"ImageId": "ami-1", "IamInstanceProfile": {"Ref": "Profile"}},
+        },
+    }
+    return {"Resources": {**base, **resources}}
+
+
+def _converted(template: dict[str, Any]) -> Any:
+    result = plan(template)
+    assert not result.kept, result.kept
+    (conversion,) = result.conversions
+    migrated = apply(template, result.conversions)
+    assert differences(template, expand(migrated)) == []
+    return conversion.iam_role
+
+
+def test_a_profile_named_as_the_macro_would_name_it_needs_no_option() -> None:
+    template = _template()
+    template["Resources"]["AppRoleInstanceProfile"] = template["Resources"].pop("Profile")
+    template["Resources"]["Web"]["Properties"]["IamInstanceProfile"] = {"Ref": "AppRoleInstanceProfile"}
+    assert _converted(template) == {"Ref": "AppRole"}
+
+
+def test_another_logical_id_is_kept_with_the_logical_id_option_and_path_and_name_carried() -> None:
+    profile = {
+        "Type": "AWS::IAM::InstanceProfile",
+        "Properties": {"Path": "/web/", "InstanceProfileName": "web", "Roles": [{"Ref": "AppRole"}]},
+    }
+    assert _converted(_template(profile)) == {
+        "Role": {"Ref": "AppRole"},
+        "Profile": {"Path": "/web/", "InstanceProfileName": "web", "LogicalId": "Profile"},
+    }
+
+
+def test_readiness_is_switched_off_only_where_the_role_has_policies() -> None:
+    policy = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {"PolicyName": "p", "PolicyDocument": {}, "Roles": [{"Ref": "AppRole"}]},
+    }
+    value = _converted(_template(Policy=policy))
+    assert value["PermissionReadiness"] is False
+    assert "PermissionReadiness" not in _converted(_template())
+
+
+def test_a_shared_condition_is_carried_by_the_sites() -> None:
+    template = _template()
+    template["Conditions"] = {"IsProd": {"Fn::Equals": ["a", "b"]}}
+    template["Resources"]["Profile"]["Condition"] = "IsProd"
+    template["Resources"]["Web"]["Condition"] = "IsProd"
+    _converted(template)
+
+
+def test_every_site_form_of_one_profile_converts_together() -> None:
+    template = _template(
+        Lt={
+            "Type": "AWS::EC2::LaunchTemplate",
+            "Properties": {
+                "LaunchTemplateData": {"IamInstanceProfile": {"Arn": {"Fn::GetAtt": "Profile.Arn"}}}
+            },
+        },
+        Cluster={"Type": "AWS::EMR::Cluster", "Properties": {"JobFlowRole": {"Ref": "Profile"}}},
+        Env={
+            "Type": "AWS::ElasticBeanstalk::Environment",
+            "Properties": {
+                "OptionSettings": [
+                    {
+                        "Namespace": "aws:autoscaling:launchconfiguration",
+                        "OptionName": "IamInstanceProfile",
+                        "Value": {"Ref": "Profile"},
+                    }
+                ]
+            },
+        },
+    )
+    result = plan(template)
+    (conversion,) = result.conversions
+    assert len(conversion.slots) == 4
+    assert differences(template, expand(apply(template, result.conversions))) == []
+
+
+def _kept(template: dict[str, Any]) -> list[tuple[str, str]]:
+    result = plan(template)
+    assert not result.conversions
+    return [(reason.code, reason.text) for kept in result.kept for reason in kept.reasons]
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "words"),
+    [
+        (
+            lambda t: t.update(Outputs={"P": {"Value": {"Fn::GetAtt": ["Profile", "Arn"]}}}),
+            "outputs",
+            "Outputs",
+        ),
+        (
+            lambda t: t["Resources"].update(
+                Doc={"Type": "AWS::SSM::Document", "Properties": {"Content": {"Fn::Sub": "x ${Profile.Arn}"}}}
+            ),
+            "fn-sub",
+            "Fn::Sub at Doc.Properties.Content",
+        ),
+        (
+            lambda t: t["Resources"]["AppRole"].update(DependsOn=["Profile"]),
+            "depends-on",
+            "DependsOn of AppRole",
+        ),
+        (
+            lambda t: t["Resources"].update(
+                Child={
+                    "Type": "AWS::CloudFormation::Stack",
+                    "Properties": {"TemplateURL": "x", "Parameters": {"Profile": {"Ref": "Profile"}}},
+                }
+            ),
+            "nested-stack",
+            "nested stack Child",
+        ),
+        (
+            lambda t: t["Resources"]["Profile"]["Properties"].update(
+                Roles=[{"Fn::If": ["C", {"Ref": "AppRole"}, "other"]}]
+            ),
+            "roles-fn-if",
+            "Roles entry is under Fn::If",
+        ),
+        (
+            lambda t: (
+                t.update(Conditions={"A": {"Fn::Equals": ["a", "b"]}, "B": {"Fn::Equals": ["a", "c"]}}),
+                t["Resources"]["Profile"].update(Condition="A"),
+                t["Resources"]["Web"].update(Condition="B"),
+            ),
+            "conditions",
+            "conditions its sites do not share",
+        ),
+        (
+            lambda t: (
+                t["Resources"]["Web"].update(Condition="B")
+                or t.update(Conditions={"B": {"Fn::Equals": ["a", "b"]}})
+            ),
+            "conditions",
+            "every site using it is conditional (B)",
+        ),
+        (lambda t: t["Resources"]["Profile"].update(DeletionPolicy="Retain"), "attributes", "DeletionPolicy"),
+        (
+            lambda t: (
+                t["Resources"]["Web"].update(Type="AWS::AutoScaling::LaunchConfiguration")
+                or t["Resources"]["Web"]["Properties"].update(
+                    IamInstanceProfile={"Fn::GetAtt": ["Profile", "Arn"]}
+                )
+            ),
+            "other-form",
+            "names it in the arn form, where IamRole writes the name form",
+        ),
+        (
+            lambda t: t["Resources"]["Web"]["Properties"].update(
+                IamInstanceProfile={"Fn::If": ["C", {"Ref": "Profile"}, {"Ref": "AWS::NoValue"}]}
+            ),
+            "site-fn-if",
+            "chosen with Fn::If at Web.Properties.IamInstanceProfile",
+        ),
+        (lambda t: t["Resources"].pop("Web"), "unused", "used at no instance-profile site"),
+    ],
+)
+def test_a_profile_that_cannot_convert_exactly_stays_with_its_reason(
+    edit: Any, code: str, words: str
+) -> None:
+    template = _template()
+    edit(template)
+    reasons = _kept(template)
+    assert any(found == code and words in text for found, text in reasons), reasons
+
+
+def test_a_template_the_transform_alone_would_change_is_left_whole() -> None:
+    template = _template(
+        Other={"Type": "AWS::EC2::Instance", "Properties": {"IamInstanceProfile": {"Ref": "AppRole"}}}
+    )
+    result = plan(template)
+    assert result.blocked and "would itself change the template" in result.blocked
+    assert "resource Other differs" in result.blocked
+
+
+def test_two_profiles_of_one_role_stay_two() -> None:
+    template = _template(
+        Second={"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [{"Ref": "AppRole"}]}},
+        Api={"Type": "AWS::EC2::Instance", "Properties": {"IamInstanceProfile": {"Ref": "Second"}}},
+    )
+    result = plan(template)
+    assert [c.profile for c in result.conversions] == ["Profile", "Second"]
+    before = copy.deepcopy(template)
+    migrated = apply(template, result.conversions)
+    assert template == before, "the input was modified"
+    assert differences(template, expand(migrated)) == []
+
+
+def _hand_written(generated: GeneratedTemplate) -> dict[str, Any]:
+    """What an author would have written by hand: the macro's output without its Transform and Metadata."""
+    output = copy.deepcopy(expand(generated.template))
+    output.pop("Transform", None)
+    for resource in output["Resources"].values():
+        if isinstance(resource, dict) and "ProfileExpand" in (resource.get("Metadata") or {}):
+            del resource["Metadata"]["ProfileExpand"]
+            if not resource["Metadata"]:
+                del resource["Metadata"]
+    return output
+
+
+@settings(PROPERTY_SETTINGS, max_examples=max(50, PROPERTY_SETTINGS.max_examples // 10))
+@given(templates(), st.sampled_from([Format.JSON, Format.YAML]))
+def test_migrating_any_hand_written_equivalent_changes_nothing(
+    generated: GeneratedTemplate, fmt: Format
+) -> None:
+    """Every site and form: the macro's own output, written by hand, migrates back with zero change."""
+    template = _hand_written(generated)
+    text = dump(template, fmt)
+    migration = migrate_text(text)
+    assert migration.mismatches == ()
+    converted = {conversion.profile for conversion in migration.plan.conversions}
+    event(f"{fmt.value}: converted {min(len(converted), 3)}")
+    for kept in migration.plan.kept:
+        for reason in kept.reasons:
+            event(f"kept: {reason.code}")
+    migrated = decode(migration.text).plain
+    assert differences(template, expand(migrated)) == []
+    # What migrate converted is gone from the file and named at its sites through IamRole.
+    assert not converted & set(migrated["Resources"])
