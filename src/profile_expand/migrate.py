@@ -1,7 +1,7 @@
 """Which hand-written instance profiles `profile-expand migrate` can turn into IamRole, exactly.
 
-Pure: takes a plain template, returns a plan (what to rewrite, what to keep and why). It relies on the core
-only through expand_with_report() and the sites table; every conversion is proven by expanding it.
+Pure: takes a plain template, returns a plan (what to rewrite, what to keep and why). It reads the sites
+from the core's model (analyse) and proves every conversion by expanding it (expand_with_report).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
+from profile_expand.core import analyse, expand_with_report
 from profile_expand.errors import InvalidTemplateError
-from profile_expand.sites import ProfileForm, Site, SiteKind, containers, sites_for
+from profile_expand.model import SHORTHAND
+from profile_expand.sites import ProfileForm, Site, SiteKind
 
 TRANSFORM: Final = "Transform"
 MACRO: Final = "ProfileExpand"
@@ -103,7 +105,7 @@ def plan(template: Mapping[str, Any]) -> Plan:
                 f"adding Transform: {MACRO} would itself change the template ({problems[0]})",
             )
             return Plan((), tuple(Kept(p, (reason,)) for p in profiles), reason.text)
-    slots = _slots(resources)
+    slots = _slots(template)
     conversions: list[Conversion] = []
     kept: list[Kept] = []
     for profile in profiles:
@@ -146,8 +148,6 @@ def deployed(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def expand_quietly(template: Mapping[str, Any]) -> dict[str, Any]:
-    from profile_expand.core import expand_with_report
-
     return expand_with_report(template).template
 
 
@@ -196,26 +196,15 @@ def reference(form: ProfileForm, profile: str) -> Any:
     return {"Arn": cfn.get_att(profile, cfn.ARN_ATTRIBUTE)}
 
 
-def _slots(resources: Mapping[str, Any]) -> list[Slot]:
-    """Every profile property of every site in the template (outside any Fn::If), as the macro sees them."""
-    found: list[Slot] = []
-    for lid, resource in resources.items():
-        if not isinstance(resource, Mapping) or not isinstance(resource.get(cfn.TYPE), str):
-            continue
-        for site in sites_for(resource[cfn.TYPE]):
-            for path, container in containers(resource, site.container):
-                root: Path = (cfn.RESOURCES, lid, *path)
-                if site.kind is SiteKind.OPTION_SETTING and isinstance(container, list):
-                    for position, entry in enumerate(container):
-                        if (
-                            isinstance(entry, Mapping)
-                            and entry.get("Namespace") == site.option_namespace
-                            and entry.get("OptionName") == site.profile_property
-                        ):
-                            found.append(Slot(lid, site, (*root, position, "Value")))
-                elif isinstance(container, Mapping) and site.profile_property in container:
-                    found.append(Slot(lid, site, (*root, site.profile_property)))
-    return found
+def _slots(template: Mapping[str, Any]) -> list[Slot]:
+    """Every profile property of every site in the template (outside any Fn::If), as the core finds them."""
+    found: dict[Path, Slot] = {}
+    for leaf in analyse(template, transform_declared=False).found:
+        # The model judges a value leaf by leaf (Fn::If branches, {Arn}/{Name}): one slot per property.
+        if leaf.kind != SHORTHAND and cfn.FN_IF not in leaf.container:
+            path: Path = (cfn.RESOURCES, leaf.logical_id, *leaf.value_path)
+            found.setdefault(path, Slot(leaf.logical_id, leaf.site, path))
+    return list(found.values())
 
 
 def _value_at(template: Any, path: Path) -> Any:
