@@ -128,7 +128,7 @@ def analyse(template: Mapping[str, Any], *, transform_declared: bool = True) -> 
         return Model(found, (*lint, *_roles_as_profiles(found, ())), None)
     plan = None
     if uses:
-        plan = make_plan(uses, resources, index, defaults, diagnostics)
+        plan = make_plan(uses, resources, defaults, diagnostics)
         check(plan, template, resources, index, diagnostics)
     if diagnostics.has_errors():
         plan = None
@@ -345,11 +345,7 @@ def _branch_terms(resource: Mapping[str, Any], path: Path) -> Requirement:
 
 
 def make_plan(
-    uses: tuple[Use, ...],
-    resources: Mapping[str, Any],
-    index: TemplateIndex,
-    defaults: ProfileOptions,
-    diagnostics: Diagnostics,
+    uses: tuple[Use, ...], resources: Mapping[str, Any], defaults: ProfileOptions, diagnostics: Diagnostics
 ) -> Plan:
     """The roles and profiles to generate for the uses, and the dependencies to add."""
     roles = _plan_inline_roles(uses, diagnostics)
