@@ -42,7 +42,19 @@ pytestmark = pytest.mark.integration
 
 FIXTURES = TESTS / "fixtures" / "lint" / "templates"
 OVERRIDE = str(SHIPPED_FILE)
-OUR_RULE_IDS = {"E9001", "E9002", "W9001", "W9002"}
+OUR_RULE_IDS = {
+    "E9001",
+    "E9002",
+    "E9003",
+    "E9004",
+    "E9005",
+    "E9006",
+    "E9007",
+    "E9008",
+    "W9001",
+    "W9002",
+    "W9003",
+}
 PROPERTY_SITES = [site for site in SITES if site.kind is SiteKind.PROPERTY]
 _MARKER = re.compile(r"#\s*([EWI]\d{4}(?:\s+[EWI]\d{4})*)")
 

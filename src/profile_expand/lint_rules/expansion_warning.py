@@ -20,6 +20,9 @@ class ExpansionWarning(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lin
     )
     source_url = _support.SOURCE_URL
     tags = ["resources", "iam", "transform", "profile-expand"]  # noqa: RUF012 (cfn-lint convention)
+    # The README's table of rules shows these; the lint fixtures hold them in full templates.
+    example_wrong = "IamInstanceProfile: !GetAtt AppProfile.Arn  # the macro writes !Ref AppProfile"
+    example_right = "IamInstanceProfile: !Ref AppProfile"
 
     def match(self, template: Template) -> list[RuleMatch]:
         return _support.matches(template, self.id)
