@@ -44,6 +44,7 @@ OPTION_VALUE: Final = "Value"
 OPTION_NAMESPACE: Final = "Namespace"
 _OBJECT_KEYS: Final = (("Arn", ProfileForm.ARN), ("Name", ProfileForm.NAME))
 _PROFILE_ARN_TEXT: Final = ":instance-profile/"
+_DYNAMIC_REFERENCE: Final = "{{resolve:"
 
 
 class Found(NamedTuple):
@@ -236,12 +237,14 @@ def _judge(
     if mention is not None:
         return ROLE, *mention, None
     wanted = wanted_forms(site, form)
+    if isinstance(value, str) and value.startswith(_DYNAMIC_REFERENCE):
+        return UNKNOWN, None, None, None  # {{resolve:ssm:...}}: CloudFormation fills it in at deploy time
     if isinstance(value, str) and not value.startswith("arn:"):
         # A literal name. A template role's RoleName is certain to be no profile's name unless a profile
-        # of the template has that same name.
+        # of the template has (or, named by an intrinsic, may have) that same name.
         role = index.role_names.get(value)
         profile = index.profile_names.get(value)
-        if role is not None and profile is None:
+        if role is not None and profile is None and not index.profile_names_open:
             return ROLE_NAME, role, None, None
         if ProfileForm.NAME in wanted:
             return (PROFILE if profile else UNKNOWN), None, ProfileForm.NAME.value, profile

@@ -133,6 +133,7 @@ class TemplateIndex(NamedTuple):
     # logical ID. A literal name at a site is judged against them (a role's name where a profile belongs).
     role_names: Mapping[str, str] = MappingProxyType({})
     profile_names: Mapping[str, str] = MappingProxyType({})
+    profile_names_open: bool = False  # some profile of the template is named by an intrinsic
 
     @property
     def role_ids(self) -> list[str]:
@@ -144,6 +145,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
     resource_types: dict[str, str] = {}
     resource_conditions: dict[str, str] = {}
     names: dict[str, dict[str, str]] = {cfn.IAM_ROLE_TYPE: {}, cfn.INSTANCE_PROFILE_TYPE: {}}
+    names_open = False
     for logical_id, resource in _entries(resources):
         kind, condition = resource.get(cfn.TYPE), resource.get(cfn.CONDITION)
         if isinstance(kind, str):
@@ -156,6 +158,8 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
             name = properties.get(key) if isinstance(properties, Mapping) else None
             if isinstance(name, str):
                 names[kind].setdefault(name, logical_id)
+            elif name is not None and kind == cfn.INSTANCE_PROFILE_TYPE:
+                names_open = True
     conditions = template.get(cfn.CONDITIONS)
     parameter_types = {name: _parameter_type(p) for name, p in _entries(template.get(cfn.PARAMETERS))}
     return TemplateIndex(
@@ -168,6 +172,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
         taken_ids=frozenset(resources) | frozenset(parameter_types),
         role_names=names[cfn.IAM_ROLE_TYPE],
         profile_names=names[cfn.INSTANCE_PROFILE_TYPE],
+        profile_names_open=names_open,
     )
 
 

@@ -357,3 +357,24 @@ def test_no_e9007_where_ec2_is_trusted_or_it_is_open(principal: Any) -> None:
 def test_a_profile_used_nowhere_is_not_judged_for_trust() -> None:
     source = template(SITES[0], {"Ref": PARAMETER}, principal=LAMBDA)
     assert codes(analyse(source, transform_declared=False).findings) == []
+
+
+# -- regression tests for false positives ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("site", "key"), every_slot())
+def test_a_dynamic_reference_is_never_judged(site: Site, key: str | None) -> None:
+    """{{resolve:ssm:...}} is filled in at deploy time: neither a plain name nor a name breaking a rule."""
+    source = template(site, "{{resolve:ssm:/fleet/instance-profile}}", key=key)
+    assert codes(analyse(source, transform_declared=False).findings) == []
+
+
+def test_a_roles_name_is_not_judged_while_a_profile_is_named_by_an_intrinsic() -> None:
+    """A profile named by !Ref or !Sub may carry the role's name: E9006 would be a guess."""
+    source = template(SITES[0], "my-app-role")
+    source["Resources"][ROLE]["Properties"]["RoleName"] = "my-app-role"
+    assert codes(analyse(source, transform_declared=False).findings) == [
+        ("E9006", "Use", ("Properties", "IamInstanceProfile"))
+    ]
+    source["Resources"][PROFILE]["Properties"]["InstanceProfileName"] = {"Ref": PARAMETER}
+    assert codes(analyse(source, transform_declared=False).findings) == []
