@@ -28,8 +28,8 @@ from profile_expand.roles import ARN, BUILT, RoleChoice, RoleRef, TemplateIndex,
 from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
 from profile_expand.text import Path, quote
 
-# What a value found at a site is. Issue-sized additions (a profile ARN where a name belongs, a role by
-# its literal RoleName, ...) are new kinds here and new findings derived from them.
+# What a value found at a site is. mistakes.py derives the findings (and the macro's corrections) of the
+# kinds beyond SHORTHAND and ROLE from these.
 SHORTHAND: Final = "shorthand"  # IamRole: the macro generates the profile
 ROLE: Final = "role"  # a role (or role ARN) where the instance profile belongs
 PROFILE_WRONG_FORM: Final = (

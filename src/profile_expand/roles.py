@@ -152,7 +152,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
             resource_types[logical_id] = kind
         if isinstance(condition, str):
             resource_conditions[logical_id] = condition
-        if kind in names:
+        if isinstance(kind, str) and kind in names:
             properties = resource.get(cfn.PROPERTIES)
             key = cfn.ROLE_NAME if kind == cfn.IAM_ROLE_TYPE else cfn.INSTANCE_PROFILE_NAME
             name = properties.get(key) if isinstance(properties, Mapping) else None
