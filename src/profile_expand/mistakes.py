@@ -146,7 +146,8 @@ def _role_by_name(found: Found) -> Finding:
     message = (
         f"{quote(found.value)} is the RoleName of role {short(role)}, and no instance profile of this "
         f"template has that name, but {where(found)} takes an instance profile "
-        f"{' or '.join(_FORM_WORDS[f] for f in wanted)}: deploys fail with 'Invalid IAM Instance Profile "
+        f"{' or '.join(_FORM_WORDS[f] for f in wanted) or 'object ({Arn: ...} or {Name: ...})'}: deploys "
+        "fail with 'Invalid IAM Instance Profile "
         f"name'. {_shorthand(site, f'!Ref {role}')}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} "
         f"with `{cfn.ROLES}: [!Ref {role}]` and write `{reference}` here."
     )
