@@ -25,7 +25,7 @@ from profile_expand.errors import (
     error_order,
 )
 from profile_expand.inline_roles import apply_name_rules, inline_role_properties, satisfies
-from profile_expand.mistakes import Judgement, judge, site_role_rules
+from profile_expand.mistakes import judge, site_role_rules
 from profile_expand.model import (
     ROLE,
     SHORTHAND,
@@ -127,34 +127,36 @@ def analyse(template: Mapping[str, Any], *, transform_declared: bool = True) -> 
     judgement = judge(found, uses, resources, index)
     if not transform_declared:
         lint = [shorthand_without_transform(f) for f in found if f.kind == SHORTHAND]
-        mistakes = (*(c.finding for c in judgement.corrections), *judgement.findings)
-        return Model(found, (*lint, *_roles_as_profiles(found, ()), *mistakes), None)
+        mistakes, certain = judgement
+        judged = (*(c.finding for c in certain), *mistakes)
+        return Model(found, (*lint, *_roles_as_profiles(found, ()), *judged), None)
     plan = None
     if uses:
         plan = make_plan(uses, resources, index, defaults, diagnostics)
         check(plan, template, resources, index, diagnostics)
-    corrections = _corrections(judgement, diagnostics)
+    mistakes, certain = judgement
+    corrections = _corrections(certain, diagnostics)
     if diagnostics.has_errors():
         plan = None
     rewritten = plan.uses if plan is not None else ()
     # What the macro does not correct (it fails, or the mistake is not certain) the lint rules report.
-    uncorrected = tuple(c.finding for c in judgement.corrections if not corrections)
+    uncorrected = tuple(c.finding for c in certain if not corrections)
     findings = (
         *_macro_findings(diagnostics),
         *_roles_as_profiles(found, rewritten),
         *uncorrected,
-        *judgement.findings,
+        *mistakes,
     )
     return Model(found, findings, plan, corrections)
 
 
-def _corrections(judgement: Judgement, diagnostics: Diagnostics) -> tuple[Correction, ...]:
+def _corrections(certain: tuple[Correction, ...], diagnostics: Diagnostics) -> tuple[Correction, ...]:
     """The certain fixes the macro writes, each with its warning; none when the macro fails anyway."""
     if diagnostics.has_errors():
         return ()
-    for correction in judgement.corrections:
+    for correction in certain:
         diagnostics.at(correction.logical_id, correction.path).warn(correction.warning)
-    return judgement.corrections
+    return certain
 
 
 def _resources(template: object, spot: Spot) -> Mapping[str, Any] | None:

@@ -10,7 +10,7 @@ warning); without the transform it stays a finding. The cfn-lint rules only filt
 # compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from profile_expand import cfn
 from profile_expand.errors import (
@@ -48,7 +48,6 @@ from profile_expand.roles import (
 )
 from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers
 from profile_expand.text import Path, format_path, quote, short
-from profile_expand.trust import Trust, ec2_trust
 
 _TRUST_DOCUMENT: Final = "AssumeRolePolicyDocument"
 _EC2_STATEMENT: Final = (
@@ -57,9 +56,8 @@ _EC2_STATEMENT: Final = (
 _FORM_WORDS: Final = {ProfileForm.NAME: "name", ProfileForm.ARN: "ARN"}
 
 
-class Judgement(NamedTuple):
-    findings: tuple[Finding, ...]
-    corrections: tuple[Correction, ...]
+# (findings, corrections). A plain tuple: one fewer class to build at cold start.
+Judgement = tuple[tuple[Finding, ...], tuple[Correction, ...]]
 
 
 def judge(
@@ -79,7 +77,7 @@ def judge(
     findings.extend(_untrusted_roles(used, uses, resources, index))
     findings.extend(_naming_rules(found, used, resources, index))
     unique = dict.fromkeys(findings)  # one finding per place and message, in the order found
-    return Judgement(tuple(unique), tuple(corrections))
+    return tuple(unique), tuple(corrections)
 
 
 def where(found: Found) -> str:
@@ -253,6 +251,11 @@ def _untrusted_roles(
                     role_ref.template_role,
                     f"{cfn.IAM_ROLE_SHORTHAND} of {short(use.logical_id)} at {format_path(use.path)}",
                 )
+    if not users:
+        return
+    # Imported here: most templates have no role to judge, and the Lambda's cold start need not pay for it.
+    from profile_expand.trust import Trust, ec2_trust
+
     for role, user in users.items():
         properties = resources[role].get(cfn.PROPERTIES)
         document = properties.get(_TRUST_DOCUMENT) if isinstance(properties, Mapping) else None
