@@ -378,3 +378,30 @@ def test_a_roles_name_is_not_judged_while_a_profile_is_named_by_an_intrinsic() -
     ]
     source["Resources"][PROFILE]["Properties"]["InstanceProfileName"] = {"Ref": PARAMETER}
     assert codes(analyse(source, transform_declared=False).findings) == []
+
+
+IF_CASES = [
+    pytest.param(site, key, wrong, right, code, id=f"{code}-{param.id}")
+    for takes, wrong, right, code in (
+        (ProfileForm.NAME, {"Fn::GetAtt": [PROFILE, "Arn"]}, {"Ref": PROFILE}, "E9003"),
+        (ProfileForm.ARN, {"Ref": PROFILE}, {"Fn::GetAtt": [PROFILE, "Arn"]}, "E9004"),
+    )
+    for param in pairs(takes)
+    for site, key in [param.values]
+]
+
+
+@pytest.mark.parametrize(("site", "key", "wrong", "right", "code"), IF_CASES)
+def test_the_wrong_form_inside_an_fn_if_branch(
+    site: Site, key: str | None, wrong: Any, right: Any, code: str
+) -> None:
+    """Each branch is judged on its own; the macro corrects the one branch, the other stays as written."""
+    value = {"Fn::If": [CONDITION, wrong, {"Ref": "AWS::NoValue"}]}
+    source = template(site, value, key=key)
+    path = (*value_path(site, site.profile_property, key), "Fn::If", 1)
+    assert codes(analyse(source, transform_declared=False).findings) == [(code, "Use", path)]
+    result, warnings = corrected(source)
+    assert at(result["Resources"]["Use"], path[:-2]) == {
+        "Fn::If": [CONDITION, right, {"Ref": "AWS::NoValue"}]
+    }
+    assert len(warnings) == 1
