@@ -105,17 +105,19 @@ def expand_with_report(template: Mapping[str, Any]) -> Expansion:
 
     Raises InvalidTemplateError listing every problem when the template cannot be expanded.
     """
-    model = analyse(template)
+    # The macro reports none of the lint-only findings (a trust policy, a naming rule): not asked for.
+    model = analyse(template, lint=False)
     if model.errors:
         raise InvalidTemplateError(finding.as_error() for finding in model.errors)
     return render(template, model)
 
 
-def analyse(template: Mapping[str, Any], *, transform_declared: bool = True) -> Model:
+def analyse(template: Mapping[str, Any], *, transform_declared: bool = True, lint: bool = True) -> Model:
     """The account of a template: sites found and judged, findings, and what the macro would write.
 
     transform_declared: the template lists ProfileExpand in its Transform (the macro only ever sees such
     templates). Without it nothing is expanded, and the shorthand itself is the finding (W9001).
+    lint: also judge what only the lint rules report (E9006-E9008, W9003); the macro leaves them out.
     """
     diagnostics = Diagnostics()
     resources = _resources(template, diagnostics.at(""))
@@ -124,12 +126,12 @@ def analyse(template: Mapping[str, Any], *, transform_declared: bool = True) -> 
     index = index_template(template, resources)
     defaults = template_defaults(template, diagnostics)
     found, uses = collect(resources, index, defaults, diagnostics)
-    judgement = judge(found, uses, resources, index)
+    judgement = judge(found, uses, resources, index, lint=lint)
     if not transform_declared:
-        lint = [shorthand_without_transform(f) for f in found if f.kind == SHORTHAND]
+        shorthand = [shorthand_without_transform(f) for f in found if f.kind == SHORTHAND]
         mistakes, certain = judgement
         judged = (*(c.finding for c in certain), *mistakes)
-        return Model(found, (*lint, *_roles_as_profiles(found, ()), *judged), None)
+        return Model(found, (*shorthand, *_roles_as_profiles(found, ()), *judged), None)
     plan = None
     if uses:
         plan = make_plan(uses, resources, index, defaults, diagnostics)

@@ -61,21 +61,30 @@ Judgement = tuple[tuple[Finding, ...], tuple[Correction, ...]]
 
 
 def judge(
-    found: tuple[Found, ...], uses: tuple[Use, ...], resources: Mapping[str, Any], index: TemplateIndex
+    found: tuple[Found, ...],
+    uses: tuple[Use, ...],
+    resources: Mapping[str, Any],
+    index: TemplateIndex,
+    *,
+    lint: bool = True,
 ) -> Judgement:
-    """Every mistake of the catalogue in one template: findings, and the certain ones as corrections."""
+    """Every mistake of the catalogue in one template: findings, and the certain ones as corrections.
+
+    lint=False leaves out what only the lint rules report (the macro's run needs the corrections alone).
+    """
     findings: list[Finding] = []
     corrections: list[Correction] = []
     for leaf in found:
         if leaf.kind == PROFILE_WRONG_FORM:
             _wrong_form(leaf, findings, corrections)
-        elif leaf.kind == ROLE_NAME:
+        elif leaf.kind == ROLE_NAME and lint:
             findings.append(_role_by_name(leaf))
     for logical_id in _profile_ids(index):
         _roles_by_arn(logical_id, resources[logical_id], index, findings, corrections)
-    used = _used_profiles(found)
-    findings.extend(_untrusted_roles(used, uses, resources, index))
-    findings.extend(_naming_rules(found, used, resources, index))
+    if lint:
+        used = _used_profiles(found)
+        findings.extend(_untrusted_roles(used, uses, resources, index))
+        findings.extend(_naming_rules(found, used, resources, index))
     unique = dict.fromkeys(findings)  # one finding per place and message, in the order found
     return tuple(unique), tuple(corrections)
 
