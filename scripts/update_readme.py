@@ -1,4 +1,5 @@
-"""Write the generated parts of README.md: the sites table (from SITES) and the benchmark table.
+"""Write the generated parts of README.md: the sites table (from SITES), the rules table (from the lint
+rules' metadata) and the benchmark table.
 
 Run after changing sites.py, or after `make bench`; a test fails while the README's sites table is stale.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from profile_expand.lint_rules import rules_markdown  # noqa: E402
 from profile_expand.sites import sites_markdown  # noqa: E402
 
 README = ROOT / "README.md"
@@ -27,6 +29,7 @@ def replace_section(text: str, name: str, body: str) -> str:
 
 def main() -> int:
     text = replace_section(README.read_text(), "sites-table", sites_markdown())
+    text = replace_section(text, "rules-table", rules_markdown())
     if BENCH_RESULTS.exists():
         # The results file is a document of its own: its headings go two levels down, under "## Benchmark".
         results = re.sub(r"^(#+) ", r"##\1 ", BENCH_RESULTS.read_text(), flags=re.M)

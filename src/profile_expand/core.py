@@ -24,10 +24,12 @@ from profile_expand.errors import (
     TemplateWarning,
     error_order,
 )
-from profile_expand.inline_roles import apply_name_rules, carries_policy, inline_role_properties, satisfies
+from profile_expand.inline_roles import apply_name_rules, inline_role_properties, satisfies
+from profile_expand.mistakes import judge, site_role_rules
 from profile_expand.model import (
     ROLE,
     SHORTHAND,
+    Correction,
     Entry,
     Found,
     InlineRole,
@@ -62,7 +64,6 @@ from profile_expand.roles import (
     UseRole,
     index_template,
     parse_role,
-    template_role_in,
 )
 from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
 from profile_expand.text import Path, digest, quote, short
@@ -104,17 +105,19 @@ def expand_with_report(template: Mapping[str, Any]) -> Expansion:
 
     Raises InvalidTemplateError listing every problem when the template cannot be expanded.
     """
-    model = analyse(template)
+    # The macro reports none of the lint-only findings (a trust policy, a naming rule): not asked for.
+    model = analyse(template, lint=False)
     if model.errors:
         raise InvalidTemplateError(finding.as_error() for finding in model.errors)
     return render(template, model)
 
 
-def analyse(template: Mapping[str, Any], *, transform_declared: bool = True) -> Model:
+def analyse(template: Mapping[str, Any], *, transform_declared: bool = True, lint: bool = True) -> Model:
     """The account of a template: sites found and judged, findings, and what the macro would write.
 
     transform_declared: the template lists ProfileExpand in its Transform (the macro only ever sees such
     templates). Without it nothing is expanded, and the shorthand itself is the finding (W9001).
+    lint: also judge what only the lint rules report (E9006-E9008, W9003); the macro leaves them out.
     """
     diagnostics = Diagnostics()
     resources = _resources(template, diagnostics.at(""))
@@ -123,17 +126,39 @@ def analyse(template: Mapping[str, Any], *, transform_declared: bool = True) -> 
     index = index_template(template, resources)
     defaults = template_defaults(template, diagnostics)
     found, uses = collect(resources, index, defaults, diagnostics)
+    judgement = judge(found, uses, resources, index, lint=lint)
     if not transform_declared:
-        lint = [shorthand_without_transform(f) for f in found if f.kind == SHORTHAND]
-        return Model(found, (*lint, *_roles_as_profiles(found, ())), None)
+        shorthand = [shorthand_without_transform(f) for f in found if f.kind == SHORTHAND]
+        mistakes, certain = judgement
+        judged = (*(c.finding for c in certain), *mistakes)
+        return Model(found, (*shorthand, *_roles_as_profiles(found, ()), *judged), None)
     plan = None
     if uses:
         plan = make_plan(uses, resources, defaults, diagnostics)
         check(plan, template, resources, index, diagnostics)
+    mistakes, certain = judgement
+    corrections = _corrections(certain, diagnostics)
     if diagnostics.has_errors():
         plan = None
     rewritten = plan.uses if plan is not None else ()
-    return Model(found, (*_macro_findings(diagnostics), *_roles_as_profiles(found, rewritten)), plan)
+    # What the macro does not correct (it fails, or the mistake is not certain) the lint rules report.
+    uncorrected = tuple(c.finding for c in certain if not corrections)
+    findings = (
+        *_macro_findings(diagnostics),
+        *_roles_as_profiles(found, rewritten),
+        *uncorrected,
+        *mistakes,
+    )
+    return Model(found, findings, plan, corrections)
+
+
+def _corrections(certain: tuple[Correction, ...], diagnostics: Diagnostics) -> tuple[Correction, ...]:
+    """The certain fixes the macro writes, each with its warning; none when the macro fails anyway."""
+    if diagnostics.has_errors():
+        return ()
+    for correction in certain:
+        diagnostics.at(correction.logical_id, correction.path).warn(correction.warning)
+    return certain
 
 
 def _resources(template: object, spot: Spot) -> Mapping[str, Any] | None:
@@ -298,21 +323,14 @@ def _role_rules(
     resources: Mapping[str, Any], resource: Mapping[str, Any], site: Site, index: TemplateIndex, spot: Spot
 ) -> tuple[RoleNameRule, ...]:
     """The site's naming rule for the role, when it applies to this resource."""
-    rule, when = site.role_name_rule, site.role_name_rule_when
-    if rule is None:
-        return ()
-    if when is None:
-        return (rule,)
-    related = next((value for _, value in containers(resource, when.role_property)), None)
-    related_role = template_role_in(related, index)
-    if related_role is not None:
-        return (rule,) if carries_policy(resources[related_role], when.policy_name) else ()
-    if related is not None:
+    rules, undecided = site_role_rules(resources, resource, site, index)
+    when, rule = site.role_name_rule_when, site.role_name_rule
+    if undecided and when is not None and rule is not None:
         spot.warn(
             f"if the role at {'.'.join(when.role_property)} carries the AWS managed policy "
             f"{when.policy_name}, the instance role needs {rule.describe()}."
         )
-    return ()
+    return rules
 
 
 def _check_misplaced(resource: Mapping[str, Any], sites: tuple[Site, ...], spot: Spot) -> None:
@@ -669,9 +687,17 @@ def render(template: Mapping[str, Any], model: Model) -> Expansion:
     """The expanded template the model's plan describes, and the report of what was done."""
     warnings = tuple(finding.as_warning() for finding in model.warnings)
     plan = model.plan
-    if plan is None:
+    if plan is None and not model.corrections:
         return Expansion(dict(template), warnings, (), 0)
     new_resources = dict(template[cfn.RESOURCES])
+    for correction in model.corrections:
+        new_resources[correction.logical_id] = _replace_at(
+            new_resources[correction.logical_id], correction.path, _constant(correction.value)
+        )
+    if plan is None:
+        result = dict(template)
+        result[cfn.RESOURCES] = new_resources
+        return Expansion(result, warnings, (), 0)
     ids_by_options: dict[str, dict[str, str]] = {}
     for profile in plan.profiles:
         ids_by_options.setdefault(profile.options.key, {})[profile.role.key] = profile.logical_id
@@ -703,6 +729,11 @@ def render(template: Mapping[str, Any], model: Model) -> Expansion:
         sites_rewritten=len(plan.uses),
         roles_created=tuple(r.logical_id for r in generated_roles),
     )
+
+
+def _constant(value: Any) -> Callable[[Any], Any]:
+    """A rewrite that puts `value` in place of what is there (a correction of a hand-written value)."""
+    return lambda _: value
 
 
 def _profile_properties(profile: Profile) -> dict[str, Any]:

@@ -165,6 +165,13 @@ ROLE_AS_PROFILE: Final = "E9001"  # a role (or role ARN) where an instance profi
 MACRO_ERROR: Final = "E9002"  # the macro rejects the template
 SHORTHAND_WITHOUT_TRANSFORM: Final = "W9001"  # IamRole in a template without Transform: ProfileExpand
 MACRO_WARNING: Final = "W9002"  # the macro expands the template and says something about it
+PROFILE_ARN_AS_NAME: Final = "E9003"  # an instance profile's ARN where only its name is taken
+PROFILE_NAME_AS_ARN: Final = "E9004"  # an instance profile's name where only its ARN is taken
+ROLE_ARN_IN_PROFILE: Final = "E9005"  # an instance profile's Roles holds a role ARN, not a name
+ROLE_NAME_AS_PROFILE: Final = "E9006"  # a template role's literal RoleName where a profile belongs
+ROLE_EC2_CANNOT_ASSUME: Final = "E9007"  # a role in a used profile whose trust policy leaves EC2 out
+SERVICE_NAME_RULE: Final = "E9008"  # a hand-written profile (or its role) breaks a service's naming rule
+SERVICE_NAME_RULE_UNCERTAIN: Final = "W9003"  # ... may break it: the name is generated or an intrinsic
 
 
 class Finding(NamedTuple):
@@ -186,8 +193,9 @@ class Finding(NamedTuple):
         return str(self.as_error())
 
     def lint_text(self) -> str:
-        """The macro's findings in its own words (located, as in the stack events); the rest as they are."""
-        return str(self) if self.code in (MACRO_ERROR, MACRO_WARNING) else self.message
+        """Located (resource and property path first, as in the stack events), but for E9001 and W9001,
+        whose messages name the property themselves."""
+        return self.message if self.code in (ROLE_AS_PROFILE, SHORTHAND_WITHOUT_TRANSFORM) else str(self)
 
 
 class Diagnostics:

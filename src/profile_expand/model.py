@@ -8,6 +8,7 @@ is frozen: each step of the core takes the previous step's result and returns a 
 # Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
 # compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
@@ -27,14 +28,15 @@ from profile_expand.roles import ARN, BUILT, RoleChoice, RoleRef, TemplateIndex,
 from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
 from profile_expand.text import Path, quote
 
-# What a value found at a site is. Issue-sized additions (a profile ARN where a name belongs, a role by
-# its literal RoleName, ...) are new kinds here and new findings derived from them.
+# What a value found at a site is. mistakes.py derives the findings (and the macro's corrections) of the
+# kinds beyond SHORTHAND and ROLE from these.
 SHORTHAND: Final = "shorthand"  # IamRole: the macro generates the profile
 ROLE: Final = "role"  # a role (or role ARN) where the instance profile belongs
 PROFILE_WRONG_FORM: Final = (
     "profile-wrong-form"  # a profile of the template, in a form the property does not take
 )
 PROFILE: Final = "profile"  # a profile of the template, in a form the property takes
+ROLE_NAME: Final = "role-name"  # the literal RoleName of a template role (no profile has that name)
 UNKNOWN: Final = "unknown"  # a name, a parameter, an import, another intrinsic: nothing to judge
 
 OPTION_NAME: Final = "OptionName"
@@ -42,6 +44,7 @@ OPTION_VALUE: Final = "Value"
 OPTION_NAMESPACE: Final = "Namespace"
 _OBJECT_KEYS: Final = (("Arn", ProfileForm.ARN), ("Name", ProfileForm.NAME))
 _PROFILE_ARN_TEXT: Final = ":instance-profile/"
+_DYNAMIC_REFERENCE: Final = "{{resolve:"
 
 
 class Found(NamedTuple):
@@ -56,10 +59,13 @@ class Found(NamedTuple):
     key: str  # IamRole, the profile property, or "Value" of an option entry
     steps: Path  # below the key's value, to the leaf judged (() for the whole value)
     value: object  # the leaf
-    kind: str  # SHORTHAND, ROLE, PROFILE_WRONG_FORM, PROFILE or UNKNOWN
-    role: str | None = None  # for ROLE: the template's AWS::IAM::Role it points at, if any
-    how: str | None = None  # for ROLE: REFERENCE, SUB, ARN or BUILT (roles.py)
+    kind: str  # SHORTHAND, ROLE, ROLE_NAME, PROFILE_WRONG_FORM, PROFILE or UNKNOWN
+    role: str | None = None  # for ROLE and ROLE_NAME: the template's AWS::IAM::Role it points at, if any
+    # For ROLE: REFERENCE, SUB, ARN or BUILT (roles.py). For PROFILE and PROFILE_WRONG_FORM: the form
+    # written, "name" or "arn" (ProfileForm values).
+    how: str | None = None
     form: ProfileForm | None = None  # the {Arn} / {Name} key the leaf sits under, if any
+    profile: str | None = None  # for PROFILE and PROFILE_WRONG_FORM: the template's profile, if known
 
     @property
     def value_path(self) -> Path:
@@ -124,6 +130,19 @@ class Plan(NamedTuple):
     depends_on: Mapping[str, list[str]]  # resource -> policies it must wait for
 
 
+class Correction(NamedTuple):
+    """A certain fix: the value at `path` of a resource is replaced by `value`.
+
+    Under the transform the macro writes it and warns with `warning`; otherwise `finding` reports it.
+    """
+
+    logical_id: str
+    path: Path
+    value: Any
+    warning: str
+    finding: Finding
+
+
 class Model(NamedTuple):
     """Everything the core knows about a template: sites found, findings, and the plan (if it can expand)."""
 
@@ -132,6 +151,8 @@ class Model(NamedTuple):
         Finding, ...
     ]  # errors sorted as the macro reports them, then warnings, then lint findings
     plan: Plan | None  # None when there are errors, or nothing to expand
+    # Certain fixes of hand-written values the macro writes (each with its W9002), applied by render().
+    corrections: tuple[Correction, ...] = ()
 
     def with_code(self, code: str) -> tuple[Finding, ...]:
         return tuple(finding for finding in self.findings if finding.code == code)
@@ -185,10 +206,11 @@ def classify(logical_id: str, site: Site, entry: Entry, index: TemplateIndex) ->
     container, key, value, shorthand = entry
     if shorthand:
         return (Found(logical_id, site, container, key, (), value, SHORTHAND),)
-    return tuple(
-        Found(logical_id, site, container, key, steps, leaf, *_judge(site, leaf, form, index), form=form)
-        for steps, leaf, form in _leaves(site, value, (), None, top=True)
-    )
+    found = []
+    for steps, leaf, form in _leaves(site, value, (), None, top=True):
+        kind, role, how, profile = _judge(site, leaf, form, index)
+        found.append(Found(logical_id, site, container, key, steps, leaf, kind, role, how, form, profile))
+    return tuple(found)
 
 
 def _leaves(
@@ -209,34 +231,52 @@ def _leaves(
 
 def _judge(
     site: Site, value: object, form: ProfileForm | None, index: TemplateIndex
-) -> tuple[str, str | None, str | None]:
-    """(kind, role, how) of one leaf."""
+) -> tuple[str, str | None, str | None, str | None]:
+    """(kind, role, how, profile) of one leaf."""
     mention = role_mention(value, index)
     if mention is not None:
-        return ROLE, *mention
-    written = _profile_form(value, index)
+        return ROLE, *mention, None
+    wanted = wanted_forms(site, form)
+    if isinstance(value, str) and value.startswith(_DYNAMIC_REFERENCE):
+        return UNKNOWN, None, None, None  # {{resolve:ssm:...}}: CloudFormation fills it in at deploy time
+    if isinstance(value, str) and not value.startswith("arn:"):
+        # A literal name. A template role's RoleName is certain to be no profile's name unless a profile
+        # of the template has (or, named by an intrinsic, may have) that same name.
+        role = index.role_names.get(value)
+        profile = index.profile_names.get(value)
+        if role is not None and profile is None and not index.profile_names_open:
+            return ROLE_NAME, role, None, None
+        if ProfileForm.NAME in wanted:
+            return (PROFILE if profile else UNKNOWN), None, ProfileForm.NAME.value, profile
+        return PROFILE_WRONG_FORM, None, ProfileForm.NAME.value, profile
+    written = profile_reference(value, index)
     if written is None:
-        return UNKNOWN, None, None
-    wanted = (form,) if form is not None else tuple(f for f in site.accepts if f in _PLAIN_FORMS)
-    return (PROFILE if written in wanted else PROFILE_WRONG_FORM), None, None
+        return UNKNOWN, None, None, None
+    written_form, profile = written
+    kind = PROFILE if written_form in wanted else PROFILE_WRONG_FORM
+    return kind, None, written_form.value, profile
 
 
 _PLAIN_FORMS: Final = (ProfileForm.NAME, ProfileForm.ARN)
 
 
-def _profile_form(value: object, index: TemplateIndex) -> ProfileForm | None:
-    """NAME or ARN when the value certainly refers to an instance profile, else None."""
+def wanted_forms(site: Site, form: ProfileForm | None) -> tuple[ProfileForm, ...]:
+    """The plain forms a leaf may take: its {Arn}/{Name} key's, or the property's."""
+    return (form,) if form is not None else tuple(f for f in site.accepts if f in _PLAIN_FORMS)
+
+
+def profile_reference(value: object, index: TemplateIndex) -> tuple[ProfileForm, str | None] | None:
+    """(NAME or ARN, the template's profile if known) when the value certainly refers to an instance
+    profile; None otherwise (a parameter, an import, a literal name: nothing certain)."""
     if isinstance(value, str):
-        return ProfileForm.ARN if value.startswith("arn:") and _PROFILE_ARN_TEXT in value else None
+        if value.startswith("arn:") and _PROFILE_ARN_TEXT in value:
+            return ProfileForm.ARN, index.profile_names.get(value.rsplit("/", 1)[-1])
+        return None
     if not (isinstance(value, dict) and cfn.is_intrinsic(value)):
         return None
     ((function, argument),) = value.items()
-    if (
-        function == cfn.REF
-        and isinstance(argument, str)
-        and index.resource_types.get(argument) == cfn.INSTANCE_PROFILE_TYPE
-    ):
-        return ProfileForm.NAME
+    if function == cfn.REF and isinstance(argument, str) and _is_profile(argument, index):
+        return ProfileForm.NAME, argument
     if function == cfn.GET_ATT:
         parts = argument.split(".", 1) if isinstance(argument, str) else argument
         if (
@@ -244,10 +284,33 @@ def _profile_form(value: object, index: TemplateIndex) -> ProfileForm | None:
             and len(parts) == 2
             and parts[1] == cfn.ARN_ATTRIBUTE
             and isinstance(parts[0], str)
-            and index.resource_types.get(parts[0]) == cfn.INSTANCE_PROFILE_TYPE
+            and _is_profile(parts[0], index)
         ):
-            return ProfileForm.ARN
+            return ProfileForm.ARN, parts[0]
+    if function == cfn.FN_SUB:
+        text, variables = argument if isinstance(argument, list) and len(argument) == 2 else (argument, {})
+        if not isinstance(text, str):
+            return None
+        whole = re.fullmatch(r"\$\{([\w:]+)(\.Arn)?\}", text)
+        if (
+            whole
+            and _is_profile(whole[1], index)
+            and not (isinstance(variables, Mapping) and whole[1] in variables)
+        ):
+            return (ProfileForm.ARN if whole[2] else ProfileForm.NAME), whole[1]
+        return (ProfileForm.ARN, None) if _PROFILE_ARN_TEXT in text else None
+    if function == cfn.FN_JOIN and isinstance(argument, list) and len(argument) == 2:
+        delimiter, parts = argument
+        if isinstance(delimiter, str) and isinstance(parts, list):
+            # Intrinsic parts become a placeholder that cannot complete ":instance-profile/" on its own.
+            literal = delimiter.join(part if isinstance(part, str) else "\0" for part in parts)
+            if _PROFILE_ARN_TEXT in literal:
+                return ProfileForm.ARN, None
     return None
+
+
+def _is_profile(logical_id: str, index: TemplateIndex) -> bool:
+    return index.resource_types.get(logical_id) == cfn.INSTANCE_PROFILE_TYPE
 
 
 # -- what the lint rules report beyond the macro's own words ---------------------------------------

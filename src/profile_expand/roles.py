@@ -10,6 +10,7 @@ An IamRole value parses into a RoleChoice tree: UseRole (one role), NoValue (no 
 
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias
 
 from profile_expand import cfn
@@ -130,6 +131,11 @@ class TemplateIndex(NamedTuple):
     parameter_types: Mapping[str, str]
     condition_names: frozenset[str]
     taken_ids: frozenset[str]  # every logical ID of Resources and Parameters: generated IDs must avoid them
+    # Literal names: a role's RoleName -> its logical ID; an instance profile's InstanceProfileName -> its
+    # logical ID. A literal name at a site is judged against them (a role's name where a profile belongs).
+    role_names: Mapping[str, str] = MappingProxyType({})
+    profile_names: Mapping[str, str] = MappingProxyType({})
+    profile_names_open: bool = False  # some profile of the template is named by an intrinsic
 
     @property
     def role_ids(self) -> list[str]:
@@ -140,12 +146,22 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
     """Read the template's resource types, conditions and parameters once."""
     resource_types: dict[str, str] = {}
     resource_conditions: dict[str, str] = {}
+    names: dict[str, dict[str, str]] = {cfn.IAM_ROLE_TYPE: {}, cfn.INSTANCE_PROFILE_TYPE: {}}
+    names_open = False
     for logical_id, resource in _entries(resources):
         kind, condition = resource.get(cfn.TYPE), resource.get(cfn.CONDITION)
         if isinstance(kind, str):
             resource_types[logical_id] = kind
         if isinstance(condition, str):
             resource_conditions[logical_id] = condition
+        if isinstance(kind, str) and kind in names:
+            properties = resource.get(cfn.PROPERTIES)
+            key = cfn.ROLE_NAME if kind == cfn.IAM_ROLE_TYPE else cfn.INSTANCE_PROFILE_NAME
+            name = properties.get(key) if isinstance(properties, Mapping) else None
+            if isinstance(name, str):
+                names[kind].setdefault(name, logical_id)
+            elif name is not None and kind == cfn.INSTANCE_PROFILE_TYPE:
+                names_open = True
     conditions = template.get(cfn.CONDITIONS)
     parameter_types = {name: _parameter_type(p) for name, p in _entries(template.get(cfn.PARAMETERS))}
     return TemplateIndex(
@@ -156,6 +172,9 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
         if isinstance(conditions, Mapping)
         else frozenset(),
         taken_ids=frozenset(resources) | frozenset(parameter_types),
+        role_names=names[cfn.IAM_ROLE_TYPE],
+        profile_names=names[cfn.INSTANCE_PROFILE_TYPE],
+        profile_names_open=names_open,
     )
 
 
@@ -452,3 +471,22 @@ def template_role_in(value: object, index: TemplateIndex) -> str | None:
     """The role logical ID when `value` is Ref / GetAtt Arn of an AWS::IAM::Role of the template."""
     mention = role_mention(value, index)
     return mention[0] if mention is not None and mention[1] == REFERENCE else None
+
+
+def role_arn_mention(value: object, index: TemplateIndex) -> RoleMention | None:
+    """The role a value gives by its ARN, where a role name belongs (an instance profile's Roles).
+
+    !Ref Role and "${Role}" are the name, and fine; !GetAtt Role.Arn, "${Role.Arn}", a literal role ARN
+    and an Fn::Sub / Fn::Join building one are ARNs.
+    """
+    mention = role_mention(value, index)
+    if mention is None or mention[1] in (ARN, BUILT):
+        return mention
+    assert isinstance(value, dict)
+    ((function, argument),) = value.items()
+    if function == cfn.GET_ATT:
+        return mention
+    if function == cfn.FN_SUB:
+        text = argument[0] if isinstance(argument, list) else argument
+        return mention if isinstance(text, str) and text.endswith("." + cfn.ARN_ATTRIBUTE + "}") else None
+    return None

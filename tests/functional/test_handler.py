@@ -301,6 +301,28 @@ def test_core_warnings_are_logged_at_warning(invoke: Any) -> None:
     assert captured.metrics()["Warnings"] == [1.0]
 
 
+def test_a_hand_written_profile_in_the_wrong_form_is_corrected_and_logged(invoke: Any) -> None:
+    """Issue 10: a profile of the template given by its ARN where the name goes, written by hand."""
+    event = load_event("ec2_instance.json")
+    resources = event["fragment"]["Resources"]
+    resources["AppProfile"] = {
+        "Type": "AWS::IAM::InstanceProfile",
+        "Properties": {"Roles": [{"Ref": "AppRole"}]},
+    }
+    properties = resources["Web"]["Properties"]
+    del properties["IamRole"]
+    properties["IamInstanceProfile"] = {"Fn::GetAtt": ["AppProfile", "Arn"]}
+    response, captured = invoke(event)
+
+    assert response["status"] == "success"
+    assert response["fragment"]["Resources"]["Web"]["Properties"]["IamInstanceProfile"] == {
+        "Ref": "AppProfile"
+    }
+    (warning,) = [r for r in captured.logs if r["level"] == "WARNING"]
+    assert (warning["logicalId"], warning["path"]) == ("Web", "Properties.IamInstanceProfile")
+    assert "ProfileExpand wrote `!Ref AppProfile`" in warning["message"]
+
+
 def test_state_does_not_leak_between_invocations(invoke: Any) -> None:
     invoke(load_event("ec2_instance.json"))
     _, captured = invoke(load_event("malformed_no_fragment.json") | {"transformId": None})

@@ -1,7 +1,9 @@
-"""The README's sites table is generated from SITES; it must not drift (scripts/update_readme.py)."""
+"""The README's sites and rules tables are generated (SITES, the rules' metadata); they must not drift
+(scripts/update_readme.py)."""
 
 from __future__ import annotations
 
+from profile_expand.lint_rules import RULES, rules_markdown
 from profile_expand.sites import SITES, sites_markdown
 from tests.support import ROOT
 
@@ -12,3 +14,11 @@ def test_readme_sites_table_matches_the_sites_table() -> None:
     section = readme[readme.index(start) + len(start) : readme.index(end)]
     assert section == sites_markdown(), "run `python scripts/update_readme.py`"
     assert all(site.resource_type in section for site in SITES)
+
+
+def test_readme_rules_table_matches_the_rules() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start, end = "<!-- rules-table:start -->\n", "<!-- rules-table:end -->"
+    section = readme[readme.index(start) + len(start) : readme.index(end)]
+    assert section == rules_markdown(), "run `python scripts/update_readme.py`"
+    assert all(f"**{rule.id}**" in section for rule in RULES)

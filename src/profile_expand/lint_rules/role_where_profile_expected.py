@@ -22,6 +22,9 @@ class RoleWhereProfileExpected(CloudFormationLintRule):  # type: ignore[misc]  #
     )
     source_url = _support.SOURCE_URL
     tags = ["resources", "iam", "ec2", "instance-profile", "profile-expand"]  # noqa: RUF012 (cfn-lint convention)
+    # The README's table of rules shows these; the lint fixtures hold them in full templates.
+    example_wrong = "IamInstanceProfile: !Ref AppRole  # an AWS::IAM::Role"
+    example_right = "IamRole: !Ref AppRole  # with Transform: ProfileExpand"
 
     def match(self, template: Template) -> list[RuleMatch]:
         return _support.matches(template, self.id)

@@ -20,6 +20,9 @@ class ShorthandWithoutTransform(CloudFormationLintRule):  # type: ignore[misc]  
     )
     source_url = _support.SOURCE_URL
     tags = ["resources", "iam", "transform", "profile-expand"]  # noqa: RUF012 (cfn-lint convention)
+    # The README's table of rules shows these; the lint fixtures hold them in full templates.
+    example_wrong = "IamRole: !Ref AppRole  # Transform does not list ProfileExpand"
+    example_right = "Transform: ProfileExpand"
 
     def match(self, template: Template) -> list[RuleMatch]:
         return _support.matches(template, self.id)
