@@ -57,16 +57,34 @@ def transform_names(template: Any) -> list[str]:
     return [str(item) for item in items]
 
 
-def apply_chain(template: Any, region: str = DEFAULT_REGION) -> Chain:
+def without_transform(
+    template: Mapping[str, Any], macro_name: str = cfn.TRANSFORM_NAME, listed: list[str] | None = None
+) -> dict[str, Any]:
+    """A copy of the template whose Transform lists `listed` (default: its own) less the macro.
+
+    The key goes when nothing is left. Other transforms stay, for CloudFormation (or cfn-lint) to see.
+    """
+    names = [name for name in (transform_names(template) if listed is None else listed) if name != macro_name]
+    result: dict[str, Any] = {}
+    for key, value in template.items():
+        if key != cfn.TRANSFORM:
+            result[key] = value
+        elif names:
+            result[key] = names if len(names) > 1 else names[0]
+    return result
+
+
+def apply_chain(template: Any, region: str = DEFAULT_REGION, macro_name: str = cfn.TRANSFORM_NAME) -> Chain:
     """Apply the transforms that come before ProfileExpand; leave the template untouched otherwise.
 
+    macro_name: the name ProfileExpand is deployed under (its MacroName), as templates list it.
     The input is not modified. When something was applied, the result's Transform starts at
     ProfileExpand (the part CloudFormation has still to run).
     """
     names = transform_names(template)
-    if cfn.TRANSFORM_NAME not in names:
+    if macro_name not in names:
         return Chain(template, left=names, has_profile_expand=False)
-    position = names.index(cfn.TRANSFORM_NAME)
+    position = names.index(macro_name)
     before, after = names[:position], names[position + 1 :]
     chain = Chain(template, left=after)
     if not before:
@@ -83,7 +101,7 @@ def apply_chain(template: Any, region: str = DEFAULT_REGION) -> Chain:
         chain.applied.append(name)
     # Keep the type of the original mapping (cfn-lint's nodes carry positions) but a fresh Transform.
     result = copy.copy(current)
-    result[cfn.TRANSFORM] = [*chain.skipped, cfn.TRANSFORM_NAME, *after]
+    result[cfn.TRANSFORM] = [*chain.skipped, macro_name, *after]
     if cfn.TRANSFORM not in current:
         # SAM drops the Transform key; put it back where templates keep it, before Resources.
         result = _with_key_first(result, cfn.TRANSFORM)

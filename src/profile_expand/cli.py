@@ -19,8 +19,8 @@ from typing import Any, Final
 
 import profile_expand
 from profile_expand import cfn, cli_migrate, lintrc, rollout
-from profile_expand.chain import DEFAULT_REGION, Chain, apply_chain, transform_names
-from profile_expand.core import Expansion, expand_with_report
+from profile_expand.chain import DEFAULT_REGION, Chain, apply_chain, transform_names, without_transform
+from profile_expand.core import Expansion, expand_with_report, uses_shorthand
 from profile_expand.errors import ChainError, CommandExit, InvalidTemplateError, TemplateSyntaxError
 from profile_expand.yaml_io import Format, decode, dump, locate, position_of, to_plain
 
@@ -52,6 +52,7 @@ class _Loaded:
     format: Format
     source: Any  # cfn-lint nodes, with positions
     chain: Chain
+    macro_name: str  # the name ProfileExpand is deployed under, as the template's Transform lists it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         help="leave ProfileExpand out of the output's Transform: a template to deploy where macros cannot "
         "run (service-managed StackSets, Service Catalog)",
     )
+    _add_macro_name(expand)
     expand.set_defaults(run=_run_expand)
 
     lint = commands.add_parser(
@@ -94,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         help="expand, then run cfn-lint with this project's rules; findings point at TEMPLATE's lines",
     )
     lint.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
+    _add_macro_name(lint)
     lint.add_argument(
         "cfnlint_args",
         nargs=argparse.REMAINDER,
@@ -108,7 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     event.add_argument("--account-id", default=EVENT_ACCOUNT_ID)
     event.add_argument("--region", default=DEFAULT_REGION)
     event.add_argument("--request-id", help="default: derived from the template, the same on every run")
-    event.add_argument("--transform-id", help="default: ACCOUNT_ID::ProfileExpand")
+    event.add_argument("--transform-id", help="default: ACCOUNT_ID::MACRO_NAME")
+    _add_macro_name(event)
     event.set_defaults(run=_run_event)
     # Subcommands kept in their own modules; each registers its parser and its run(args) -> int.
     rollout.register(commands)
@@ -117,15 +121,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_macro_name(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--macro-name",
+        default=cfn.TRANSFORM_NAME,
+        metavar="NAME",
+        help=f"the name the macro is deployed under (template.yaml's MacroName; default {cfn.TRANSFORM_NAME})",
+    )
+
+
 # -- expand ------------------------------------------------------------------------------------------
 
 
 def _run_expand(args: argparse.Namespace) -> int:
-    loaded = _load(args.template)
+    loaded = _load(args.template, macro_name=args.macro_name)
     _report_chain(loaded)
     expansion = _expand(loaded)
     output_format = Format(args.format) if args.format else loaded.format
-    template = rollout.without_profile_expand(expansion.template) if args.no_transform else expansion.template
+    template = (
+        rollout.without_profile_expand(expansion.template, args.macro_name)
+        if args.no_transform
+        else expansion.template
+    )
     _write(args.output, dump(template, output_format))
     return EXIT_OK
 
@@ -166,7 +183,7 @@ def _run_lint(args: argparse.Namespace) -> int:
     formatter: Any = None
     for template in templates:
         try:
-            found, rules, config, formatter = _lint_one(template, rest)
+            found, rules, config, formatter = _lint_one(template, rest, args.macro_name)
         except CommandExit as stop:
             if stop.code != _LINT_BITS["error"]:
                 return stop.code  # cfn-lint could not run at all (its options)
@@ -189,7 +206,7 @@ def _run_lint(args: argparse.Namespace) -> int:
     return code
 
 
-def _lint_one(template: str, options: list[str]) -> tuple[list[Any], Any, Any, Any]:
+def _lint_one(template: str, options: list[str], macro_name: str) -> tuple[list[Any], Any, Any, Any]:
     """cfn-lint's findings on one expanded template at the source's lines; its rules, config, formatter."""
     # cfn-lint's runner is imported here: `expand` and `event` do not need its rules and schemas loaded.
     from cfnlint.config import ConfigMixIn  # type: ignore[import-untyped]
@@ -198,10 +215,10 @@ def _lint_one(template: str, options: list[str]) -> tuple[list[Any], Any, Any, A
 
     linted: Mapping[str, Any] | None = None
     try:
-        loaded = _load(template)
+        loaded = _load(template, macro_name=macro_name)
         _report_chain(loaded)
         if loaded.chain.has_profile_expand:
-            linted = _for_lint(_expand(loaded).template, transform_names(loaded.source))
+            linted = _for_lint(_expand(loaded).template, loaded)
     except CommandExit as stop:
         # cfn-lint's exit code for a template that has errors is 2, whatever kind they are.
         raise CommandExit(_LINT_BITS["error"]) from stop
@@ -213,6 +230,8 @@ def _lint_one(template: str, options: list[str]) -> tuple[list[Any], Any, Any, A
         ours = ["--template", str(expanded_file)]
         if LINT_RULES_DIR.is_dir():
             ours += ["--append-rules", str(LINT_RULES_DIR)]
+            if macro_name != cfn.TRANSFORM_NAME:
+                ours += ["--configure-rule", *lint_rule_settings(macro_name)]
         try:
             config = ConfigMixIn([*ours, *options])
             runner = Runner(config)
@@ -230,20 +249,13 @@ def _lint_one(template: str, options: list[str]) -> tuple[list[Any], Any, Any, A
     return [unique[key] for key in sorted(unique)], runner.rules, config, get_formatter(config)
 
 
-def _for_lint(template: dict[str, Any], declared: list[str]) -> dict[str, Any]:
+def _for_lint(template: dict[str, Any], loaded: _Loaded) -> dict[str, Any]:
     """The expanded template with the source's Transform less ProfileExpand, a name cfn-lint does not know.
 
     Transforms the preview already applied stay listed: cfn-lint relaxes some rules for transformed
     templates (unused parameters a Fn::ForEach used, say) and must judge this one as it would the source.
     """
-    names = [name for name in declared if name != cfn.TRANSFORM_NAME]
-    result: dict[str, Any] = {}
-    for key, value in template.items():
-        if key != cfn.TRANSFORM:
-            result[key] = value
-        elif names:
-            result[key] = names if len(names) > 1 else names[0]
-    return result
+    return without_transform(template, loaded.macro_name, transform_names(loaded.source))
 
 
 def _at_source(match: Any, loaded: _Loaded, linted: Mapping[str, Any] | None, match_type: Any) -> Any:
@@ -293,14 +305,14 @@ def _source_position(source: Any, expanded: Mapping[str, Any], path: tuple[Any, 
 
 
 def _run_event(args: argparse.Namespace) -> int:
-    loaded = _load(args.template, region=args.region)
+    loaded = _load(args.template, region=args.region, macro_name=args.macro_name)
     _report_chain(loaded)
     fragment = to_plain(loaded.chain.template)
     digest = hashlib.sha256(json.dumps(fragment, sort_keys=True).encode("utf-8")).hexdigest()
     event = {
         "accountId": args.account_id,
         "fragment": fragment,
-        "transformId": args.transform_id or f"{args.account_id}::{cfn.TRANSFORM_NAME}",
+        "transformId": args.transform_id or f"{args.account_id}::{args.macro_name}",
         # A UUID like CloudFormation's, but derived from the fragment so the file is reproducible.
         "requestId": args.request_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PROG}:{digest}")),
         "region": args.region,
@@ -331,7 +343,7 @@ def _parameter_defaults(template: Any) -> dict[str, Any]:
 # -- shared ------------------------------------------------------------------------------------------
 
 
-def _load(template: str, region: str = DEFAULT_REGION) -> _Loaded:
+def _load(template: str, region: str = DEFAULT_REGION, macro_name: str = cfn.TRANSFORM_NAME) -> _Loaded:
     name = STDIN_NAME if template == STDIN else template
     try:
         text = sys.stdin.read() if template == STDIN else Path(template).read_text(encoding="utf-8")
@@ -345,7 +357,7 @@ def _load(template: str, region: str = DEFAULT_REGION) -> _Loaded:
         print(f"{name}:{error.line}:{error.column}: syntax error: {error.message}", file=sys.stderr)
         raise CommandExit(EXIT_USAGE) from error
     try:
-        chain = apply_chain(decoded.nodes, region)
+        chain = apply_chain(decoded.nodes, region, macro_name)
     except ChainError as error:
         for problem in error.problems:
             position = problem.position or position_of(decoded.nodes, problem.path)
@@ -353,24 +365,27 @@ def _load(template: str, region: str = DEFAULT_REGION) -> _Loaded:
                 f"{name}:{position[0]}:{position[1]}: {error.transform}: {problem.message}", file=sys.stderr
             )
         raise CommandExit(EXIT_TEMPLATE) from error
-    return _Loaded(name, text, decoded.format, decoded.nodes, chain)
+    return _Loaded(name, text, decoded.format, decoded.nodes, chain, macro_name)
 
 
 def _report_chain(loaded: _Loaded) -> None:
     """Say which transforms the preview applied and which CloudFormation will still run."""
     chain = loaded.chain
     names = transform_names(loaded.source)
+    macro = loaded.macro_name
     if not chain.has_profile_expand:
-        declared = f"Transform lists {', '.join(names)} but not" if names else "no Transform:"
-        print(
-            f"{PROG}: warning: {loaded.name} has {declared} {cfn.TRANSFORM_NAME}; "
-            "CloudFormation will not expand IamRole in this template",
-            file=sys.stderr,
-        )
+        # Only a template that uses the shorthand needs the macro: ordinary templates lint in silence.
+        if uses_shorthand(to_plain(chain.template)):
+            declared = f"Transform lists {', '.join(names)} but not" if names else "no Transform:"
+            print(
+                f"{PROG}: warning: {loaded.name} has {declared} {macro}; "
+                "CloudFormation will not expand IamRole in this template",
+                file=sys.stderr,
+            )
         return
-    if names == [cfn.TRANSFORM_NAME]:
+    if names == [macro]:
         return
-    line = f"{PROG}: applied {', '.join([*chain.applied, cfn.TRANSFORM_NAME])}"
+    line = f"{PROG}: applied {', '.join([*chain.applied, macro])}"
     if chain.skipped:
         line += f"; not applied (no local implementation): {', '.join(chain.skipped)}"
     if chain.left:
@@ -378,6 +393,13 @@ def _report_chain(loaded: _Loaded) -> None:
     print(line, file=sys.stderr)
     for note in chain.notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
+
+
+def lint_rule_settings(macro_name: str) -> list[str]:
+    """cfn-lint `--configure-rule` values that tell every ProfileExpand rule the macro's name."""
+    from profile_expand.lint_rules import MACRO_NAME_SETTING, RULES
+
+    return [f"{rule.id}:{MACRO_NAME_SETTING}={macro_name}" for rule in RULES]
 
 
 def _say(loaded: _Loaded, position: tuple[int, int], message: str) -> None:

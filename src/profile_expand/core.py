@@ -70,7 +70,15 @@ from profile_expand.text import Path, digest, quote, short
 
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
 
-__all__ = ["Expansion", "TemplateWarning", "analyse", "expand", "expand_with_report", "render"]
+__all__ = [
+    "Expansion",
+    "TemplateWarning",
+    "analyse",
+    "expand",
+    "expand_with_report",
+    "render",
+    "uses_shorthand",
+]
 
 
 class Expansion(NamedTuple):
@@ -112,12 +120,19 @@ def expand_with_report(template: Mapping[str, Any]) -> Expansion:
     return render(template, model)
 
 
-def analyse(template: Mapping[str, Any], *, transform_declared: bool = True, lint: bool = True) -> Model:
+def analyse(
+    template: Mapping[str, Any],
+    *,
+    transform_declared: bool = True,
+    lint: bool = True,
+    macro_name: str = cfn.TRANSFORM_NAME,
+) -> Model:
     """The account of a template: sites found and judged, findings, and what the macro would write.
 
     transform_declared: the template lists ProfileExpand in its Transform (the macro only ever sees such
     templates). Without it nothing is expanded, and the shorthand itself is the finding (W9001).
     lint: also judge what only the lint rules report (E9006-E9008, W9003); the macro leaves them out.
+    macro_name: the name the macro is deployed under (its MacroName), as the advice in findings says it.
     """
     diagnostics = Diagnostics()
     resources = _resources(template, diagnostics.at(""))
@@ -126,12 +141,12 @@ def analyse(template: Mapping[str, Any], *, transform_declared: bool = True, lin
     index = index_template(template, resources)
     defaults = template_defaults(template, diagnostics)
     found, uses = collect(resources, index, defaults, diagnostics)
-    judgement = judge(found, uses, resources, index, lint=lint)
+    judgement = judge(found, uses, resources, index, lint=lint, macro_name=macro_name)
     if not transform_declared:
-        shorthand = [shorthand_without_transform(f) for f in found if f.kind == SHORTHAND]
+        shorthand = [shorthand_without_transform(f, macro_name) for f in found if f.kind == SHORTHAND]
         mistakes, certain = judgement
         judged = (*(c.finding for c in certain), *mistakes)
-        return Model(found, (*shorthand, *_roles_as_profiles(found, ()), *judged), None)
+        return Model(found, (*shorthand, *_roles_as_profiles(found, (), macro_name), *judged), None)
     plan = None
     if uses:
         plan = make_plan(uses, resources, defaults, diagnostics)
@@ -145,11 +160,17 @@ def analyse(template: Mapping[str, Any], *, transform_declared: bool = True, lin
     uncorrected = tuple(c.finding for c in certain if not corrections)
     findings = (
         *_macro_findings(diagnostics),
-        *_roles_as_profiles(found, rewritten),
+        *_roles_as_profiles(found, rewritten, macro_name),
         *uncorrected,
         *mistakes,
     )
     return Model(found, findings, plan, corrections)
+
+
+def uses_shorthand(template: Mapping[str, Any]) -> bool:
+    """Whether any site of the template holds the IamRole shorthand: what only the macro can deploy."""
+    found = analyse(template, transform_declared=False, lint=False).found
+    return any(leaf.kind == SHORTHAND for leaf in found)
 
 
 def _corrections(certain: tuple[Correction, ...], diagnostics: Diagnostics) -> tuple[Correction, ...]:
@@ -189,13 +210,15 @@ def _macro_findings(diagnostics: Diagnostics) -> tuple[Finding, ...]:
     return tuple(sorted(warnings, key=lambda w: (w.logical_id, str(w.path), w.message)))
 
 
-def _roles_as_profiles(found: tuple[Found, ...], rewritten: tuple[Use, ...]) -> list[Finding]:
+def _roles_as_profiles(
+    found: tuple[Found, ...], rewritten: tuple[Use, ...], macro_name: str
+) -> list[Finding]:
     """E9001 for each role where a profile belongs, except the values the macro rewrites itself."""
     roles = [f for f in found if f.kind == ROLE]
     if not roles:
         return []
     done = {(use.logical_id, use.path) for use in rewritten}
-    return [role_as_profile(f) for f in roles if (f.logical_id, f.value_path) not in done]
+    return [role_as_profile(f, macro_name) for f in roles if (f.logical_id, f.value_path) not in done]
 
 
 # -- collect -----------------------------------------------------------------------------------------

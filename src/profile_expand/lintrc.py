@@ -12,6 +12,7 @@ from typing import Any, Final
 
 import yaml
 
+from profile_expand import cfn
 from profile_expand.errors import ProfileExpandError
 from profile_expand.override_spec import override_spec_path
 
@@ -20,6 +21,7 @@ DEFAULT_FILE: Final = Path(".cfnlintrc")
 RULES_MODULE: Final = "profile_expand.lint_rules"
 APPEND_RULES: Final = "append_rules"
 OVERRIDE_SPEC: Final = "override_spec"
+CONFIGURE_RULES: Final = "configure_rules"
 # Our override file wherever it is installed (another venv, an older install): replaced, not a conflict.
 _OURS: Final = ("profile_expand", "data", "override-spec.json")
 
@@ -28,8 +30,12 @@ class LintrcError(ProfileExpandError):
     """The existing configuration cannot be merged without losing a setting; the message says which."""
 
 
-def merge(existing: Mapping[str, Any] | None, spec: Path) -> dict[str, Any]:
+def merge(existing: Mapping[str, Any] | None, spec: Path, macro_name: str | None = None) -> dict[str, Any]:
     """The configuration with our rules appended and our override spec named; other keys unchanged.
+
+    macro_name (the name the macro is deployed under, template.yaml's MacroName) is set for each of our
+    rules in configure_rules, beside whatever else the project configures for them; None leaves
+    configure_rules as it is.
 
     >>> merge({"ignore_checks": ["W3005"]}, Path("/venv/profile_expand/data/override-spec.json"))
     {'ignore_checks': ['W3005'], 'append_rules': ['profile_expand.lint_rules'], 'override_spec': '/venv/profile_expand/data/override-spec.json'}
@@ -50,6 +56,26 @@ def merge(existing: Mapping[str, Any] | None, spec: Path) -> dict[str, Any]:
             f"of {spec} into it and leave this file as it is, or remove the setting and run this again"
         )
     result[OVERRIDE_SPEC] = str(spec)
+    if macro_name is not None:
+        result[CONFIGURE_RULES] = _with_macro_name(result.get(CONFIGURE_RULES), macro_name)
+    return result
+
+
+def _with_macro_name(configured: object, macro_name: str) -> dict[str, Any]:
+    """configure_rules with macro_name set for every ProfileExpand rule; other rules and settings kept."""
+    # The rules load cfn-lint; only this path of the command needs them.
+    from profile_expand.lint_rules import MACRO_NAME_SETTING, RULES
+
+    if configured is None:
+        configured = {}
+    if not isinstance(configured, Mapping):
+        raise LintrcError(f"{CONFIGURE_RULES} must map rule IDs to settings, not {configured!r}")
+    result = dict(configured)
+    for rule in RULES:
+        settings = result.get(rule.id) or {}
+        if not isinstance(settings, Mapping):
+            raise LintrcError(f"{CONFIGURE_RULES}.{rule.id} must be a mapping of settings, not {settings!r}")
+        result[rule.id] = {**settings, MACRO_NAME_SETTING: macro_name}
     return result
 
 
@@ -87,6 +113,12 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if the file needs changes"
     )
+    parser.add_argument(
+        "--macro-name",
+        metavar="NAME",
+        help="the name the macro is deployed under (template.yaml's MacroName), set for every rule in "
+        f"{CONFIGURE_RULES}; without it the rules assume {cfn.TRANSFORM_NAME}",
+    )
     parser.set_defaults(run=run)
 
 
@@ -99,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     try:
-        merged = merge(existing, override_spec_path())
+        merged = merge(existing, override_spec_path(), args.macro_name)
     except LintrcError as error:
         print(f"{PROG}: error: {path}: {error}", file=sys.stderr)
         return 1

@@ -33,8 +33,8 @@ from profile_expand.model import (
     Correction,
     Found,
     Use,
-    _shorthand,
     generated_profile_id,
+    shorthand_advice,
     wanted_forms,
 )
 from profile_expand.roles import (
@@ -67,6 +67,7 @@ def judge(
     index: TemplateIndex,
     *,
     lint: bool = True,
+    macro_name: str = cfn.TRANSFORM_NAME,
 ) -> Judgement:
     """Every mistake of the catalogue in one template: findings, and the certain ones as corrections.
 
@@ -78,7 +79,7 @@ def judge(
         if leaf.kind == PROFILE_WRONG_FORM:
             _wrong_form(leaf, findings, corrections)
         elif leaf.kind == ROLE_NAME and lint:
-            findings.append(_role_by_name(leaf))
+            findings.append(_role_by_name(leaf, macro_name))
     for logical_id in _profile_ids(index):
         _roles_by_arn(logical_id, resources[logical_id], index, findings, corrections)
     if lint:
@@ -145,7 +146,7 @@ def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correct
 # -- a role's literal name where a profile belongs ----------------------------------------------------
 
 
-def _role_by_name(found: Found) -> Finding:
+def _role_by_name(found: Found, macro_name: str) -> Finding:
     site, role = found.site, found.role or ""
     profile = generated_profile_id(role)
     wanted = wanted_forms(site, found.form)
@@ -155,7 +156,7 @@ def _role_by_name(found: Found) -> Finding:
         f"template has that name, but {where(found)} takes an instance profile "
         f"{' or '.join(_FORM_WORDS[f] for f in wanted) or 'object ({Arn: ...} or {Name: ...})'}: deploys "
         "fail with 'Invalid IAM Instance Profile "
-        f"name'. {_shorthand(site, f'!Ref {role}')}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} "
+        f"name'. {shorthand_advice(site, f'!Ref {role}', macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} "
         f"with `{cfn.ROLES}: [!Ref {role}]` and write `{reference}` here."
     )
     return _finding(ROLE_NAME_AS_PROFILE, found.logical_id, found.path, message)

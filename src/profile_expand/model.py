@@ -316,12 +316,12 @@ def _is_profile(logical_id: str, index: TemplateIndex) -> bool:
 # -- what the lint rules report beyond the macro's own words ---------------------------------------
 
 
-def role_as_profile(found: Found) -> Finding:
+def role_as_profile(found: Found, macro_name: str = cfn.TRANSFORM_NAME) -> Finding:
     """E9001: what is wrong and what to write instead, in the words of the property at hand."""
-    return Finding(ROLE_AS_PROFILE, ERROR, found.logical_id, found.path, _role_message(found))
+    return Finding(ROLE_AS_PROFILE, ERROR, found.logical_id, found.path, _role_message(found, macro_name))
 
 
-def shorthand_without_transform(found: Found) -> Finding:
+def shorthand_without_transform(found: Found, macro_name: str = cfn.TRANSFORM_NAME) -> Finding:
     """W9001: IamRole means nothing to CloudFormation without the transform."""
     site = found.site
     is_option = site.kind is SiteKind.OPTION_SETTING
@@ -334,8 +334,8 @@ def shorthand_without_transform(found: Found) -> Finding:
         found.logical_id,
         path,
         f"{where} is ProfileExpand shorthand, but the template's {cfn.TRANSFORM} does not list "
-        f"{cfn.TRANSFORM_NAME}, so CloudFormation will reject it. Add `{cfn.TRANSFORM}: "
-        f"{cfn.TRANSFORM_NAME}` (listed after AWS::LanguageExtensions and "
+        f"{macro_name}, so CloudFormation will reject it. Add `{cfn.TRANSFORM}: "
+        f"{macro_name}` (listed after AWS::LanguageExtensions and "
         f"AWS::Serverless-2016-10-31 when the template uses them), or write "
         f"{site.profile_property} with an instance profile.",
     )
@@ -344,7 +344,7 @@ def shorthand_without_transform(found: Found) -> Finding:
 _FORM_WORDS: Final = {ProfileForm.NAME: "name", ProfileForm.ARN: "ARN"}
 
 
-def _role_message(found: Found) -> str:
+def _role_message(found: Found, macro_name: str) -> str:
     site = found.site
     written = quote(found.value)
     form = found.form
@@ -365,7 +365,7 @@ def _role_message(found: Found) -> str:
         reference = f"!Ref {profile}" if form is ProfileForm.NAME else f"!GetAtt {profile}.Arn"
         return (
             f"{written} is role {role} (an {cfn.IAM_ROLE_TYPE}), but {where} takes {takes}. "
-            f"{_shorthand(site, f'!Ref {role}')}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} with "
+            f"{shorthand_advice(site, f'!Ref {role}', macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} with "
             f"`{cfn.ROLES}: [!Ref {role}]` and write `{reference}` here."
         )
     built = found.how == BUILT
@@ -373,15 +373,15 @@ def _role_message(found: Found) -> str:
     what = "builds an IAM role ARN" if built else "is an IAM role ARN"
     example = "<the role's name>" if built else written
     return (
-        f"{written} {what}, but {where} takes {takes}. {_shorthand(site, example)}; or use an instance "
+        f"{written} {what}, but {where} takes {takes}. {shorthand_advice(site, example, macro_name)}; or use an instance "
         f"profile that holds the role (an {cfn.INSTANCE_PROFILE_TYPE}, or the ARN with :instance-profile/ "
         "in place of :role/ when the profile has the role's name)."
     )
 
 
-def _shorthand(site: Site, role: str) -> str:
-    """The sentence that says how to write the shorthand on this site."""
-    transform = f"With `{cfn.TRANSFORM}: {cfn.TRANSFORM_NAME}`"
+def shorthand_advice(site: Site, role: str, macro_name: str) -> str:
+    """The sentence that says how to write the shorthand on this site (macro_name: as deployed)."""
+    transform = f"With `{cfn.TRANSFORM}: {macro_name}`"
     if site.kind is SiteKind.OPTION_SETTING:
         return (
             f"{transform}, write this option as `{OPTION_NAME}: {cfn.IAM_ROLE_SHORTHAND}, "

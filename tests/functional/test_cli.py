@@ -749,3 +749,69 @@ def test_lint_template_errors_exit_as_cfn_lint_errors(tmp_path, capsys):
     assert main(["lint", str(source)]) == 2
 
     assert f"{source}:{line_of(BAD_YAML, '!Ref HostRol')}:16: " in capsys.readouterr().err
+
+
+# -- issue 11: lint quiet on ordinary templates; the macro's deployed name ----------------------------
+
+PLAIN_BUCKET = """\
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+"""
+
+
+def test_lint_of_an_ordinary_template_without_the_shorthand_says_nothing(tmp_path, capsys):
+    source = write(tmp_path, "plain.yaml", PLAIN_BUCKET)
+
+    assert main(["lint", str(source)]) == 0
+
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "")
+
+
+def test_lint_warns_of_the_missing_transform_only_where_the_shorthand_is_used(tmp_path, capsys):
+    source = write(tmp_path, "plain.yaml", WEB.replace("Transform: ProfileExpand\n", ""))
+
+    main(["lint", str(source)])
+
+    assert "no Transform: ProfileExpand; CloudFormation will not expand IamRole" in capsys.readouterr().err
+
+
+TEAM_WEB = WEB.replace("Transform: ProfileExpand", "Transform: TeamExpand")
+
+
+def test_expand_and_event_take_the_macro_name(tmp_path, capsys):
+    source = write(tmp_path, "web.yaml", TEAM_WEB)
+
+    assert main(["expand", "--macro-name", "TeamExpand", "--format", "json", str(source)]) == 0
+    expanded = json.loads(capsys.readouterr().out)
+    assert expanded["Resources"]["Web"]["Properties"]["IamInstanceProfile"] == {
+        "Ref": "HostRoleInstanceProfile"
+    }
+    assert expanded["Transform"] == "TeamExpand"
+
+    assert (
+        main(["expand", "--macro-name", "TeamExpand", "--no-transform", "--format", "json", str(source)]) == 0
+    )
+    assert "Transform" not in json.loads(capsys.readouterr().out)
+
+    assert main(["event", "--macro-name", "TeamExpand", str(source)]) == 0
+    assert json.loads(capsys.readouterr().out)["transformId"] == "123456789012::TeamExpand"
+
+    # Under the default name the template does not list the macro, and the preview says so.
+    assert main(["expand", str(source)]) == 0
+    assert "Transform lists TeamExpand but not ProfileExpand" in capsys.readouterr().err
+
+
+def test_lint_takes_the_macro_name_for_the_rules_too(tmp_path, capsys):
+    source = write(tmp_path, "web.yaml", TEAM_WEB)
+
+    assert main(["lint", "--macro-name", "TeamExpand", str(source), "--format", "parseable"]) == 0
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "")
+
+    # The default name: W9001 and E3002, the shorthand reaches CloudFormation unexpanded.
+    code = main(["lint", str(source), "--format", "parseable"])
+    findings = capsys.readouterr().out
+    assert code & 4
+    assert "W9001" in findings

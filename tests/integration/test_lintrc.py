@@ -126,3 +126,62 @@ def test_a_file_that_is_not_a_mapping_is_refused(project: Path, capsys: pytest.C
     (project / ".cfnlintrc").write_text("- just\n- a list\n")
     assert main(["cfnlintrc"]) == 2
     assert "expects a mapping" in capsys.readouterr().err
+
+
+def test_the_macro_name_is_set_for_every_rule_and_other_settings_stay(tmp_path: Path) -> None:
+    from profile_expand.lint_rules import RULES
+
+    config = tmp_path / ".cfnlintrc"
+    config.write_text("configure_rules:\n  E3012:\n    strict: true\n  E9001:\n    other: kept\n")
+
+    assert main(["cfnlintrc", str(config), "--macro-name", "TeamExpand"]) == 0
+
+    written = yaml.safe_load(config.read_text())
+    assert written["configure_rules"]["E3012"] == {"strict": True}
+    assert written["configure_rules"]["E9001"] == {"other": "kept", "macro_name": "TeamExpand"}
+    assert {rule.id for rule in RULES} <= set(written["configure_rules"])
+    assert all(written["configure_rules"][rule.id]["macro_name"] == "TeamExpand" for rule in RULES)
+    # Merging again without the option keeps the name the project chose.
+    assert main(["cfnlintrc", str(config)]) == 0
+    assert yaml.safe_load(config.read_text()) == written
+
+
+def test_plain_cfn_lint_reads_the_macro_name_from_the_merged_file(tmp_path: Path) -> None:
+    (tmp_path / ".cfnlintrc").write_text("")
+    assert main(["cfnlintrc", str(tmp_path / ".cfnlintrc"), "--macro-name", "TeamExpand"]) == 0
+    template = tmp_path / "team.yaml"
+    template.write_text(TEAM_TEMPLATE)
+
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "--", str(template)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # The shorthand under Transform: TeamExpand is accepted; the role passed as a profile is still E9001,
+    # and its advice names the macro as deployed.
+    assert "W9001" not in done.stdout and "E3002" not in done.stdout, done.stdout
+    assert "E9001" in done.stdout and "Transform: TeamExpand" in done.stdout, done.stdout
+
+
+TEAM_TEMPLATE = """\
+Transform: TeamExpand
+Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}
+  Web:
+    Type: AWS::EC2::Instance
+    Properties: {ImageId: ami-0123456789abcdef0, IamRole: !Ref AppRole}
+  Other:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: ami-0123456789abcdef0
+      IamInstanceProfile: arn:aws:iam::123456789012:role/ops-role
+"""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
+from profile_expand.lint_rules import _support
 from profile_expand.lint_rules.expansion_warning import ExpansionWarning
 from profile_expand.lint_rules.invalid_shorthand import InvalidShorthand
 from profile_expand.lint_rules.profile_arn_where_name_expected import ProfileArnWhereNameExpected
@@ -20,6 +21,9 @@ from profile_expand.lint_rules.role_where_profile_expected import RoleWhereProfi
 from profile_expand.lint_rules.service_naming_rule import ServiceNamingRule
 from profile_expand.lint_rules.service_naming_rule_uncertain import ServiceNamingRuleUncertain
 from profile_expand.lint_rules.shorthand_without_transform import ShorthandWithoutTransform
+
+# The rule setting naming the macro as deployed: `--configure-rule <ID>:macro_name=<MacroName>`.
+MACRO_NAME_SETTING: Final = _support.MACRO_NAME
 
 # The directory to give `cfn-lint --append-rules` (or `append_rules:` in a .cfnlintrc).
 RULES_DIR: Final = Path(__file__).resolve().parent
@@ -45,6 +49,7 @@ RULES: Final[tuple[type[Any], ...]] = tuple(
 )
 
 __all__ = [
+    "MACRO_NAME_SETTING",
     "RULES",
     "RULES_DIR",
     "ExpansionWarning",

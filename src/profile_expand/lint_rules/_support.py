@@ -1,4 +1,4 @@
-"""What the ProfileExpand cfn-lint rules share: the core's model of the template, and match paths.
+"""What the ProfileExpand cfn-lint rules share: their base class, the core's model of the template, match paths.
 
 A private module (cfn-lint's directory loader skips files starting with "_"): rule files import it as a
 module, never its names, so that loading a rule file never registers a rule twice. Rules know nothing
@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any, Final
 
-from cfnlint.rules import RuleMatch  # type: ignore[import-untyped]
+from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
 from cfnlint.template import Template  # type: ignore[import-untyped]
 
 from profile_expand import cfn
@@ -21,32 +21,58 @@ from profile_expand.model import Model
 # The rules' source_url: the README section that documents them.
 SOURCE_URL: Final = "https://github.com/profile-expand/profile-expand#lint-rules"
 
-# One analysis per template, however many rules read it.
-_MODELS: weakref.WeakKeyDictionary[Template, Model] = weakref.WeakKeyDictionary()
+# The rule setting that names the macro as deployed (template.yaml's MacroName parameter), e.g.
+# `cfn-lint --configure-rule E9001:macro_name=TeamProfileExpand` (one per rule ID, as cfn-lint configures),
+# or `configure_rules` in a .cfnlintrc (`profile-expand cfnlintrc --macro-name` writes it for every rule).
+MACRO_NAME: Final = "macro_name"
+
+# One analysis per template and macro name, however many rules read it.
+_MODELS: weakref.WeakKeyDictionary[Template, dict[str, Model]] = weakref.WeakKeyDictionary()
 
 
-def has_transform(template: Template) -> bool:
-    """The template's Transform lists ProfileExpand (as written, before cfn-lint's own transforms)."""
+class Rule(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+    """A ProfileExpand rule: reports the model's findings of its own code (its id).
+
+    Rule files subclass this as `_support.Rule`; cfn-lint instantiates only classes named in a rule file,
+    and a class without an id is never registered, so this base is not a rule itself.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config_definition = {MACRO_NAME: {"default": cfn.TRANSFORM_NAME, "type": "string"}}
+        self.configure()
+
+    def match(self, template: Template) -> list[RuleMatch]:
+        return matches(template, self.id, str(self.config.get(MACRO_NAME) or cfn.TRANSFORM_NAME))
+
+
+def has_transform(template: Template, macro_name: str = cfn.TRANSFORM_NAME) -> bool:
+    """The template's Transform lists the macro (as written, before cfn-lint's own transforms)."""
     declared = template.transform_pre.get(cfn.TRANSFORM, [])
-    return any(isinstance(name, str) and name == cfn.TRANSFORM_NAME for name in declared)
+    return any(isinstance(name, str) and name == macro_name for name in declared)
 
 
-def model(template: Template) -> Model:
+def model(template: Template, macro_name: str = cfn.TRANSFORM_NAME) -> Model:
     """The core's account of the template, as the macro would see it.
 
     cfn-lint does not know the ProfileExpand transform and leaves the template as written (after the
     transforms it does apply, such as AWS::LanguageExtensions), which is what the macro receives.
     """
-    if template not in _MODELS:
-        _MODELS[template] = analyse(plain(template.template), transform_declared=has_transform(template))
-    return _MODELS[template]
+    models = _MODELS.setdefault(template, {})
+    if macro_name not in models:
+        models[macro_name] = analyse(
+            plain(template.template),
+            transform_declared=has_transform(template, macro_name),
+            macro_name=macro_name,
+        )
+    return models[macro_name]
 
 
-def matches(template: Template, code: str) -> list[RuleMatch]:
+def matches(template: Template, code: str, macro_name: str = cfn.TRANSFORM_NAME) -> list[RuleMatch]:
     """The model's findings of one code, as cfn-lint matches."""
     return [
         RuleMatch(match_path(finding.logical_id, finding.path), finding.lint_text())
-        for finding in model(template).with_code(code)
+        for finding in model(template, macro_name).with_code(code)
     ]
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class ExpansionWarning(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class ExpansionWarning(_support.Rule):
     """The warnings of the same expansion as the macro, for templates with Transform: ProfileExpand."""
 
     id = "W9002"
@@ -25,6 +22,3 @@ class ExpansionWarning(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lin
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "IamInstanceProfile: !GetAtt AppProfile.Arn  # the macro writes !Ref AppProfile"
     example_right = "IamInstanceProfile: !Ref AppProfile"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

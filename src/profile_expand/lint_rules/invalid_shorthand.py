@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class InvalidShorthand(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class InvalidShorthand(_support.Rule):
     """The errors of the same expansion as the macro, for templates with Transform: ProfileExpand."""
 
     id = "E9002"
@@ -23,6 +20,3 @@ class InvalidShorthand(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lin
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "IamRole: AppRol  # no such role"
     example_right = "IamRole: AppRole"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class ProfileArnWhereNameExpected(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class ProfileArnWhereNameExpected(_support.Rule):
     """Instance profile ARN where its name is expected: the model's E9003 findings."""
 
     id = "E9003"
@@ -26,6 +23,3 @@ class ProfileArnWhereNameExpected(CloudFormationLintRule):  # type: ignore[misc]
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "IamInstanceProfile: !GetAtt AppProfile.Arn"
     example_right = "IamInstanceProfile: !Ref AppProfile"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class ProfileNameWhereArnExpected(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class ProfileNameWhereArnExpected(_support.Rule):
     """Instance profile name where its ARN is expected: the model's E9004 findings."""
 
     id = "E9004"
@@ -25,6 +22,3 @@ class ProfileNameWhereArnExpected(CloudFormationLintRule):  # type: ignore[misc]
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "IamInstanceProfile: {Arn: !Ref AppProfile}"
     example_right = "IamInstanceProfile: {Arn: !GetAtt AppProfile.Arn}"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

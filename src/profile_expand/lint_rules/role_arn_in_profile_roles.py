@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class RoleArnInProfileRoles(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class RoleArnInProfileRoles(_support.Rule):
     """Role ARN in an instance profile's Roles: the model's E9005 findings."""
 
     id = "E9005"
@@ -24,6 +21,3 @@ class RoleArnInProfileRoles(CloudFormationLintRule):  # type: ignore[misc]  # cf
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "Roles: [!GetAtt AppRole.Arn]"
     example_right = "Roles: [!Ref AppRole]"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class RoleEc2CannotAssume(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class RoleEc2CannotAssume(_support.Rule):
     """Role EC2 cannot assume, in an instance profile an instance uses: the model's E9007 findings."""
 
     id = "E9007"
@@ -24,6 +21,3 @@ class RoleEc2CannotAssume(CloudFormationLintRule):  # type: ignore[misc]  # cfn-
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "Principal: {Service: lambda.amazonaws.com}"
     example_right = "Principal: {Service: !Sub 'ec2.${AWS::URLSuffix}'}"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class RoleNameWhereProfileExpected(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class RoleNameWhereProfileExpected(_support.Rule):
     """A role's literal name where an instance profile is expected: the model's E9006 findings."""
 
     id = "E9006"
@@ -24,6 +21,3 @@ class RoleNameWhereProfileExpected(CloudFormationLintRule):  # type: ignore[misc
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "IamInstanceProfile: my-app-role  # RoleName of AppRole"
     example_right = "IamInstanceProfile: !Ref AppProfile"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class RoleWhereProfileExpected(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class RoleWhereProfileExpected(_support.Rule):
     """A profile property holds an IAM role: deploys fail with "Invalid IAM Instance Profile name"."""
 
     id = "E9001"
@@ -25,6 +22,3 @@ class RoleWhereProfileExpected(CloudFormationLintRule):  # type: ignore[misc]  #
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "IamInstanceProfile: !Ref AppRole  # an AWS::IAM::Role"
     example_right = "IamRole: !Ref AppRole  # with Transform: ProfileExpand"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

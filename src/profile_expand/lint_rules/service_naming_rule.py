@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class ServiceNamingRule(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class ServiceNamingRule(_support.Rule):
     """Hand-written instance profile breaks a service's naming rule: the model's E9008 findings."""
 
     id = "E9008"
@@ -25,6 +22,3 @@ class ServiceNamingRule(CloudFormationLintRule):  # type: ignore[misc]  # cfn-li
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "InstanceProfileName: db-profile  # used by RDS Custom"
     example_right = "InstanceProfileName: AWSRDSCustom-db-profile"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

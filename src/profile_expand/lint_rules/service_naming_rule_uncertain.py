@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class ServiceNamingRuleUncertain(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class ServiceNamingRuleUncertain(_support.Rule):
     """Hand-written instance profile may break a service's naming rule: the model's W9003 findings."""
 
     id = "W9003"
@@ -23,6 +20,3 @@ class ServiceNamingRuleUncertain(CloudFormationLintRule):  # type: ignore[misc] 
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "an RDS Custom profile without InstanceProfileName"
     example_right = "InstanceProfileName: !Sub 'AWSRDSCustom-${AWS::StackName}'"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
-from cfnlint.template import Template  # type: ignore[import-untyped]
-
 from profile_expand.lint_rules import _support
 
 
-class ShorthandWithoutTransform(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+class ShorthandWithoutTransform(_support.Rule):
     """IamRole only means something to the ProfileExpand macro; without it CloudFormation rejects it."""
 
     id = "W9001"
@@ -23,6 +20,3 @@ class ShorthandWithoutTransform(CloudFormationLintRule):  # type: ignore[misc]  
     # The README's table of rules shows these; the lint fixtures hold them in full templates.
     example_wrong = "IamRole: !Ref AppRole  # Transform does not list ProfileExpand"
     example_right = "Transform: ProfileExpand"
-
-    def match(self, template: Template) -> list[RuleMatch]:
-        return _support.matches(template, self.id)
