@@ -798,14 +798,7 @@ def _render_choice(choice: RoleChoice, form: ProfileForm, ids: Mapping[str, str]
                 _render_choice(choice.when_false, form, ids),
             ]
         }
-    profile_id = ids[choice.role.key]
-    if form is ProfileForm.NAME:
-        return cfn.ref(profile_id)
-    if form is ProfileForm.ARN:
-        return cfn.get_att(profile_id, cfn.ARN_ATTRIBUTE)
-    if form is ProfileForm.NAME_OBJECT:
-        return {"Name": cfn.ref(profile_id)}
-    return {"Arn": cfn.get_att(profile_id, cfn.ARN_ATTRIBUTE)}
+    return form.reference(ids[choice.role.key])
 
 
 def _writer(use: Use, value: Any) -> Callable[[Any], Any]:

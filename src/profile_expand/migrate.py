@@ -17,8 +17,9 @@ from profile_expand.errors import InvalidTemplateError
 from profile_expand.model import SHORTHAND
 from profile_expand.sites import ProfileForm, Site, SiteKind
 
-TRANSFORM: Final = "Transform"
-MACRO: Final = "ProfileExpand"
+# Spelled once, in cfn; these names are what migrate_source imports.
+TRANSFORM: Final = cfn.TRANSFORM
+MACRO: Final = cfn.TRANSFORM_NAME
 # What a generated profile can carry: anything else on a hand-written one keeps it hand-written.
 _CONVERTIBLE_PROPERTIES: Final = (cfn.ROLES, "Path", cfn.INSTANCE_PROFILE_NAME)
 _CONVERTIBLE_ATTRIBUTES: Final = (cfn.TYPE, cfn.PROPERTIES, cfn.CONDITION)
@@ -185,17 +186,6 @@ def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> lis
 # -- finding the profile's uses ---------------------------------------------------------------------
 
 
-def reference(form: ProfileForm, profile: str) -> Any:
-    """How a site written by the macro names a profile, in the site's form."""
-    if form is ProfileForm.NAME:
-        return cfn.ref(profile)
-    if form is ProfileForm.ARN:
-        return cfn.get_att(profile, cfn.ARN_ATTRIBUTE)
-    if form is ProfileForm.NAME_OBJECT:
-        return {"Name": cfn.ref(profile)}
-    return {"Arn": cfn.get_att(profile, cfn.ARN_ATTRIBUTE)}
-
-
 def _slots(template: Mapping[str, Any]) -> list[Slot]:
     """Every profile property of every site in the template (outside any Fn::If), as the core finds them."""
     found: dict[Path, Slot] = {}
@@ -216,7 +206,7 @@ def _value_at(template: Any, path: Path) -> Any:
 
 def _names(slot: Slot, profile: str, resources: Mapping[str, Any]) -> bool:
     return bool(
-        _normalise(_value_at({cfn.RESOURCES: resources}, slot.path)) == reference(slot.site.writes, profile)
+        _normalise(_value_at({cfn.RESOURCES: resources}, slot.path)) == slot.site.writes.reference(profile)
     )
 
 
@@ -331,7 +321,7 @@ def _site_reason(
 
 def _form_of(value: Any, profile: str) -> str:
     for form in ProfileForm:
-        if value == reference(form, profile):
+        if value == form.reference(profile):
             return f"the {form.value} form"
     return "another expression"
 

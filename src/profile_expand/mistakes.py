@@ -118,7 +118,7 @@ def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correct
     value, profile = found.value, found.profile
     fix: Any = None
     if profile is not None and not (isinstance(value, str) and wanted is ProfileForm.NAME):
-        fix = cfn.ref(profile) if wanted is ProfileForm.NAME else cfn.get_att(profile, cfn.ARN_ATTRIBUTE)
+        fix = wanted.reference(profile)
         shown = f"!Ref {profile}" if wanted is ProfileForm.NAME else f"!GetAtt {profile}.Arn"
         what = f"is the {written} of instance profile {short(profile)}"
     elif isinstance(value, str) and wanted is ProfileForm.NAME and value.rsplit("/", 1)[-1]:

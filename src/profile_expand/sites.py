@@ -25,6 +25,16 @@ class ProfileForm(Enum):
     ARN_OBJECT = "{Arn}"  # {"Arn": {"Fn::GetAtt": [Profile, "Arn"]}}
     NAME_OBJECT = "{Name}"  # {"Name": {"Ref": Profile}}
 
+    def reference(self, profile_id: str) -> dict[str, Any]:
+        """How a property in this form names the template's instance profile `profile_id`."""
+        if self is ProfileForm.NAME:
+            return cfn.ref(profile_id)
+        if self is ProfileForm.ARN:
+            return cfn.get_att(profile_id, cfn.ARN_ATTRIBUTE)
+        if self is ProfileForm.NAME_OBJECT:
+            return {"Name": cfn.ref(profile_id)}
+        return {"Arn": cfn.get_att(profile_id, cfn.ARN_ATTRIBUTE)}
+
 
 class SiteKind(Enum):
     PROPERTY = "property"  # IamRole is a key beside the profile property
