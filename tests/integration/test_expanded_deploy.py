@@ -7,12 +7,10 @@ site ends up holding the generated instance profile.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from profile_expand.cli import main
 from tests.support import ROOT
@@ -21,17 +19,6 @@ pytestmark = pytest.mark.integration
 
 REGION = "us-east-1"
 EXAMPLE = ROOT / "examples" / "web-app.yaml"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield
 
 
 def test_expanded_example_deploys_without_any_transform(aws: None, tmp_path: Path) -> None:

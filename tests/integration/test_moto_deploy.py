@@ -18,11 +18,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 from cfnlint.decode import decode_str
-from moto import mock_aws
-from moto.core.config import DefaultConfig
 
 from profile_expand.handler import lambda_handler
 from profile_expand.sites import SITES
+from tests.integration.conftest import fresh_aws
 from tests.support import FakeLambdaContext
 
 pytestmark = pytest.mark.integration
@@ -40,27 +39,10 @@ PROFILE = "AppRoleInstanceProfile"
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1})
 
 
-def fresh_aws(monkeypatch: pytest.MonkeyPatch, config: DefaultConfig | None = None) -> Iterator[None]:
-    """A fresh in-process AWS, with fake credentials so nothing can reach a real account."""
-    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws(config=config):
-        yield
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A fresh in-process AWS per test."""
-    yield from fresh_aws(monkeypatch)
-
-
 @pytest.fixture
 def aws_with_managed_policies(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """As aws, plus the AWS managed policies moto bundles (off by default): only those ARNs can be attached."""
-    yield from fresh_aws(monkeypatch, {"iam": {"load_aws_managed_policies": True}})
+    yield from fresh_aws(monkeypatch, REGION, {"iam": {"load_aws_managed_policies": True}})
 
 
 def client(service: str) -> Any:

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import io
 import json
-import os
 import subprocess
 import sys
 import zipfile
@@ -24,11 +23,10 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from profile_expand import rollout
 from profile_expand.cli import main
-from tests.support import ROOT
+from tests.integration.conftest import fresh_aws
 
 pytestmark = pytest.mark.integration
 
@@ -38,29 +36,16 @@ REGIONS = ("us-east-1", "eu-west-1")
 PREFIX = "acme-macro"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`sam build` of this repository's template.yaml; returns the built template's path."""
-    build_dir = tmp_path_factory.mktemp("rollout") / "build"
-    subprocess.run(
-        [str(BIN / "sam"), "build", "--template", "template.yaml", "--build-dir", str(build_dir)],
-        cwd=ROOT,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "RUNTIME_PYTHON": "false"},
-        check=True,
-        capture_output=True,
-    )
-    return build_dir / "template.yaml"
+@pytest.fixture
+def built(sam_build_dir: Path) -> Path:
+    """The built template's path (the run's one `sam build`)."""
+    return sam_build_dir / "template.yaml"
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGIONS[0])
-    with mock_aws():
-        yield
+    """A fresh in-process AWS in the first region of the rollout."""
+    yield from fresh_aws(monkeypatch, REGIONS[0])
 
 
 def run_rollout(built: Path, *extra: str, regions: tuple[str, ...] = REGIONS, accounts: str = ACCOUNT) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -125,18 +124,10 @@ def test_the_tests_install_the_powertools_the_bundle_gets() -> None:
     assert metadata.version("aws-lambda-powertools") == pinned_powertools()
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    build_dir = tmp_path_factory.mktemp("sam") / "build"
-    subprocess.run(
-        [str(BIN / "sam"), "build", "--template", "template.yaml", "--build-dir", str(build_dir)],
-        cwd=ROOT,
-        # Source only, whatever Pythons this machine has: the bytecode step is tested on its own below.
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "RUNTIME_PYTHON": "false"},
-        check=True,
-        capture_output=True,
-    )
-    (function_dir,) = [p for p in build_dir.iterdir() if p.is_dir()]
+@pytest.fixture
+def built(sam_build_dir: Path) -> Path:
+    """The function's folder of the run's one `sam build` (source only)."""
+    (function_dir,) = [p for p in sam_build_dir.iterdir() if p.is_dir()]
     return function_dir
 
 

@@ -1,0 +1,55 @@
+"""What the integration tests share: one `sam build` of the app per run, and a fresh in-process AWS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+from moto.core.config import DefaultConfig
+
+from tests.support import ROOT
+
+BIN = Path(sys.executable).parent
+DEFAULT_REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def sam_build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`sam build` of this repository's template.yaml, once per run; the build folder.
+
+    Source only, whatever Pythons this machine has (RUNTIME_PYTHON=false): the bytecode step is tested on
+    its own in test_sam_app.
+    """
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    subprocess.run(
+        [str(BIN / "sam"), "build", "--template", "template.yaml", "--build-dir", str(build_dir)],
+        cwd=ROOT,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "RUNTIME_PYTHON": "false"},
+        check=True,
+        capture_output=True,
+    )
+    return build_dir
+
+
+def fresh_aws(
+    monkeypatch: pytest.MonkeyPatch, region: str = DEFAULT_REGION, config: DefaultConfig | None = None
+) -> Iterator[None]:
+    """A fresh in-process AWS (moto), with fake credentials so nothing can reach a real account."""
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    with mock_aws(config=config):
+        yield
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh in-process AWS per test, in us-east-1."""
+    yield from fresh_aws(monkeypatch)
