@@ -138,10 +138,9 @@ def _run_expand(args: argparse.Namespace) -> int:
     _report_chain(loaded)
     expansion = _expand(loaded)
     output_format = Format(args.format) if args.format else loaded.format
+    # --no-transform: a template to deploy where macros cannot run; other transforms stay for CloudFormation.
     template = (
-        rollout.without_profile_expand(expansion.template, args.macro_name)
-        if args.no_transform
-        else expansion.template
+        without_transform(expansion.template, args.macro_name) if args.no_transform else expansion.template
     )
     _write(args.output, dump(template, output_format))
     return EXIT_OK

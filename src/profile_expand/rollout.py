@@ -22,7 +22,6 @@ from typing import Any, Final, NamedTuple
 
 import profile_expand
 from profile_expand import cfn
-from profile_expand.chain import without_transform
 from profile_expand.errors import ProfileExpandError, TemplateSyntaxError
 from profile_expand.yaml_io import decode, dump_json, to_plain
 
@@ -288,18 +287,6 @@ def _type_counts(template: Mapping[str, Any]) -> dict[str, int]:
     for resource in template.get(cfn.RESOURCES, {}).values():
         counts[resource.get(cfn.TYPE)] = counts.get(resource.get(cfn.TYPE), 0) + 1
     return counts
-
-
-def without_profile_expand(
-    template: Mapping[str, Any], macro_name: str = cfn.TRANSFORM_NAME
-) -> dict[str, Any]:
-    """The expanded template with ProfileExpand gone from its Transform (and the key gone if it empties).
-
-    For places where macros cannot run (service-managed StackSets, Service Catalog): the expansion is
-    done, and a Transform still naming the macro would make CloudFormation look for it. Transforms the
-    template lists after ProfileExpand stay: CloudFormation still runs those.
-    """
-    return without_transform(template, macro_name)
 
 
 # -- applying (boto3) --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from profile_expand import rollout
+from profile_expand.chain import without_transform
 
 
 @pytest.mark.parametrize(
@@ -19,9 +20,9 @@ from profile_expand import rollout
         (["ProfileExpand", "AWS::Include", "Other"], ["AWS::Include", "Other"]),
     ],
 )
-def test_without_profile_expand_keeps_every_other_transform(transform: object, left: object) -> None:
+def test_the_deployable_template_keeps_every_other_transform(transform: object, left: object) -> None:
     template = {"AWSTemplateFormatVersion": "2010-09-09", "Transform": transform, "Resources": {}}
-    result = rollout.without_profile_expand(template)
+    result = without_transform(template)
     assert result.get("Transform") == left
     # Key order kept: Transform stays where it was, or goes.
     assert list(result) == [k for k in template if k != "Transform" or left is not None]
