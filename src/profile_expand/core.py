@@ -24,6 +24,7 @@ from profile_expand.errors import (
     TemplateWarning,
     error_order,
 )
+from profile_expand.index import TemplateIndex, index_template
 from profile_expand.inline_roles import apply_name_rules, inline_role_properties, satisfies
 from profile_expand.mistakes import judge, site_role_rules
 from profile_expand.model import (
@@ -38,10 +39,10 @@ from profile_expand.model import (
     Profile,
     Use,
     classify,
-    entries,
     generated_profile_id,
     role_as_profile,
     shorthand_without_transform,
+    site_entries,
 )
 from profile_expand.profile_options import (
     NO_OPTIONS,
@@ -51,7 +52,7 @@ from profile_expand.profile_options import (
     template_defaults,
     with_required_prefix,
 )
-from profile_expand.readiness import dependency_closure, depends_on_list, policies_by_role
+from profile_expand.readiness import dependents, depends_on_list
 from profile_expand.roles import (
     MAX_LOGICAL_ID,
     REFERENCE,
@@ -60,12 +61,10 @@ from profile_expand.roles import (
     Rejected,
     RoleChoice,
     RoleRef,
-    TemplateIndex,
     UseRole,
-    index_template,
     parse_role,
 )
-from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
+from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
 from profile_expand.text import Path, digest, quote, short
 
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
@@ -140,8 +139,8 @@ def analyse(
         return Model((), _macro_findings(diagnostics), None)
     index = index_template(template, resources)
     defaults = template_defaults(template, diagnostics)
-    found, uses = collect(resources, index, defaults, diagnostics)
-    judgement = judge(found, uses, resources, index, lint=lint, macro_name=macro_name)
+    found, uses = collect(index, defaults, diagnostics)
+    judgement = judge(found, uses, index, lint=lint, macro_name=macro_name)
     if not transform_declared:
         shorthand = [shorthand_without_transform(f, macro_name) for f in found if f.kind == SHORTHAND]
         mistakes, certain = judgement
@@ -149,8 +148,8 @@ def analyse(
         return Model(found, (*shorthand, *_roles_as_profiles(found, (), macro_name), *judged), None)
     plan = None
     if uses:
-        plan = make_plan(uses, resources, defaults, diagnostics)
-        check(plan, template, resources, index, diagnostics)
+        plan = make_plan(uses, index, defaults, diagnostics)
+        check(plan, index, diagnostics)
     mistakes, certain = judgement
     corrections = _corrections(certain, diagnostics)
     if diagnostics.has_errors():
@@ -225,26 +224,19 @@ def _roles_as_profiles(
 
 
 def collect(
-    resources: Mapping[str, Any], index: TemplateIndex, defaults: ProfileOptions, diagnostics: Diagnostics
+    index: TemplateIndex, defaults: ProfileOptions, diagnostics: Diagnostics
 ) -> tuple[tuple[Found, ...], tuple[Use, ...]]:
     """Every value found at a site, judged; and the uses: the sites the macro rewrites."""
     found: list[Found] = []
     uses: list[Use] = []
-    for logical_id, resource in resources.items():
-        if not (isinstance(logical_id, str) and isinstance(resource, Mapping)):
-            continue
-        kind = resource.get(cfn.TYPE)
-        sites = sites_for(kind) if isinstance(kind, str) else ()
-        if not sites:
-            continue
+    for logical_id, resource, sites in index.sited:
         spot = diagnostics.at(logical_id)
         condition = resource.get(cfn.CONDITION)
         requirement: Requirement = frozenset({named(condition)} if isinstance(condition, str) else ())
         for site in sites:
             # A container inside Fn::If (e.g. LaunchTemplateData: !If [...]) is rewritten in each branch,
             # and what that branch uses exists under the branch's condition.
-            for path, container in containers(resource, site.container, through_fn_if=True):
-                at_site = list(entries(site, path, container))
+            for path, at_site in site_entries(resource, site):
                 in_branch = requirement | _branch_terms(resource, path) if cfn.FN_IF in path else requirement
                 for entry in at_site:
                     leaves = classify(logical_id, site, entry, index)
@@ -261,7 +253,7 @@ def collect(
                     # site's own choice.
                     if site.profile_name_prefix:
                         options = with_required_prefix(options, site.profile_name_prefix, at)
-                    rules = _role_rules(resources, resource, site, index, at)
+                    rules = _role_rules(resource, site, index, at)
                     options = options.over(defaults)
                     roles = tuple(_roles_of(choice, in_branch))
                     uses.append(
@@ -343,10 +335,10 @@ def _corrected_role(site: Site, value: object, leaves: tuple[Found, ...]) -> str
 
 
 def _role_rules(
-    resources: Mapping[str, Any], resource: Mapping[str, Any], site: Site, index: TemplateIndex, spot: Spot
+    resource: Mapping[str, Any], site: Site, index: TemplateIndex, spot: Spot
 ) -> tuple[RoleNameRule, ...]:
     """The site's naming rule for the role, when it applies to this resource."""
-    rules, undecided = site_role_rules(resources, resource, site, index)
+    rules, undecided = site_role_rules(resource, site, index)
     when, rule = site.role_name_rule_when, site.role_name_rule
     if undecided and when is not None and rule is not None:
         spot.warn(
@@ -386,12 +378,12 @@ def _branch_terms(resource: Mapping[str, Any], path: Path) -> Requirement:
 
 
 def make_plan(
-    uses: tuple[Use, ...], resources: Mapping[str, Any], defaults: ProfileOptions, diagnostics: Diagnostics
+    uses: tuple[Use, ...], index: TemplateIndex, defaults: ProfileOptions, diagnostics: Diagnostics
 ) -> Plan:
     """The roles and profiles to generate for the uses, and the dependencies to add."""
     roles = _plan_inline_roles(uses, diagnostics)
     profiles = _plan_profiles(uses, roles, defaults, diagnostics)
-    depends_on = _plan_readiness(uses, resources, diagnostics)
+    depends_on = _plan_readiness(uses, index, diagnostics)
     return Plan(uses, roles, profiles, depends_on)
 
 
@@ -505,34 +497,34 @@ def _profile_groups(
 
 
 def _plan_readiness(
-    uses: tuple[Use, ...], resources: Mapping[str, Any], diagnostics: Diagnostics
+    uses: tuple[Use, ...], index: TemplateIndex, diagnostics: Diagnostics
 ) -> dict[str, list[str]]:
     """Resource -> policies on its roles that it must wait for (DependsOn to add, in logical-ID order:
     reordering the template must not reorder a resource's DependsOn)."""
-    attached = policies_by_role(resources)
+    attached = index.policies_by_role
     if not attached:
         return {}
-    closures: dict[str, set[str]] = {}
-    wanted: dict[str, list[str]] = {}
+    resources = index.resources
+    dependents_of = dependents(resources)
+    wanted: dict[str, set[str]] = {}
     for use in uses:
         if not use.readiness:
             continue  # the author (or profile-expand migrate, keeping a stack as it was) turned it off here
         resource = resources[use.logical_id]
+        written = set(depends_on_list(resource) or ())
         for role, _ in use.roles:
-            for policy in attached.get(role.template_role or "", []):
-                if policy in wanted.get(use.logical_id, []) or policy in (depends_on_list(resource) or []):
+            for policy in attached.get(role.template_role or "", ()):
+                if policy in wanted.get(use.logical_id, ()) or policy in written:
                     continue
-                if policy not in closures:
-                    closures[policy] = dependency_closure(resources, policy)
                 policy_condition = resources[policy].get(cfn.CONDITION)
-                if use.logical_id in closures[policy]:
+                if policy in dependents_of(use.logical_id):
                     reason = f"policy {policy} already depends on {use.logical_id} (a cycle)"
                 elif policy_condition is not None and policy_condition != resource.get(cfn.CONDITION):
                     reason = f"policy {policy} is under Condition {policy_condition}"
                 elif depends_on_list(resource) is None:
                     reason = "its DependsOn is not a logical ID or a list of them"
                 else:
-                    wanted.setdefault(use.logical_id, []).append(policy)
+                    wanted.setdefault(use.logical_id, set()).add(policy)
                     continue
                 diagnostics.at(use.logical_id, (cfn.DEPENDS_ON,)).warn(
                     f"DependsOn {policy} was not added because {reason}; the resource may start "
@@ -544,23 +536,17 @@ def _plan_readiness(
 # -- check -------------------------------------------------------------------------------------------
 
 
-def check(
-    plan: Plan,
-    template: Mapping[str, Any],
-    resources: Mapping[str, Any],
-    index: TemplateIndex,
-    diagnostics: Diagnostics,
-) -> None:
+def check(plan: Plan, index: TemplateIndex, diagnostics: Diagnostics) -> None:
     """What the plan would break: services' role naming rules, taken IDs and names, CloudFormation's limits."""
     for use in plan.uses:
         if not use.role_rules:
             continue
         for role, _ in use.roles:
             if role.definition is None:
-                _check_role_rules(use, role, resources, diagnostics.at(use.logical_id, use.path))
-    _check_generated_ids(plan, template, resources, index, diagnostics)
+                _check_role_rules(use, role, index, diagnostics.at(use.logical_id, use.path))
+    _check_generated_ids(plan, index, diagnostics)
     _check_profile_names(plan.profiles, diagnostics)
-    count = len(resources) + len(plan.roles) + len(plan.profiles)
+    count = len(index.resources) + len(plan.roles) + len(plan.profiles)
     if count > cfn.MAX_RESOURCES:
         diagnostics.at("").error(
             f"the expanded template would have {count} resources, more than CloudFormation's limit of "
@@ -569,12 +555,12 @@ def check(
         )
 
 
-def _check_role_rules(use: Use, role: RoleRef, resources: Mapping[str, Any], spot: Spot) -> None:
+def _check_role_rules(use: Use, role: RoleRef, index: TemplateIndex, spot: Spot) -> None:
     """A service's naming rule for the role: an error when the role's name cannot meet it."""
     for rule in use.role_rules:
         if role.template_role:
-            properties = resources[role.template_role].get(cfn.PROPERTIES)
-            verdict = satisfies(properties if isinstance(properties, Mapping) else {}, rule)
+            properties = index.role_properties[role.template_role]
+            verdict = satisfies(properties, rule)
             if verdict is None:
                 spot.warn(
                     f"{use.site.resource_type} needs a role with {rule.describe()}; role {role.template_role} "
@@ -589,7 +575,6 @@ def _check_role_rules(use: Use, role: RoleRef, resources: Mapping[str, Any], spo
         if verdict is False:
             named_as = quote(role.roles_entry)
             if role.template_role:
-                properties = resources[role.template_role].get(cfn.PROPERTIES) or {}
                 named_as = f"{role.template_role} (RoleName {quote(properties.get(cfn.ROLE_NAME))})"
             spot.error(
                 f"{use.site.resource_type} needs a role with {rule.describe()}, "
@@ -597,17 +582,10 @@ def _check_role_rules(use: Use, role: RoleRef, resources: Mapping[str, Any], spo
             )
 
 
-def _check_generated_ids(
-    plan: Plan,
-    template: Mapping[str, Any],
-    resources: Mapping[str, Any],
-    index: TemplateIndex,
-    diagnostics: Diagnostics,
-) -> None:
+def _check_generated_ids(plan: Plan, index: TemplateIndex, diagnostics: Diagnostics) -> None:
     """Each generated logical ID fits CloudFormation, is free and names one resource; so is the name of
     its new condition."""
-    conditions = template.get(cfn.CONDITIONS)
-    condition_names = set(conditions) if isinstance(conditions, Mapping) else set()
+    condition_names = set(index.condition_names)
     generated: list[tuple[InlineRole | Profile, str]] = [(role, "role") for role in plan.roles]
     generated += [(profile, "instance profile") for profile in plan.profiles]
     first_holder: dict[str, tuple[InlineRole | Profile, str]] = {}
@@ -625,7 +603,7 @@ def _check_generated_ids(
             )
             continue
         chosen = isinstance(resource, Profile) and resource.options.logical_id is not None
-        problem = _id_problem(resource.logical_id, chosen, resources, index)
+        problem = _id_problem(resource.logical_id, chosen, index)
         if problem and chosen:
             spot.error(f"Profile LogicalId {short(resource.logical_id)} {problem}.")
         elif problem:
@@ -643,15 +621,13 @@ def _check_generated_ids(
             condition_names.add(name)
 
 
-def _id_problem(
-    logical_id: str, chosen: bool, resources: Mapping[str, Any], index: TemplateIndex
-) -> str | None:
+def _id_problem(logical_id: str, chosen: bool, index: TemplateIndex) -> str | None:
     """Why a generated logical ID cannot be used (chosen: the author wrote it as a Profile LogicalId)."""
     if len(logical_id) > MAX_LOGICAL_ID:
         return f"is longer than CloudFormation's {MAX_LOGICAL_ID} characters; shorten the role's logical ID"
     if logical_id not in index.taken_ids:
         return None
-    other = resources.get(logical_id)
+    other = index.resources.get(logical_id)
     owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
     if logical_id in index.parameter_types:
         owner = "a parameter"

@@ -23,9 +23,10 @@ from profile_expand.errors import (
     WARNING,
     Finding,
 )
+from profile_expand.index import EMPTY_INDEX, TemplateIndex
 from profile_expand.profile_options import ProfileOptions
-from profile_expand.roles import ARN, BUILT, RoleChoice, RoleRef, TemplateIndex, role_mention
-from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
+from profile_expand.roles import ARN, BUILT, RoleChoice, RoleRef, role_mention
+from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
 from profile_expand.text import Path, quote
 
 # What a value found at a site is. mistakes.py derives the findings (and the macro's corrections) of the
@@ -199,6 +200,35 @@ def entries(site: Site, path: Path, container: object) -> Iterator[Entry]:
             yield path, cfn.IAM_ROLE_SHORTHAND, container[cfn.IAM_ROLE_SHORTHAND], True
         if site.profile_property in container:
             yield path, site.profile_property, container[site.profile_property], False
+
+
+def site_entries(resource: Mapping[str, Any], site: Site) -> Iterator[tuple[Path, list[Entry]]]:
+    """Each container of one site of a resource (both branches of an Fn::If on the way) and the
+    entries in it: the one walk of a resource's sites, for the core and the guard."""
+    for path, container in containers(resource, site.container, through_fn_if=True):
+        yield path, list(entries(site, path, container))
+
+
+def site_values(
+    resource_type: str,
+    properties: Mapping[str, Any],
+    logical_id: str = "",
+    index: TemplateIndex = EMPTY_INDEX,
+) -> tuple[Found, ...]:
+    """Every value at a site of one resource, classified, from its type and (resolved) properties alone:
+    what the guard judges of one resource at a time. Without `index`, nothing is a template's resource.
+
+    >>> [leaf.kind for leaf in site_values("AWS::EC2::Instance", {"IamInstanceProfile": "arn:aws:iam::1:role/r"})]
+    ['role']
+    """
+    resource = {cfn.TYPE: resource_type, cfn.PROPERTIES: properties}
+    return tuple(
+        leaf
+        for site in sites_for(resource_type)
+        for _, at_site in site_entries(resource, site)
+        for entry in at_site
+        for leaf in classify(logical_id, site, entry, index)
+    )
 
 
 def classify(logical_id: str, site: Site, entry: Entry, index: TemplateIndex) -> tuple[Found, ...]:

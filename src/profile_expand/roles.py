@@ -10,10 +10,10 @@ An IamRole value parses into a RoleChoice tree: UseRole (one role), NoValue (no 
 
 import re
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias
 
 from profile_expand import cfn
+from profile_expand.index import TemplateIndex
 from profile_expand.text import (
     Path,
     canonical,
@@ -121,74 +121,6 @@ class Rejected(NamedTuple):
 
 def _rejected(message: str) -> Rejected:
     return Rejected((((), message),))
-
-
-class TemplateIndex(NamedTuple):
-    """What reading roles needs to know about the template (read once)."""
-
-    resource_types: Mapping[str, str]
-    resource_conditions: Mapping[str, str]
-    parameter_types: Mapping[str, str]
-    condition_names: frozenset[str]
-    taken_ids: frozenset[str]  # every logical ID of Resources and Parameters: generated IDs must avoid them
-    # Literal names: a role's RoleName -> its logical ID; an instance profile's InstanceProfileName -> its
-    # logical ID. A literal name at a site is judged against them (a role's name where a profile belongs).
-    role_names: Mapping[str, str] = MappingProxyType({})
-    profile_names: Mapping[str, str] = MappingProxyType({})
-    profile_names_open: bool = False  # some profile of the template is named by an intrinsic
-
-    @property
-    def role_ids(self) -> list[str]:
-        return sorted(lid for lid, kind in self.resource_types.items() if kind == cfn.IAM_ROLE_TYPE)
-
-
-def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) -> TemplateIndex:
-    """Read the template's resource types, conditions and parameters once."""
-    resource_types: dict[str, str] = {}
-    resource_conditions: dict[str, str] = {}
-    names: dict[str, dict[str, str]] = {cfn.IAM_ROLE_TYPE: {}, cfn.INSTANCE_PROFILE_TYPE: {}}
-    names_open = False
-    for logical_id, resource in _entries(resources):
-        kind, condition = resource.get(cfn.TYPE), resource.get(cfn.CONDITION)
-        if isinstance(kind, str):
-            resource_types[logical_id] = kind
-        if isinstance(condition, str):
-            resource_conditions[logical_id] = condition
-        if isinstance(kind, str) and kind in names:
-            properties = resource.get(cfn.PROPERTIES)
-            key = cfn.ROLE_NAME if kind == cfn.IAM_ROLE_TYPE else cfn.INSTANCE_PROFILE_NAME
-            name = properties.get(key) if isinstance(properties, Mapping) else None
-            if isinstance(name, str):
-                names[kind].setdefault(name, logical_id)
-            elif name is not None and kind == cfn.INSTANCE_PROFILE_TYPE:
-                names_open = True
-    conditions = template.get(cfn.CONDITIONS)
-    parameter_types = {name: _parameter_type(p) for name, p in _entries(template.get(cfn.PARAMETERS))}
-    return TemplateIndex(
-        resource_types=resource_types,
-        resource_conditions=resource_conditions,
-        parameter_types=parameter_types,
-        condition_names=frozenset(name for name in conditions if isinstance(name, str))
-        if isinstance(conditions, Mapping)
-        else frozenset(),
-        taken_ids=frozenset(resources) | frozenset(parameter_types),
-        role_names=names[cfn.IAM_ROLE_TYPE],
-        profile_names=names[cfn.INSTANCE_PROFILE_TYPE],
-        profile_names_open=names_open,
-    )
-
-
-def _entries(section: object) -> list[tuple[str, Mapping[str, Any]]]:
-    if not isinstance(section, Mapping):
-        return []
-    return [
-        (key, value) for key, value in section.items() if isinstance(key, str) and isinstance(value, Mapping)
-    ]
-
-
-def _parameter_type(parameter: Mapping[str, Any]) -> str:
-    kind = parameter.get(cfn.TYPE)
-    return kind if isinstance(kind, str) else "String"
 
 
 def parse_role(value: object, index: TemplateIndex, *, owner: str, depth: int = 0) -> RoleChoice | Rejected:
@@ -310,11 +242,10 @@ def _parse_string(text: str, index: TemplateIndex) -> RoleChoice | Rejected:
 def _suggest(text: str, index: TemplateIndex) -> str | None:
     if len(text) > MAX_LOGICAL_ID:  # no logical ID is that long; and difflib would take its time
         return None
-    roles = index.role_ids
-    for role_id in roles:
-        if role_id.lower() == text.lower():
-            return role_id
-    close = close_matches(text, roles, _TYPO_CUTOFF)
+    folded = index.folded_role_ids.get(text.lower())
+    if folded is not None:
+        return folded
+    close = close_matches(text, index.role_ids, _TYPO_CUTOFF)
     return close[0] if close else None
 
 
