@@ -40,6 +40,7 @@ from profile_expand.model import (
     Use,
     classify,
     generated_profile_id,
+    rejudged,
     role_as_profile,
     shorthand_without_transform,
     site_entries,
@@ -140,17 +141,21 @@ def analyse(
     index = index_template(template, resources)
     defaults = template_defaults(template, diagnostics)
     found, uses = collect(index, defaults, diagnostics)
-    judgement = judge(found, uses, index, lint=lint, macro_name=macro_name)
     if not transform_declared:
+        mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name)
         shorthand = [shorthand_without_transform(f, macro_name) for f in found if f.kind == SHORTHAND]
-        mistakes, certain = judgement
         judged = (*(c.finding for c in certain), *mistakes)
         return Model(found, (*shorthand, *_roles_as_profiles(found, (), macro_name), *judged), None)
     plan = None
     if uses:
         plan = make_plan(uses, index, defaults, diagnostics)
         check(plan, index, diagnostics)
-    mistakes, certain = judgement
+        # The mistakes are judged against the template as the macro leaves it: a site may name a profile
+        # (or role) the macro generates, and a second expansion must find nothing left to do.
+        index = index.with_generated(_generated_types(plan))
+        found = rejudged(found, index)
+        _check_generated_roles_named(found, plan, diagnostics)
+    mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name)
     corrections = _corrections(certain, diagnostics)
     if diagnostics.has_errors():
         plan = None
@@ -170,6 +175,36 @@ def uses_shorthand(template: Mapping[str, Any]) -> bool:
     """Whether any site of the template holds the IamRole shorthand: what only the macro can deploy."""
     found = analyse(template, transform_declared=False, lint=False).found
     return any(leaf.kind == SHORTHAND for leaf in found)
+
+
+def _generated_types(plan: Plan) -> dict[str, str]:
+    types = {role.logical_id: cfn.IAM_ROLE_TYPE for role in plan.roles}
+    types.update((profile.logical_id, cfn.INSTANCE_PROFILE_TYPE) for profile in plan.profiles)
+    return types
+
+
+def _check_generated_roles_named(found: tuple[Found, ...], plan: Plan, diagnostics: Diagnostics) -> None:
+    """A role the macro generates, named where an instance profile belongs: its profile goes there."""
+    generated = {role.logical_id: role for role in plan.roles}
+    for leaf in found:
+        role = generated.get(leaf.role or "") if leaf.kind == ROLE else None
+        if role is None:
+            continue
+        profiles = [p.logical_id for p in plan.profiles if p.roles_entry == cfn.ref(role.logical_id)]
+        form = leaf.form or leaf.site.writes
+        instead = " or ".join(f"`{_shown(form, profile)}`" for profile in profiles)
+        diagnostics.at(leaf.logical_id, leaf.path).error(
+            f"{quote(leaf.value)} is role {short(role.logical_id)}, which ProfileExpand generates for the "
+            f"inline {cfn.IAM_ROLE_SHORTHAND} of {', '.join(role.users)}, but {leaf.site.profile_property} "
+            f"takes an instance profile: write {instead or 'an instance profile'}."
+        )
+
+
+def _shown(form: ProfileForm, profile: str) -> str:
+    """How a message shows the reference to a profile in a form (plain forms; an object's inner one)."""
+    if form in (ProfileForm.ARN, ProfileForm.ARN_OBJECT):
+        return f"!GetAtt {profile}.Arn"
+    return f"!Ref {profile}"
 
 
 def _corrections(certain: tuple[Correction, ...], diagnostics: Diagnostics) -> tuple[Correction, ...]:

@@ -244,6 +244,8 @@ def _untrusted_roles(
     from profile_expand.trust import Trust, ec2_trust
 
     for role, user in users.items():
+        if role in index.generated:
+            continue  # a role the macro generates trusts EC2
         document = index.role_properties[role].get(_TRUST_DOCUMENT)
         if ec2_trust(document) is not Trust.NOT_EC2:
             continue  # EC2 is trusted, or an intrinsic leaves it open: never guess
@@ -272,7 +274,7 @@ def site_role_rules(
         return (rule,), False
     related = next((value for _, value in containers(resource, when.role_property)), None)
     related_role = template_role_in(related, index)
-    if related_role is not None:
+    if related_role is not None and related_role not in index.generated:
         carried = carries_policy(index.role_properties[related_role], when.policy_name)
         return ((rule,) if carried else ()), False
     return (), related is not None
@@ -298,6 +300,8 @@ def _naming_rules(
 def _profile_name_rule(leaf: Found, prefix: str, index: TemplateIndex) -> Iterator[Finding]:
     """A service's prefix for the profile's own name (RDS Custom: AWSRDSCustom)."""
     need = f"{leaf.site.resource_type} needs an instance profile whose name starts with {prefix}"
+    if leaf.profile in index.generated:
+        return  # the macro gives the profiles it generates the prefix
     if leaf.profile is None:
         # A literal name or profile ARN: the name is what it says.
         if isinstance(leaf.value, str):

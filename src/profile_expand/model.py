@@ -243,6 +243,22 @@ def classify(logical_id: str, site: Site, entry: Entry, index: TemplateIndex) ->
     return tuple(found)
 
 
+def rejudged(found: tuple[Found, ...], index: TemplateIndex) -> tuple[Found, ...]:
+    """The leaves judged again against the index of the template as the macro leaves it: only a leaf
+    that named nothing of the template (UNKNOWN) can now name a generated resource."""
+    if not index.generated:
+        return found
+    return tuple(
+        _rejudge(leaf, index) if leaf.kind == UNKNOWN and not isinstance(leaf.value, str) else leaf
+        for leaf in found
+    )
+
+
+def _rejudge(leaf: Found, index: TemplateIndex) -> Found:
+    kind, role, how, profile = _judge(leaf.site, leaf.value, leaf.form, index)
+    return leaf._replace(kind=kind, role=role, how=how, profile=profile)
+
+
 def _leaves(
     site: Site, value: object, steps: Path, form: ProfileForm | None, *, top: bool
 ) -> Iterator[tuple[Path, object, ProfileForm | None]]:
