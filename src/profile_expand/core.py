@@ -30,6 +30,7 @@ from profile_expand.mistakes import judge, site_role_rules
 from profile_expand.model import (
     ROLE,
     SHORTHAND,
+    TOO_DEEP,
     Correction,
     Entry,
     Found,
@@ -139,6 +140,8 @@ def analyse(
     if resources is None:
         return Model((), _macro_findings(diagnostics), None)
     index = index_template(template, resources)
+    if transform_declared:
+        _check_sections(template, index, diagnostics)
     defaults = template_defaults(template, diagnostics)
     found, uses = collect(index, defaults, diagnostics)
     if not transform_declared:
@@ -235,6 +238,23 @@ def _resources(template: object, spot: Spot) -> Mapping[str, Any] | None:
     return resources
 
 
+def _check_sections(template: Mapping[str, Any], index: TemplateIndex, diagnostics: Diagnostics) -> None:
+    """Conditions is a mapping, and each resource's Condition names one of them: the macro copies
+    conditions onto what it generates, and would otherwise replace the section or write a dangling name."""
+    if cfn.CONDITIONS in template and not isinstance(template[cfn.CONDITIONS], Mapping):
+        diagnostics.at("").error(
+            f"{cfn.CONDITIONS} must be a mapping of condition names to conditions, not "
+            f"{quote(template[cfn.CONDITIONS])}."
+        )
+        return
+    for logical_id, condition in index.undefined_conditions:
+        spot = diagnostics.at(logical_id, (cfn.CONDITION,))
+        if isinstance(condition, str):
+            spot.error(f"condition {quote(condition)} is not defined in {cfn.CONDITIONS}; define it there.")
+        else:
+            spot.error(f"{cfn.CONDITION} takes a condition name (a string), not {quote(condition)}.")
+
+
 def _macro_findings(diagnostics: Diagnostics) -> tuple[Finding, ...]:
     """What the macro answers: its errors (unique, sorted) if any, else its warnings (sorted)."""
     if diagnostics.has_errors():
@@ -272,9 +292,23 @@ def collect(
             # A container inside Fn::If (e.g. LaunchTemplateData: !If [...]) is rewritten in each branch,
             # and what that branch uses exists under the branch's condition.
             for path, at_site in site_entries(resource, site):
-                in_branch = requirement | _branch_terms(resource, path) if cfn.FN_IF in path else requirement
+                if at_site is None:
+                    spot.below(*path).error(cfn.TOO_DEEP_IF)
+                    continue
                 for entry in at_site:
+                    # Inside Fn::If branches (around the container, or an option entry) what the entry
+                    # uses exists under the branches' conditions.
+                    in_branch = (
+                        requirement | _branch_terms(resource, entry[0])
+                        if cfn.FN_IF in entry[0]
+                        else requirement
+                    )
                     leaves = classify(logical_id, site, entry, index)
+                    too_deep = [leaf for leaf in leaves if leaf.kind == TOO_DEEP]
+                    for leaf in too_deep:
+                        spot.below(*leaf.path).error(cfn.TOO_DEEP_IF)
+                    if too_deep:
+                        continue
                     found.extend(leaves)
                     if len(at_site) > 1 and _conflicts(site, entry, at_site, spot):
                         continue
@@ -303,7 +337,8 @@ def _conflicts(site: Site, entry: Entry, at_site: list[Entry], spot: Spot) -> bo
     Only asked when a container holds more than one entry."""
     container, key, _, shorthand = entry
     if site.kind is SiteKind.OPTION_SETTING:
-        if not shorthand or all(other[3] for other in at_site):
+        # Entries in two branches of one Fn::If never deploy together.
+        if not shorthand or all(other[3] or _exclusive_paths(container, other[0]) for other in at_site):
             return False
         spot.below(*container, "OptionName").error(
             f"both {cfn.IAM_ROLE_SHORTHAND} and {site.profile_property} options are set in "
@@ -395,6 +430,14 @@ def _check_misplaced(resource: Mapping[str, Any], sites: tuple[Site, ...], spot:
         f"{resource.get(cfn.TYPE)} takes {cfn.IAM_ROLE_SHORTHAND} inside {where}, "
         "where its instance profile property is; move it there."
     )
+
+
+def _exclusive_paths(first: Path, second: Path) -> bool:
+    """Whether two paths part in the two branches of one Fn::If (never both deployed)."""
+    for position, (step, other) in enumerate(zip(first, second, strict=False)):
+        if step != other:
+            return position > 0 and first[position - 1] == cfn.FN_IF and {step, other} == {1, 2}
+    return False
 
 
 def _branch_terms(resource: Mapping[str, Any], path: Path) -> Requirement:

@@ -50,6 +50,8 @@ class TemplateIndex(NamedTuple):
     # Logical IDs the macro generates (its plan): what a site may name before they exist. Set by
     # with_generated(); mistakes are judged against the template as it will be.
     generated: frozenset[str] = frozenset()
+    # Resources whose Condition is no condition of the template: (logical ID, the value written).
+    undefined_conditions: tuple[tuple[str, object], ...] = ()
 
     def with_generated(self, types: Mapping[str, str]) -> "TemplateIndex":
         """The index of the template as the macro will leave it: generated ID -> resource type added."""
@@ -70,6 +72,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
     profile_roles: dict[str, tuple[RoleEntry, ...]] = {}
     policies: dict[str, list[str]] = {}
     taken: list[Any] = []
+    written_conditions: list[tuple[str, object]] = []
     for logical_id, resource in resources.items():
         taken.append(logical_id)
         if not (isinstance(logical_id, str) and isinstance(resource, Mapping)):
@@ -77,6 +80,8 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
         kind, condition = resource.get(cfn.TYPE), resource.get(cfn.CONDITION)
         if isinstance(condition, str):
             resource_conditions[logical_id] = condition
+        if condition is not None:
+            written_conditions.append((logical_id, condition))
         if not isinstance(kind, str):
             continue
         resource_types[logical_id] = kind
@@ -101,6 +106,11 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
                 policies.setdefault(role, []).append(logical_id)
     conditions = template.get(cfn.CONDITIONS)
     parameter_types = {name: _parameter_type(p) for name, p in _entries(template.get(cfn.PARAMETERS))}
+    condition_names = (
+        frozenset(name for name in conditions if isinstance(name, str))
+        if isinstance(conditions, Mapping)
+        else frozenset()
+    )
     role_ids = tuple(sorted(role_properties))
     folded: dict[str, str] = {}
     for role_id in role_ids:
@@ -109,9 +119,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
         resource_types=resource_types,
         resource_conditions=resource_conditions,
         parameter_types=parameter_types,
-        condition_names=frozenset(name for name in conditions if isinstance(name, str))
-        if isinstance(conditions, Mapping)
-        else frozenset(),
+        condition_names=condition_names,
         taken_ids=frozenset(taken) | frozenset(parameter_types),
         role_names=names[cfn.IAM_ROLE_TYPE],
         profile_names=names[cfn.INSTANCE_PROFILE_TYPE],
@@ -123,6 +131,11 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
         role_properties=role_properties,
         profile_roles=profile_roles,
         policies_by_role={role: tuple(ids) for role, ids in policies.items()},
+        undefined_conditions=tuple(
+            (logical_id, condition)
+            for logical_id, condition in written_conditions
+            if not (isinstance(condition, str) and condition in condition_names)
+        ),
     )
 
 
@@ -144,15 +157,17 @@ def _role_entries(properties: Mapping[str, Any]) -> Iterator[RoleEntry]:
     roles = properties.get(cfn.ROLES)
     if isinstance(roles, list):
         for position, entry in enumerate(roles):
-            yield from _branches((cfn.PROPERTIES, cfn.ROLES, position), entry)
+            yield from branches((cfn.PROPERTIES, cfn.ROLES, position), entry)
 
 
-def _branches(path: Path, value: object) -> Iterator[RoleEntry]:
-    # Iterative: an Fn::If nested thousands deep must not exhaust the stack.
+def branches(path: Path, value: object) -> Iterator[tuple[Path, object]]:
+    """(path, value) of each value a deployment may see: both branches of every Fn::If, in order."""
+    # Iterative, and at most cfn.MAX_IF_DEPTH deep (a deeper Fn::If is yielded as it is): an Fn::If
+    # nested thousands deep must not exhaust the stack here or where the path is rewritten.
     pending = [(path, value)]
     while pending:
         here, node = pending.pop()
-        if cfn.is_fn_if(node):
+        if cfn.is_fn_if(node) and here.count(cfn.FN_IF) < cfn.MAX_IF_DEPTH:
             assert isinstance(node, dict)
             pending.append(((*here, cfn.FN_IF, 2), node[cfn.FN_IF][2]))
             pending.append(((*here, cfn.FN_IF, 1), node[cfn.FN_IF][1]))

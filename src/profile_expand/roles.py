@@ -40,8 +40,6 @@ _SUB_VARIABLE: Final = r"\$\{(?P<name>[\w:]+)(?:\.Arn)?\}"
 _LIST_PARAMETER: Final = r"(CommaDelimitedList|List<.*>|AWS::SSM::Parameter::Value<List<.*>>)"
 _TYPO_CUTOFF: Final = 0.85
 MAX_LOGICAL_ID: Final = 255
-# Fn::If inside Fn::If: deeper than this is no template a person wrote (and would exhaust the stack).
-MAX_IF_DEPTH: Final = 32
 
 ACCEPTED_FORMS: Final = (
     "write a role's logical ID, !Ref Role, !GetAtt Role.Arn, a role name or ARN, "
@@ -307,8 +305,8 @@ def _parse_get_att(argument: object, value: object, index: TemplateIndex) -> Rol
 def _parse_if(
     argument: object, value: object, index: TemplateIndex, owner: str, depth: int
 ) -> RoleChoice | Rejected:
-    if depth >= MAX_IF_DEPTH:
-        return _rejected(f"Fn::If is nested more than {MAX_IF_DEPTH} levels deep here.")
+    if depth >= cfn.MAX_IF_DEPTH:
+        return _rejected(cfn.TOO_DEEP_IF)
     if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
         return _rejected(f"{quote(value)}: Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse].")
     condition, when_true, when_false = argument
