@@ -56,7 +56,6 @@ from profile_expand.profile_options import (
 )
 from profile_expand.readiness import dependents, depends_on_list
 from profile_expand.roles import (
-    MAX_LOGICAL_ID,
     REFERENCE,
     IfChoice,
     NoValue,
@@ -137,9 +136,11 @@ def analyse(
     """
     diagnostics = Diagnostics()
     resources = _resources(template, diagnostics.at(""))
-    if resources is None:
+    if resources is None or not _within_limits(resources, None, diagnostics):
         return Model((), _macro_findings(diagnostics), None)
     index = index_template(template, resources)
+    if not _within_limits(resources, index, diagnostics):
+        return Model((), _macro_findings(diagnostics), None)
     if transform_declared:
         _check_sections(template, index, diagnostics)
     defaults = template_defaults(template, diagnostics)
@@ -236,6 +237,31 @@ def _resources(template: object, spot: Spot) -> Mapping[str, Any] | None:
         spot.error(f"Resources must be a mapping of logical IDs to resources, not {quote(resources)}.")
         return None
     return resources
+
+
+def _within_limits(
+    resources: Mapping[str, Any], index: TemplateIndex | None, diagnostics: Diagnostics
+) -> bool:
+    """CloudFormation's own limits, checked first: the number of resources before the index is built,
+    the length of logical IDs as it is built. Past them no template deploys, and no later pass runs."""
+    if index is None:
+        if len(resources) > cfn.MAX_RESOURCES:
+            diagnostics.at("").error(_too_many(f"the template has {len(resources)} resources"))
+            return False
+        return True
+    for logical_id in index.long_ids:
+        diagnostics.at(logical_id).error(
+            f"the logical ID is {len(logical_id)} characters long, more than CloudFormation's "
+            f"{cfn.MAX_LOGICAL_ID}; shorten it."
+        )
+    return not diagnostics.has_errors()
+
+
+def _too_many(count: str) -> str:
+    return (
+        f"{count}, more than CloudFormation's limit of {cfn.MAX_RESOURCES}; split the template into "
+        "nested stacks (each with its own `Transform: ProfileExpand`) or share roles between resources."
+    )
 
 
 def _check_sections(template: Mapping[str, Any], index: TemplateIndex, diagnostics: Diagnostics) -> None:
@@ -626,11 +652,7 @@ def check(plan: Plan, index: TemplateIndex, diagnostics: Diagnostics) -> None:
     _check_profile_names(plan.profiles, diagnostics)
     count = len(index.resources) + len(plan.roles) + len(plan.profiles)
     if count > cfn.MAX_RESOURCES:
-        diagnostics.at("").error(
-            f"the expanded template would have {count} resources, more than CloudFormation's limit of "
-            f"{cfn.MAX_RESOURCES}; split the template into nested stacks (each with its own "
-            "`Transform: ProfileExpand`) or share roles between resources."
-        )
+        diagnostics.at("").error(_too_many(f"the expanded template would have {count} resources"))
 
 
 def _check_role_rules(use: Use, role: RoleRef, index: TemplateIndex, spot: Spot) -> None:
@@ -701,8 +723,10 @@ def _check_generated_ids(plan: Plan, index: TemplateIndex, diagnostics: Diagnost
 
 def _id_problem(logical_id: str, chosen: bool, index: TemplateIndex) -> str | None:
     """Why a generated logical ID cannot be used (chosen: the author wrote it as a Profile LogicalId)."""
-    if len(logical_id) > MAX_LOGICAL_ID:
-        return f"is longer than CloudFormation's {MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+    if len(logical_id) > cfn.MAX_LOGICAL_ID:
+        return (
+            f"is longer than CloudFormation's {cfn.MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+        )
     if logical_id not in index.taken_ids:
         return None
     other = index.resources.get(logical_id)

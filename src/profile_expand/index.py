@@ -42,6 +42,8 @@ class TemplateIndex(NamedTuple):
     profile_names_open: bool = False  # some profile of the template is named by an intrinsic
     role_ids: tuple[str, ...] = ()  # the template's AWS::IAM::Role logical IDs, sorted
     folded_role_ids: Mapping[str, str] = _EMPTY  # lower-cased role ID -> the first role ID spelled so
+    # The role IDs reversed, sorted: with role_ids, the neighbours of a typo by prefix and by suffix.
+    reversed_role_ids: tuple[str, ...] = ()
     sited: tuple[Sited, ...] = ()  # resources with sites, in template order
     resources: Mapping[str, Any] = _EMPTY  # the Resources section, for looking one resource up
     role_properties: Mapping[str, Mapping[str, Any]] = _EMPTY  # role logical ID -> its Properties
@@ -50,6 +52,7 @@ class TemplateIndex(NamedTuple):
     # Logical IDs the macro generates (its plan): what a site may name before they exist. Set by
     # with_generated(); mistakes are judged against the template as it will be.
     generated: frozenset[str] = frozenset()
+    long_ids: tuple[str, ...] = ()  # logical IDs longer than CloudFormation's 255 characters
     # Resources whose Condition is no condition of the template: (logical ID, the value written).
     undefined_conditions: tuple[tuple[str, object], ...] = ()
 
@@ -73,8 +76,11 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
     policies: dict[str, list[str]] = {}
     taken: list[Any] = []
     written_conditions: list[tuple[str, object]] = []
+    long_ids: list[str] = []
     for logical_id, resource in resources.items():
         taken.append(logical_id)
+        if isinstance(logical_id, str) and len(logical_id) > cfn.MAX_LOGICAL_ID:
+            long_ids.append(logical_id)
         if not (isinstance(logical_id, str) and isinstance(resource, Mapping)):
             continue
         kind, condition = resource.get(cfn.TYPE), resource.get(cfn.CONDITION)
@@ -126,11 +132,13 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
         profile_names_open=names_open,
         role_ids=role_ids,
         folded_role_ids=folded,
+        reversed_role_ids=tuple(sorted(role_id[::-1] for role_id in role_ids)),
         sited=tuple(sited),
         resources=resources,
         role_properties=role_properties,
         profile_roles=profile_roles,
         policies_by_role={role: tuple(ids) for role, ids in policies.items()},
+        long_ids=tuple(long_ids),
         undefined_conditions=tuple(
             (logical_id, condition)
             for logical_id, condition in written_conditions
