@@ -10,7 +10,7 @@ raised together, sorted by logical ID.
 # compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
 from profile_expand.conditions import Requirement, excludes, named, negated, plan_condition
@@ -69,6 +69,7 @@ from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
 from profile_expand.text import Path, digest, quote, short
 
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
+_NONE: Requirement = frozenset()  # no condition terms
 
 __all__ = [
     "Expansion",
@@ -313,7 +314,7 @@ def collect(
     for logical_id, resource, sites in index.sited:
         spot = diagnostics.at(logical_id)
         condition = resource.get(cfn.CONDITION)
-        requirement: Requirement = frozenset({named(condition)} if isinstance(condition, str) else ())
+        requirement: Requirement = frozenset((named(condition),)) if isinstance(condition, str) else _NONE
         for site in sites:
             # A container inside Fn::If (e.g. LaunchTemplateData: !If [...]) is rewritten in each branch,
             # and what that branch uses exists under the branch's condition.
@@ -330,10 +331,10 @@ def collect(
                         else requirement
                     )
                     leaves = classify(logical_id, site, entry, index)
-                    too_deep = [leaf for leaf in leaves if leaf.kind == TOO_DEEP]
-                    for leaf in too_deep:
-                        spot.below(*leaf.path).error(cfn.TOO_DEEP_IF)
-                    if too_deep:
+                    if any(leaf.kind == TOO_DEEP for leaf in leaves):
+                        for leaf in leaves:
+                            if leaf.kind == TOO_DEEP:
+                                spot.below(*leaf.path).error(cfn.TOO_DEEP_IF)
                         continue
                     found.extend(leaves)
                     if len(at_site) > 1 and _conflicts(site, entry, at_site, spot):
@@ -492,12 +493,18 @@ def make_plan(
 
 
 def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[RoleRef, Requirement]]:
-    """Each role a choice may use, with the condition terms under which it is used."""
-    if isinstance(choice, UseRole):
-        yield choice.role, requirement
-    elif isinstance(choice, IfChoice):
-        yield from _roles_of(choice.when_true, requirement | {named(choice.condition)})
-        yield from _roles_of(choice.when_false, requirement | {negated(choice.condition)})
+    """Each role a choice may use, with the condition terms under which it is used, in branch order.
+
+    Iterative, and the terms become a set only where a role is used: a chain of Fn::If 31 deep built
+    a set at every level."""
+    pending: list[tuple[RoleChoice, tuple[str, ...]]] = [(choice, ())]
+    while pending:
+        here, terms = pending.pop()
+        if isinstance(here, UseRole):
+            yield here.role, requirement.union(terms) if terms else requirement
+        elif isinstance(here, IfChoice):
+            pending.append((here.when_false, (*terms, negated(here.condition))))
+            pending.append((here.when_true, (*terms, named(here.condition))))
 
 
 def _plan_inline_roles(uses: tuple[Use, ...], diagnostics: Diagnostics) -> tuple[InlineRole, ...]:
@@ -791,23 +798,25 @@ def render(template: Mapping[str, Any], model: Model) -> Expansion:
     if plan is None and not model.corrections:
         return Expansion(dict(template), warnings, (), 0)
     new_resources = dict(template[cfn.RESOURCES])
+    # Every rewrite of a resource is applied in one copy of it: a rewrite at a time copied a list of
+    # 10,000 launch specifications once per specification.
+    rewrites: dict[str, list[tuple[Path, Callable[[Any], Any]]]] = {}
     for correction in model.corrections:
-        new_resources[correction.logical_id] = _replace_at(
-            new_resources[correction.logical_id], correction.path, _constant(correction.value)
-        )
+        rewrites.setdefault(correction.logical_id, []).append((correction.path, _constant(correction.value)))
+    if plan is not None:
+        ids_by_options: dict[str, dict[str, str]] = {}
+        for profile in plan.profiles:
+            ids_by_options.setdefault(profile.options.key, {})[profile.role.key] = profile.logical_id
+        for use in plan.uses:
+            # A use whose every branch is AWS::NoValue has no profile of its own.
+            value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
+            rewrites.setdefault(use.logical_id, []).append((use.container, _writer(use, value)))
+    for logical_id, at in rewrites.items():
+        new_resources[logical_id] = _replace_each(new_resources[logical_id], at)
     if plan is None:
         result = dict(template)
         result[cfn.RESOURCES] = new_resources
         return Expansion(result, warnings, (), 0)
-    ids_by_options: dict[str, dict[str, str]] = {}
-    for profile in plan.profiles:
-        ids_by_options.setdefault(profile.options.key, {})[profile.role.key] = profile.logical_id
-    for use in plan.uses:
-        # A use whose every branch is AWS::NoValue has no profile of its own.
-        value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
-        new_resources[use.logical_id] = _replace_at(
-            new_resources[use.logical_id], use.container, _writer(use, value)
-        )
     for logical_id, policies in plan.depends_on.items():
         new_resources[logical_id] = _with_depends_on(new_resources[logical_id], policies)
     new_conditions: dict[str, Any] = {}
@@ -901,18 +910,35 @@ def _writer(use: Use, value: Any) -> Callable[[Any], Any]:
     return write_property
 
 
-def _replace_at(node: Any, path: Path, rewrite: Callable[[Any], Any]) -> Any:
-    """A copy of node with rewrite applied at path; only the containers on the path are copied."""
-    if not path:
-        return rewrite(node)
-    step, rest = path[0], path[1:]
-    if isinstance(node, list) and isinstance(step, int):
-        copied = list(node)
-        copied[step] = _replace_at(node[step], rest, rewrite)
-        return copied
-    copied_mapping = dict(node)
-    copied_mapping[step] = _replace_at(node[step], rest, rewrite)
-    return copied_mapping
+# The key of a _Trie level holding the rewrites at that level's path (no step of a path is None).
+_HERE: Final = None
+_Trie = dict[Any, Any]
+
+
+def _replace_each(node: Any, rewrites: list[tuple[Path, Callable[[Any], Any]]]) -> Any:
+    """A copy of node with each rewrite applied at its path, in order; each container on the paths is
+    copied once however many rewrites lie below it."""
+    trie: _Trie = {}
+    for path, rewrite in rewrites:
+        level = trie
+        for step in path:
+            level = level.setdefault(step, {})
+        level.setdefault(_HERE, []).append(rewrite)
+    return _apply(node, trie)
+
+
+def _apply(node: Any, trie: _Trie) -> Any:
+    """Rewrites below first, then those here (which keep what they do not replace: a container's own
+    rewrite renames one key and keeps the values below it)."""
+    steps = [step for step in trie if step is not _HERE]
+    if steps:
+        copied: Any = list(node) if isinstance(node, list) else dict(node)
+        for step in steps:
+            copied[step] = _apply(node[step], trie[step])
+        node = copied
+    for rewrite in trie.get(_HERE, ()):
+        node = rewrite(node)
+    return node
 
 
 def _with_depends_on(resource: Mapping[str, Any], policies: list[str]) -> dict[str, Any]:
