@@ -197,19 +197,12 @@ def _check_generated_roles_named(found: tuple[Found, ...], plan: Plan, diagnosti
             continue
         profiles = [p.logical_id for p in plan.profiles if p.roles_entry == cfn.ref(role.logical_id)]
         form = leaf.form or leaf.site.writes
-        instead = " or ".join(f"`{_shown(form, profile)}`" for profile in profiles)
+        instead = " or ".join(f"`{form.shown(profile)}`" for profile in profiles)
         diagnostics.at(leaf.logical_id, leaf.path).error(
             f"{quote(leaf.value)} is role {short(role.logical_id)}, which ProfileExpand generates for the "
             f"inline {cfn.IAM_ROLE_SHORTHAND} of {', '.join(role.users)}, but {leaf.site.profile_property} "
             f"takes an instance profile: write {instead or 'an instance profile'}."
         )
-
-
-def _shown(form: ProfileForm, profile: str) -> str:
-    """How a message shows the reference to a profile in a form (plain forms; an object's inner one)."""
-    if form in (ProfileForm.ARN, ProfileForm.ARN_OBJECT):
-        return f"!GetAtt {profile}.Arn"
-    return f"!Ref {profile}"
 
 
 def _corrections(certain: tuple[Correction, ...], diagnostics: Diagnostics) -> tuple[Correction, ...]:

@@ -36,6 +36,12 @@ class ProfileForm(Enum):
             return {"Name": cfn.ref(profile_id)}
         return {"Arn": cfn.get_att(profile_id, cfn.ARN_ATTRIBUTE)}
 
+    def shown(self, profile_id: str) -> str:
+        """How a message writes this form's reference in YAML short form (an object's: its inner one)."""
+        if self in (ProfileForm.ARN, ProfileForm.ARN_OBJECT):
+            return f"!GetAtt {profile_id}.Arn"
+        return f"!Ref {profile_id}"
+
 
 class SiteKind(Enum):
     PROPERTY = "property"  # IamRole is a key beside the profile property
