@@ -28,6 +28,8 @@ from profile_expand.index import TemplateIndex, index_template
 from profile_expand.inline_roles import apply_name_rules, inline_role_properties, satisfies
 from profile_expand.mistakes import judge, site_role_rules
 from profile_expand.model import (
+    PROFILE,
+    PROFILE_WRONG_FORM,
     ROLE,
     SHORTHAND,
     TOO_DEEP,
@@ -154,12 +156,14 @@ def analyse(
     plan = None
     if uses:
         plan = make_plan(uses, index, defaults, diagnostics)
-        check(plan, index, diagnostics)
         # The mistakes are judged against the template as the macro leaves it: a site may name a profile
         # (or role) the macro generates, and a second expansion must find nothing left to do.
-        index = index.with_generated(_generated_types(plan))
-        found = rejudged(found, index)
+        as_it_will_be = index.with_generated(_generated_types(plan))
+        found = rejudged(found, as_it_will_be)
+        plan = _with_naming_sites(plan, found, as_it_will_be)
+        check(plan, index, diagnostics)
         _check_generated_roles_named(found, plan, diagnostics)
+        index = as_it_will_be
     mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name)
     corrections = _corrections(certain, diagnostics)
     if diagnostics.has_errors():
@@ -186,6 +190,32 @@ def _generated_types(plan: Plan) -> dict[str, str]:
     types = {role.logical_id: cfn.IAM_ROLE_TYPE for role in plan.roles}
     types.update((profile.logical_id, cfn.INSTANCE_PROFILE_TYPE) for profile in plan.profiles)
     return types
+
+
+def _with_naming_sites(plan: Plan, found: tuple[Found, ...], index: TemplateIndex) -> Plan:
+    """A site naming a generated profile uses it too: the profile exists whenever that site may (its
+    resource's Condition, the Fn::If branches around it), as for the uses it is generated for."""
+    needs: dict[str, set[Requirement]] = {}
+    for leaf in found:
+        if leaf.kind in (PROFILE, PROFILE_WRONG_FORM) and leaf.profile in index.generated:
+            condition = index.resource_conditions.get(leaf.logical_id)
+            need: Requirement = frozenset((named(condition),)) if condition else _NONE
+            if cfn.FN_IF in leaf.path:
+                need |= _branch_terms(index.resources[leaf.logical_id], leaf.path)
+            needs.setdefault(leaf.profile, set()).add(need)
+    if not needs:
+        return plan
+    profiles = []
+    for profile in plan.profiles:
+        extra = needs.get(profile.logical_id)
+        if extra is not None:
+            role = profile.role.condition
+            # As for every use: the profile exists only with its role.
+            added = {need | {named(role)} if role else need for need in extra}
+            requirements = profile.requirements | added
+            profile = profile._replace(requirements=requirements, condition=plan_condition(requirements))
+        profiles.append(profile)
+    return plan._replace(profiles=tuple(profiles))
 
 
 def _check_generated_roles_named(found: tuple[Found, ...], plan: Plan, diagnostics: Diagnostics) -> None:
