@@ -149,6 +149,11 @@ def _load_yaml(text: str, filename: str | None) -> Any:
     loader = _Loader(text, filename)
     try:
         template = loader.get_single_data()
+    except (yaml.YAMLError, RecursionError):
+        raise
+    except Exception as error:  # as cfn_yaml.loads: cfn-lint's constructors fail on odd keys (`yes:` twice)
+        match = cfn_yaml.build_match(filename, f"Template could not be parsed: {error}", 0, 0, "")
+        raise cfn_yaml.CfnParseError(filename, [match]) from error
     finally:
         loader.dispose()
     if template is None:
