@@ -8,15 +8,25 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench local-invoke lambda-image golden events migrate-figures clean dist
 
-$(STAMP): pyproject.toml requirements-dev.txt src/lambda-requirements.txt
+DEMO_STAMP := $(VENV)/.installed-demo
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# `make demo` installs only what the demo runs: the package and its pinned dependencies.
+$(DEMO_STAMP): pyproject.toml requirements-demo.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-demo.txt -e .
+	touch $(DEMO_STAMP)
+
+# `make test` (and every target below) adds the rest: the SAM CLI, moto, mypy, ruff, pytest...
+$(STAMP): pyproject.toml requirements-dev.txt requirements-demo.txt src/lambda-requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
-	touch $(STAMP)
+	touch $(DEMO_STAMP) $(STAMP)
 
 setup: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/profile-expand expand examples/web-app.yaml
 
 test: lint typecheck pytest sam-validate sam-build
