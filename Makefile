@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench local-invoke lambda-image golden events migrate-figures clean dist
+.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench local-invoke lambda-image golden events extra-corpus migrate-figures precision clean dist
 
 DEMO_STAMP := $(VENV)/.installed-demo
 
@@ -73,9 +73,21 @@ dist: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python scripts/regenerate_golden.py
 
-# The README's migration figures: ../shared/corpus/originals, plus $$PROFILE_EXPAND_EXTRA_CORPUS when set.
+# The README's precision and migration figures: ../shared/corpus/originals and the extra corpus, the 97
+# public templates of docs/extra-corpus-sources.json, fetched with git into EXTRA_CORPUS by `make extra-corpus`.
+CORPUS ?= ../shared/corpus/originals
+EXTRA_CORPUS ?= .extra-corpus
+
+extra-corpus: $(DEMO_STAMP)
+	$(BIN)/python scripts/fetch_extra_corpus.py $(EXTRA_CORPUS)
+
 migrate-figures: $(STAMP)
-	$(BIN)/python scripts/migrate_figures.py
+	@test -d $(EXTRA_CORPUS) || { echo "no $(EXTRA_CORPUS): run make extra-corpus (or pass EXTRA_CORPUS=folder)"; exit 2; }
+	$(BIN)/python scripts/migrate_figures.py $(CORPUS) $(EXTRA_CORPUS)
+
+precision: $(STAMP)
+	@test -d $(EXTRA_CORPUS) || { echo "no $(EXTRA_CORPUS): run make extra-corpus (or pass EXTRA_CORPUS=folder)"; exit 2; }
+	$(BIN)/python scripts/precision.py --corpus $(CORPUS) --extra $(EXTRA_CORPUS)
 
 clean:
 	rm -rf $(VENV) dist .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

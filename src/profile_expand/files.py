@@ -88,8 +88,8 @@ def same_file(first: str, second: str) -> bool:
         return False
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Replace `path` with `text` (UTF-8, line ends as given) or leave it untouched; raises OSError.
+def write_atomic(path: str | Path, text: str | bytes) -> None:
+    """Replace `path` with `text` (UTF-8, line ends as given; or bytes) or leave it untouched; raises OSError.
 
     The text goes to a temporary file beside the target, is flushed to disk, takes the target's mode (or
     the mode a new file would get), and is renamed over the target: a reader never sees half a file.
@@ -103,7 +103,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
+            stream.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, mode)
