@@ -19,48 +19,22 @@ from pathlib import Path
 import pytest
 
 from profile_expand.cli import main
+from tests.functional.test_cli import ROLE
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("expand", "lint", "event", "migrate")
 EXIT_UNREADABLE = 2
 
-ROLE_AND_PROFILE = """\
-Transform: ProfileExpand
-Resources:
-  AppRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}
-  WebProfile:
-    Type: AWS::IAM::InstanceProfile
-    Properties:
-      Roles: [!Ref AppRole]
-  Web:
-    Type: AWS::EC2::Instance
-    Properties:
-      ImageId: ami-0123456789abcdef0
-      IamInstanceProfile: !Ref WebProfile
-"""
-
-SHORTHAND = """\
-Transform: ProfileExpand
-Resources:
-  AppRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}
-  Web:
-    Type: AWS::EC2::Instance
-    Properties:
-      ImageId: ami-0123456789abcdef0
-      IamRole: !Ref AppRole
-"""
+# The role, trusting EC2, that the CLI tests share.
+HEAD = "Transform: ProfileExpand\nResources:\n" + ROLE
+WEB = "  Web:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: ami-0123456789abcdef0\n"
+ROLE_AND_PROFILE = (
+    HEAD
+    + "  WebProfile:\n    Type: AWS::IAM::InstanceProfile\n    Properties:\n      Roles: [!Ref HostRole]\n"
+    + WEB
+    + "      IamInstanceProfile: !Ref WebProfile\n"
+)
+SHORTHAND = HEAD + WEB + "      IamRole: !Ref HostRole\n"
 
 
 def big_migratable(lines: int = 500) -> str:
@@ -223,7 +197,7 @@ BAD_INPUTS: dict[str, bytes] = {
     "tab-after-key": SHORTHAND.replace("ImageId: ami", "ImageId:\tami").encode(),
     "merge-override": ROLE_AND_PROFILE.replace(
         "    Properties:\n      ImageId: ami-0123456789abcdef0\n      IamInstanceProfile: !Ref WebProfile\n",
-        "    Properties:\n      <<: {ImageId: ami-0123456789abcdef0, IamInstanceProfile: !Ref AppRole}\n"
+        "    Properties:\n      <<: {ImageId: ami-0123456789abcdef0, IamInstanceProfile: !Ref HostRole}\n"
         "      IamInstanceProfile: !Ref WebProfile\n",
     ).encode(),
     "transform-mapping": ROLE_AND_PROFILE.replace(
@@ -250,11 +224,11 @@ BAD_INPUTS: dict[str, bytes] = {
 }
 # Where the one line must point (line, column), and the exit code, for input every command must refuse.
 UNREADABLE: dict[str, tuple[int, int]] = {
-    "non-utf8": (14, 33),
+    "non-utf8": (17, 33),
     "json-400-deep": (1, 0),
     "json-400-deep-lists": (1, 0),
     "json-int-4301-digits": (1, 0),
-    "yaml-int-4301-digits": (15, 0),
+    "yaml-int-4301-digits": (18, 0),
 }
 
 
@@ -291,7 +265,7 @@ def test_non_utf8_message_says_what_to_do(tmp_path: Path, capsys: pytest.Capture
     source.write_bytes(BAD_INPUTS["non-utf8"])
     assert main(["expand", str(source)]) == EXIT_UNREADABLE
     assert capsys.readouterr().err == (
-        f"{source}:14:33: not UTF-8 text (byte 0xe9); CloudFormation reads templates as UTF-8: "
+        f"{source}:17:33: not UTF-8 text (byte 0xe9); CloudFormation reads templates as UTF-8: "
         "save the file as UTF-8\n"
     )
 

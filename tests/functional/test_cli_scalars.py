@@ -16,6 +16,7 @@ import pytest
 from cfnlint.decode import cfn_yaml
 
 from profile_expand.cli import main
+from tests.functional.test_cli_io import SHORTHAND
 
 # name: the YAML the author wrote
 SCALARS: dict[str, str] = {
@@ -59,24 +60,7 @@ UNSUPPORTED_TAGS = {
     "pairs": "!!pairs [a: 1, a: 2]",
 }
 
-HEAD = """\
-Transform: ProfileExpand
-Resources:
-  AppRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}
-  Web:
-    Type: AWS::EC2::Instance
-    Properties:
-      ImageId: ami-0123456789abcdef0
-      IamRole: !Ref AppRole
-    Metadata:
-      Values:
-"""
+HEAD = SHORTHAND + "    Metadata:\n      Values:\n"
 
 
 def template() -> str:
@@ -144,5 +128,5 @@ def test_tags_cloudformation_does_not_support_are_refused_at_their_line(
     assert main([command, str(source)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
-    assert err[0].startswith(f"{source}:17:14: "), err
+    assert err[0].startswith(f"{source}:20:14: "), err
     assert f"CloudFormation does not support the YAML tag !!{tag}" in err[0]
