@@ -15,7 +15,7 @@ from typing import Any, Final
 from profile_expand import files
 from profile_expand.errors import InvalidTemplateError, TemplateSyntaxError
 from profile_expand.migrate import Conversion, Plan
-from profile_expand.migrate_source import MigrateError, migrate_text
+from profile_expand.migrate_source import LocatedMigrateError, MigrateError, migrate_text
 
 EXIT_OK: Final = 0
 EXIT_CHANGES: Final = 1
@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}:{error.line}:{error.column}: {error.message}", file=sys.stderr)
         return EXIT_USAGE
     except MigrateError as error:
-        print(f"{name}: cannot edit this file: {error}; nothing written", file=sys.stderr)
+        where = f"{name}:{error.line}:{error.column}" if isinstance(error, LocatedMigrateError) else name
+        print(f"{where}: cannot edit this file: {error}; nothing written", file=sys.stderr)
         return EXIT_CHANGES
     except InvalidTemplateError as error:
         # The macro rejects the template (or a conversion of it): migrate converts nothing it cannot prove.

@@ -39,6 +39,15 @@ class MigrateError(ProfileExpandError):
     """The file cannot be edited as planned (a layout migrate does not handle); nothing is written."""
 
 
+class LocatedMigrateError(MigrateError):
+    """A MigrateError at a place in the file: 1-based `line` and `column`."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
 class Migration(NamedTuple):
     """The migrated text, the plan it follows, and how its expansion differs from the original (a bug)."""
 
@@ -78,10 +87,11 @@ def _refuse_merge_keys(nodes: Any) -> None:
         if isinstance(node, Mapping):
             if getattr(node, "using_merge", False):
                 mark: Any = getattr(node, "start_mark", None)
-                raise MigrateError(
-                    f"line {mark.line + 1}, column {mark.column + 1}: a YAML merge key (<<), which "
-                    "CloudFormation does not support; resolve it (aws cloudformation package does) and "
-                    "migrate the result"
+                raise LocatedMigrateError(
+                    mark.line + 1,
+                    mark.column + 1,
+                    "a YAML merge key (<<), which CloudFormation does not support; resolve it (aws "
+                    "cloudformation package does) and migrate the result",
                 )
             stack.extend(node.values())
         elif isinstance(node, list):
@@ -98,10 +108,9 @@ def _compose(text: str) -> Any:
         # PyYAML (CloudFormation's reading) accepts a few things ruamel.yaml, which migrate edits with,
         # does not: a tab after `key:`, say.
         mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise MigrateError(
-            f"{where}{error.problem or error}, which migrate's YAML editor does not read"
-        ) from error
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        message = f"{error.problem or error}, which migrate's YAML editor (ruamel.yaml) does not read"
+        raise LocatedMigrateError(line, column, message) from error
 
 
 def _entries(node: Any) -> list[tuple[Any, Any]]:
@@ -347,9 +356,11 @@ def _transform_edit(text: str, root: Any, fmt: Format) -> _Edit:
             start = int(value.start_mark.index)
             return _Edit(start, end, f"[{text[start:end]}, {macro}]")
         if type(value).__name__ == "MappingNode":
-            raise MigrateError(
-                f"line {value.start_mark.line + 1}: the Transform is a mapping over several lines; write it "
-                f"as a list, [{{Name: ..., Parameters: ...}}], and run migrate again"
+            raise LocatedMigrateError(
+                value.start_mark.line + 1,
+                value.start_mark.column + 1,
+                "the Transform is a mapping over several lines; write it as a list, "
+                "[{Name: ..., Parameters: ...}], and run migrate again",
             )
         if value.flow_style:
             if not value.value:

@@ -278,7 +278,20 @@ def test_migrate_refuses_a_merge_key_it_cannot_edit_safely(
     assert main(["migrate", str(source), "-o", str(source)]) == 1
     assert source.read_bytes() == BAD_INPUTS["merge-override"], "nothing written"
     err = capsys.readouterr().err
-    assert "<<" in err and "nothing written" in err, err
+    assert err.startswith(f"{source}:20:7: cannot edit this file: a YAML merge key (<<)"), err
+    assert err.rstrip().endswith("nothing written"), err
+
+
+def test_migrate_names_the_place_its_editor_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "t.yaml"
+    text = ROLE_AND_PROFILE.replace("ImageId: ami", "ImageId:\tami")
+    source.write_text(text, encoding="utf-8")
+    assert main(["migrate", str(source), "-o", str(source)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{source}:20:15: cannot edit this file: found character '\\t'"), err
+    assert source.read_text(encoding="utf-8") == text
 
 
 def test_migrate_adds_the_macro_after_a_transform_written_as_a_mapping(
