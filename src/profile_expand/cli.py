@@ -102,8 +102,9 @@ def _internal_error(error: BaseException) -> int:
     """A bug: one line for the user, the traceback only on request."""
     if os.environ.get(DEBUG_VARIABLE):
         raise error
+    said = " ".join(str(error).split())  # one line, whatever the exception's text
     print(
-        f"{PROG}: internal error: {type(error).__name__}: {error} (a bug in profile-expand; please report "
+        f"{PROG}: internal error: {type(error).__name__}: {said} (a bug in profile-expand; please report "
         f"it; {DEBUG_VARIABLE}=1 shows the traceback)",
         file=sys.stderr,
     )

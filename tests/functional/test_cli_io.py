@@ -351,3 +351,26 @@ def test_closed_stdout_is_one_line_and_exit_2(tmp_path: Path, command: str) -> N
     assert_one_line_no_traceback(result.stderr)
     assert result.returncode == EXIT_UNREADABLE, result.stderr
     assert "cannot write standard output" in result.stderr
+
+
+# -- item 11: a bug is one line too --------------------------------------------------------------------
+
+
+def test_an_internal_error_is_one_line_and_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "t.yaml"
+    source.write_text(SHORTHAND, encoding="utf-8")
+
+    def broken(template: object) -> object:
+        raise KeyError("Resources\nand a second line")
+
+    monkeypatch.setattr("profile_expand.cli.expand_with_report", broken)
+    monkeypatch.delenv("PROFILE_EXPAND_DEBUG", raising=False)
+    assert main(["expand", str(source)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("profile-expand: internal error: KeyError: ") and "please report it" in err
+    monkeypatch.setenv("PROFILE_EXPAND_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["expand", str(source)])
