@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
@@ -81,7 +82,7 @@ def _decode_json(text: str) -> Any:
         offset = found.start() if found else 0
         line, column = _line_column(text, offset)
         raise TemplateSyntaxError(line, column, _too_many_digits(len(found[0]) if found else 0)) from error
-    _check_nesting(nodes)
+    _check_values(nodes)
     return nodes
 
 
@@ -100,7 +101,7 @@ def _decode_yaml(text: str, filename: str | None) -> Any:
     except RecursionError as error:
         line, column = _yaml_too_deep(text)
         raise TemplateSyntaxError(line, column, _too_deep()) from error
-    _check_nesting(nodes)
+    _check_values(nodes)
     return nodes
 
 
@@ -216,22 +217,33 @@ def _yaml_too_deep(text: str) -> tuple[int, int]:
     return 1, 1
 
 
-def _check_nesting(nodes: Any) -> None:
-    """Refuse a template nested deeper than MAX_NESTING at the first node too deep (no recursion)."""
+def _check_values(nodes: Any) -> None:
+    """Refuse, at its place, a template nested deeper than MAX_NESTING or holding a number JSON cannot hold.
+
+    CloudFormation's processed template is JSON: `.inf`, `.nan` or `1e400` have no JSON form (Python's
+    would write `Infinity`, which no JSON reader takes). No recursion: the depth is what is checked.
+    """
     stack: list[tuple[Any, int]] = [(nodes, 0)]
     while stack:
         node, depth = stack.pop()
-        children: Iterator[Any]
+        entries: list[tuple[Any, Any]]
         if isinstance(node, Mapping):
-            children = iter(node.values())
+            entries = list(node.items())
         elif isinstance(node, list):
-            children = iter(node)
+            entries = [(None, child) for child in node]
         else:
             continue
         if depth >= MAX_NESTING:
             line, column = _mark_position(node) or (1, 1)
             raise TemplateSyntaxError(line, column, _too_deep())
-        stack.extend((child, depth + 1) for child in children)
+        for key, child in entries:
+            if isinstance(child, float) and not math.isfinite(child):
+                # A number has no mark of its own: its key's, or its list's.
+                line, column = _mark_position(key) or _mark_position(node) or (1, 1)
+                raise TemplateSyntaxError(
+                    line, column, f"the number {child} has no JSON form, so no CloudFormation value: quote it"
+                )
+            stack.append((child, depth + 1))
 
 
 def to_plain(value: Any) -> Any:

@@ -130,3 +130,22 @@ def test_tags_cloudformation_does_not_support_are_refused_at_their_line(
     assert len(err) == 1, err
     assert err[0].startswith(f"{source}:20:14: "), err
     assert f"CloudFormation does not support the YAML tag !!{tag}" in err[0]
+
+
+# (`1e400` is a string in YAML 1.1, whose floats need a dot; `1.0e+400` is a float, and infinite.)
+@pytest.mark.parametrize("text", [".inf", "-.Inf", ".NaN", "1.0e+400"])
+def test_numbers_without_a_json_form_are_refused_at_their_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    source = tmp_path / "t.yaml"
+    source.write_text(HEAD + f"        bad: {text}\n", encoding="utf-8")
+    assert main(["expand", str(source), "--format", "json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{source}:20:9: ") and "has no JSON form" in err, err
+
+
+def test_a_json_number_that_overflows_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "t.json"
+    source.write_text('{"Resources": {"A": {"Type": "AWS::S3::Bucket", "Metadata": {"N": 1e400}}}}\n')
+    assert main(["expand", str(source)]) == 2
+    assert "has no JSON form" in capsys.readouterr().err
