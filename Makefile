@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench local-invoke lambda-image golden events migrate-figures clean dist
 
-$(STAMP): pyproject.toml requirements-dev.txt src/lambda-requirements.txt
+$(STAMP): pyproject.toml requirements-dev.txt src/lambda-requirements.txt src/guard-requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
