@@ -1,5 +1,10 @@
 """The guard on a Lambda runtime: `sam local invoke` of the built guard.yaml with every events/hook_*.json,
-its IAM answered by a moto server on the loopback address (botocore reads AWS_ENDPOINT_URL_IAM).
+its IAM answered by a moto server on this machine (botocore reads AWS_ENDPOINT_URL_IAM).
+
+The server listens on the Docker bridge's host address (172.17.0.1), not on 127.0.0.1: SAM CLI 1.170
+starts the function's container on the bridge network and ignores `--docker-network host`
+(samcli/local/docker/container.py connects only networks other than "host"), so the container's loopback
+is its own. The bridge address is as local: it is reachable from this host and its containers only.
 
 `make local-invoke` runs it after the macro's events; tests/integration/test_guard_local_invoke.py and the
 guard's benchmark rows use the same pieces. Each answer must equal the in-process core's on the same IAM,
@@ -12,9 +17,11 @@ resource skips it with a warning), so the hook's side of CloudFormation is the f
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -114,14 +121,27 @@ class IamServer(NamedTuple):
     client: Any
 
 
+def bridge_address() -> str:
+    """The host's address on Docker's default bridge: where the function's container reaches this host."""
+    done = subprocess.run(
+        ["docker", "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    config = json.loads(done.stdout)[0]
+    gateway = config.get("Gateway") or str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+    return str(gateway)
+
+
 @contextmanager
-def iam_server(seed: bool = True) -> Iterator[IamServer]:
-    """A moto server on 127.0.0.1 (a free port), its IAM seeded with seed_iam()."""
+def iam_server(address: str = "127.0.0.1", seed: bool = True) -> Iterator[IamServer]:
+    """A moto server on `address` (a free port), its IAM seeded with seed_iam()."""
     import boto3
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one request line per IAM call otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address=address, port=0, verbose=False)
     server.start()
     try:
         host, port = server.get_host_and_port()
@@ -228,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     built = build_local()
     os.environ.update(FAKE_CREDENTIALS)
     failed = 0
-    with iam_server() as server:
+    with iam_server(bridge_address()) as server:
         variant = local_variant(built, server.endpoint)
         print(f"local-invoke (guard): {variant.relative_to(ROOT)}, IAM at {server.endpoint} (moto)")
         for path in events:
