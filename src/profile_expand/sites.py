@@ -284,12 +284,15 @@ def containers(
 ) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every (path, value) reached from `node` by a site's container steps (EACH: every list item).
 
-    With through_fn_if, a Fn::If met on the way is followed into both branches (either may deploy):
-    the lint rules look there; the macro rewrites only what it can see without choosing a branch.
+    With through_fn_if, a Fn::If met on the way is followed into both branches (either may deploy),
+    at most cfn.MAX_IF_DEPTH deep: a deeper Fn::If is yielded as the container (the caller reports it).
     """
     if through_fn_if and isinstance(node, Mapping) and len(node) == 1 and cfn.FN_IF in node:
         branches = node[cfn.FN_IF]
         if isinstance(branches, list) and len(branches) == 3:
+            if path.count(cfn.FN_IF) >= cfn.MAX_IF_DEPTH:
+                yield path, node
+                return
             for position in (1, 2):
                 yield from containers(
                     branches[position], steps, (*path, cfn.FN_IF, position), through_fn_if=True
