@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from profile_expand import cfn
 from profile_expand.account import Iam, ProfileFacts, RoleFacts, asked, judge_in_account
-from profile_expand.core import analyse
+from profile_expand.core import analyse, analyse_resource
 from profile_expand.errors import (
     ERROR,
     MACRO_ERROR,
@@ -187,7 +187,7 @@ def _judge_resource(
         # An update is judged only where it changes a value: an old stack's unrelated update never fails.
         return _at(now, path) != _at(before, path)
 
-    analysis = analyse({cfn.RESOURCES: {logical_id: now}}, transform_declared=False, macro_name=macro_name)
+    analysis = analyse_resource(resource_type, logical_id, now[cfn.PROPERTIES], macro_name=macro_name)
     findings = [f for f in _blocking(analysis.findings) if changed(f.path)]
     for leaf in analysis.found:
         name = asked(leaf) if changed(leaf.path) else None
