@@ -141,8 +141,8 @@ def host_variant(
     return variant
 
 
-def function_properties(template_path: Path = TEMPLATE) -> dict[str, Any]:
-    properties: dict[str, Any] = read_template(template_path)["Resources"][FUNCTION]["Properties"]
+def function_properties(template_path: Path = TEMPLATE, function: str = FUNCTION) -> dict[str, Any]:
+    properties: dict[str, Any] = read_template(template_path)["Resources"][function]["Properties"]
     return properties
 
 

@@ -25,7 +25,6 @@ from profile_expand.mistakes import DEPLOY_FAILS, UNTRUSTED, where
 from profile_expand.model import PROFILE, UNKNOWN, Found, shorthand_advice, wanted_forms
 from profile_expand.sites import ProfileForm
 from profile_expand.text import quote, short
-from profile_expand.trust import Trust, ec2_trust
 
 # IAM's pattern for a profile or role name (GetInstanceProfile takes the name without its path).
 _IAM_NAME: Final = r"[\w+=,.@-]{1,128}"
@@ -142,6 +141,10 @@ def _roles_of(found: Found, profile: ProfileFacts) -> tuple[Finding, ...]:
                 f"Add a role trusting EC2 to the profile ({cfn.ROLES}).",
             ),
         )
+    # Imported here, as mistakes.py does: its patterns compile at import, and a cold start that judges no
+    # existing profile need not pay for them.
+    from profile_expand.trust import Trust, ec2_trust
+
     return tuple(
         _finding(
             ROLE_EC2_CANNOT_ASSUME,

@@ -72,17 +72,17 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER: Final = urllib.request.build_opener(_NoRedirects())
-
-
 def fetch_payload(url: str) -> bytes:
     """GET a hook payload from its presigned https S3 URL (refused without a request otherwise)."""
     if not is_payload_url(url):
         raise GuardUnavailable(
             "The ProfileExpand guard refused a payload URL that is not https:// Amazon S3."
         )
+    # Built per fetch, not at import: its HTTPS handler loads the CA certificates (tens of ms of cold
+    # start), and only STACK and CHANGE_SET targets fetch anything.
+    opener = urllib.request.build_opener(_NoRedirects())
     try:
-        with _OPENER.open(url, timeout=FETCH_TIMEOUT_SECONDS) as answer:
+        with opener.open(url, timeout=FETCH_TIMEOUT_SECONDS) as answer:
             body: bytes = answer.read(MAX_PAYLOAD_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise GuardUnavailable(

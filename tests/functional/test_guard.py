@@ -476,3 +476,12 @@ def test_the_pure_core_imports_no_aws_sdk() -> None:
     script = "import sys, profile_expand.guard, profile_expand.account; print(sorted({'boto3', 'botocore', 'urllib.request'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_benchmarks_forty_site_event_asks_iam_twice_for_each_of_its_forty_names() -> None:
+    from bench import guard_runtime
+
+    counting = CountingIam()
+    verdict = guard.evaluate(guard_runtime.forty_site_event(), counting, _never)
+    assert len(counting.calls) == verdict.iam_calls == 2 * guard_runtime.SITES
+    assert verdict.response["errorCode"] == "NonCompliant"
