@@ -46,9 +46,16 @@ def load_template(text: str) -> Any:
     Loader.add_multi_constructor("!", short_form)
     try:
         return yaml.load(text, Loader=Loader)  # a SafeLoader: tags build plain mappings
-    except yaml.MarkedYAMLError as error:
+    except yaml.YAMLError as error:
+        raise yaml_syntax_error(error) from error
+
+
+def yaml_syntax_error(error: Exception) -> TemplateSyntaxError:
+    """A PyYAML error as a TemplateSyntaxError at its 1-based line and column (1, 1 when it has none)."""
+    import yaml
+
+    if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        raise TemplateSyntaxError(line, column, error.problem or str(error)) from error
-    except yaml.YAMLError as error:
-        raise TemplateSyntaxError(1, 1, str(error)) from error
+        return TemplateSyntaxError(line, column, error.problem or str(error))
+    return TemplateSyntaxError(1, 1, str(error))

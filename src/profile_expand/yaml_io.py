@@ -17,6 +17,7 @@ from cfnlint.decode import cfn_json, cfn_yaml  # type: ignore[import-untyped]
 
 from profile_expand import cfn
 from profile_expand.errors import TemplateSyntaxError
+from profile_expand.template_text import yaml_syntax_error
 
 
 class Format(Enum):
@@ -70,12 +71,8 @@ def _decode_yaml(text: str, filename: str | None) -> Any:
     except cfn_yaml.CfnParseError as error:
         first = error.matches[0]
         raise TemplateSyntaxError(first.linenumber, first.columnnumber, first.message) from error
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        raise TemplateSyntaxError(line, column, error.problem or str(error)) from error
     except yaml.YAMLError as error:
-        raise TemplateSyntaxError(1, 1, str(error)) from error
+        raise yaml_syntax_error(error) from error
 
 
 def to_plain(value: Any) -> Any:

@@ -11,8 +11,6 @@ deployed to); the service-linked roles of service-managed stack sets.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +19,7 @@ import pytest
 
 from profile_expand import rollout
 from profile_expand.cli import main
-from tests.integration.conftest import BIN, fresh_aws
-from tests.support import ROOT
+from tests.integration.conftest import fresh_aws, sam_build_source_only
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +30,7 @@ PREFIX = "acme-guard"
 @pytest.fixture(scope="module")
 def guard_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`sam build -t guard.yaml`, source only (the bytecode step is the macro's test_sam_app's)."""
-    build_dir = tmp_path_factory.mktemp("guard") / "build"
-    subprocess.run(
-        [str(BIN / "sam"), "build", "--template", "guard.yaml", "--build-dir", str(build_dir)],
-        cwd=ROOT,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "RUNTIME_PYTHON": "false"},
-        check=True,
-        capture_output=True,
-    )
-    return build_dir / "template.yaml"
+    return sam_build_source_only("guard.yaml", tmp_path_factory.mktemp("guard") / "build") / "template.yaml"
 
 
 @pytest.fixture
