@@ -27,7 +27,7 @@ from profile_expand.sites import ProfileForm
 from profile_expand.text import quote, short
 
 # IAM's pattern for a profile or role name (GetInstanceProfile takes the name without its path).
-_IAM_NAME: Final = r"[\w+=,.@-]{1,128}"
+_IAM_NAME: Final = r"[A-Za-z0-9_+=,.@-]{1,128}"
 _PROFILE_ARN_TEXT: Final = ":instance-profile/"
 _DYNAMIC_REFERENCE: Final = "{{resolve:"
 

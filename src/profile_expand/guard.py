@@ -106,7 +106,7 @@ def evaluate(event: object, iam: Iam, fetch: Fetch, macro_name: str = cfn.TRANSF
     ('FAILED', 'NonCompliant', 'E9001')
     """
     body = event if isinstance(event, Mapping) else {}
-    token = _token(body)
+    token = request_token(body)
     asking = _Asking(iam)
     target = ""
     try:
@@ -142,8 +142,11 @@ def evaluate(event: object, iam: Iam, fetch: Fetch, macro_name: str = cfn.TRANSF
     return Verdict(response, findings, target, asking.calls)
 
 
-def _token(event: Mapping[str, Any]) -> str:
+def request_token(event: object) -> str:
+    """The event's clientRequestToken, which the response echoes ("" when there is none)."""
     # The hooks guide spells it both ways.
+    if not isinstance(event, Mapping):
+        return ""
     for key in ("clientRequestToken", "clientRequesttoken"):
         if isinstance(event.get(key), str):
             return str(event[key])

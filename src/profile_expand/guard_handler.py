@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
-from profile_expand.guard import FAILED, INTERNAL_FAILURE, evaluate
+from profile_expand.guard import FAILED, INTERNAL_FAILURE, evaluate, request_token
 from profile_expand.guard_aws import BotoIam, fetch_payload
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         # A bug, not a template problem: keep the traceback in the log, never blame the template.
         logger.exception("Unexpected error in the guard")
         metrics.add_metric(name="GuardErrors", unit=MetricUnit.Count, value=1)
-        token = event.get("clientRequestToken", "") if isinstance(event, dict) else ""
+        token = request_token(event)
         message = f"The ProfileExpand guard failed (request {context.aws_request_id}); see its log."
         return {
             "hookStatus": FAILED,

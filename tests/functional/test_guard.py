@@ -266,6 +266,13 @@ def _fleet(values: list[str]) -> dict[str, Any]:
     return {"LaunchTemplateConfigs": [{"Overrides": overrides}]}
 
 
+def test_a_name_iam_would_refuse_is_never_sent_to_it() -> None:
+    counting = CountingIam()
+    for name in ("rôle", "a b", "x" * 129):
+        guard.evaluate(_resource_event("AWS::EC2::Instance", {"IamInstanceProfile": name}), counting, _never)
+    assert counting.calls == []
+
+
 def test_forty_sites_of_one_value_ask_iam_twice() -> None:
     counting = CountingIam()
     verdict = guard.evaluate(
@@ -467,6 +474,10 @@ def test_the_handler_answers_a_bug_with_an_internal_failure(monkeypatch: pytest.
     response = guard_handler.lambda_handler(_event("hook_delete.json"), FakeLambdaContext())
     assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "InternalFailure")
     assert response["clientRequestToken"] == "tok-delete"
+    lowercase = _event("hook_token_lowercase_untrusted_role.json")
+    assert (
+        guard_handler.lambda_handler(lowercase, FakeLambdaContext())["clientRequestToken"] == "tok-lowercase"
+    )
 
 
 def test_the_pure_core_imports_no_aws_sdk() -> None:
