@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.generators import MAX_RESOURCES, MAX_TEMPLATE_BYTES
+from profile_expand import InvalidTemplateError, expand
+from profile_expand.sites import EACH, SITES, Site, SiteKind
 
 TRUST = {
     "Version": "2012-10-17",
@@ -112,28 +114,26 @@ def deep_fn_if(padding: str) -> dict[str, Any]:
 
 
 def many_sites(padding: str) -> dict[str, Any]:
-    """500 resources of sites: one role, 497 instances and a spot fleet whose launch specifications
-    (as many as fit) each hold IamRole: every one uses the role's one profile."""
+    """One role and 498 resources of every site of the table (but RDS Custom's, whose profile needs a
+    name prefix of its own), each with IamRole: 500 resources once the role's one profile is added."""
     resources: dict[str, Any] = {"AppRole": _role()}
-    for n in range(MAX_RESOURCES - 3):
-        resources[f"Web{n}"] = _instance({"Ref": "AppRole"}, "")
-    specification = {
-        "ImageId": "ami-0123456789abcdef0",
-        "InstanceType": "t3.micro",
-        "IamRole": {"Ref": "AppRole"},
-    }
-    count = max(1, len(padding) // 40)
-    resources["Fleet"] = {
-        "Type": "AWS::EC2::SpotFleet",
-        "Properties": {
-            "SpotFleetRequestConfigData": {
-                "IamFleetRole": "arn:aws:iam::123456789012:role/fleet",
-                "TargetCapacity": 1,
-                "LaunchSpecifications": [dict(specification) for _ in range(count)],
-            }
-        },
-    }
+    sites = [site for site in SITES if site.profile_name_prefix is None]
+    for n in range(MAX_RESOURCES - 2):
+        site = sites[n % len(sites)]
+        resources[f"Site{n}"] = _site_resource(site, padding)
     return _template(resources)
+
+
+def _site_resource(site: Site, padding: str) -> dict[str, Any]:
+    """A resource of the site's type holding `IamRole: !Ref AppRole` where the site's table row says."""
+    node: Any
+    if site.kind is SiteKind.OPTION_SETTING:
+        node = [{"Namespace": site.option_namespace, "OptionName": "IamRole", "Value": {"Ref": "AppRole"}}]
+    else:
+        node = {"IamRole": {"Ref": "AppRole"}}
+    for step in reversed(site.container[1:]):
+        node = [node] if step == EACH else {step: node}
+    return {"Type": site.resource_type, "Metadata": {"Padding": padding}, "Properties": node}
 
 
 SHAPES: dict[str, Callable[[str], dict[str, Any]]] = {
@@ -142,6 +142,15 @@ SHAPES: dict[str, Callable[[str], dict[str, Any]]] = {
     "deep Fn::If": deep_fn_if,
     "500 sites": many_sites,
 }
+
+
+def answer(template: dict[str, Any]) -> str:
+    """How the macro answers the shape, for the benchmark's label: "" when it expands."""
+    try:
+        expand(template)
+    except InvalidTemplateError as error:
+        return f" (answered with {len(error.errors)} errors)"
+    return ""
 
 
 def _size(template: Any) -> int:

@@ -10,7 +10,7 @@ raised together, sorted by logical ID.
 # compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
 from profile_expand.conditions import Requirement, excludes, named, negated, plan_condition
@@ -28,6 +28,8 @@ from profile_expand.index import TemplateIndex, index_template
 from profile_expand.inline_roles import apply_name_rules, inline_role_properties, satisfies
 from profile_expand.mistakes import judge, site_role_rules
 from profile_expand.model import (
+    PROFILE,
+    PROFILE_WRONG_FORM,
     ROLE,
     SHORTHAND,
     TOO_DEEP,
@@ -70,6 +72,7 @@ from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
 from profile_expand.text import Path, digest, quote, short
 
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
+_NONE: Requirement = frozenset()  # no condition terms
 
 __all__ = [
     "Expansion",
@@ -152,12 +155,14 @@ def analyse(
     plan = None
     if uses:
         plan = make_plan(uses, index, defaults, diagnostics)
-        check(plan, index, diagnostics)
         # The mistakes are judged against the template as the macro leaves it: a site may name a profile
         # (or role) the macro generates, and a second expansion must find nothing left to do.
-        index = index.with_generated(_generated_types(plan))
-        found = rejudged(found, index)
+        as_it_will_be = index.with_generated(_generated_types(plan))
+        found = rejudged(found, as_it_will_be)
+        plan = _with_naming_sites(plan, found, as_it_will_be)
+        check(plan, index, diagnostics)
         _check_generated_roles_named(found, plan, diagnostics)
+        index = as_it_will_be
     mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name)
     corrections = _corrections(certain, diagnostics)
     if diagnostics.has_errors():
@@ -214,6 +219,32 @@ def _generated_types(plan: Plan) -> dict[str, str]:
     return types
 
 
+def _with_naming_sites(plan: Plan, found: tuple[Found, ...], index: TemplateIndex) -> Plan:
+    """A site naming a generated profile uses it too: the profile exists whenever that site may (its
+    resource's Condition, the Fn::If branches around it), as for the uses it is generated for."""
+    needs: dict[str, set[Requirement]] = {}
+    for leaf in found:
+        if leaf.kind in (PROFILE, PROFILE_WRONG_FORM) and leaf.profile in index.generated:
+            condition = index.resource_conditions.get(leaf.logical_id)
+            need: Requirement = frozenset((named(condition),)) if condition else _NONE
+            if cfn.FN_IF in leaf.path:
+                need |= _branch_terms(index.resources[leaf.logical_id], leaf.path)
+            needs.setdefault(leaf.profile, set()).add(need)
+    if not needs:
+        return plan
+    profiles = []
+    for profile in plan.profiles:
+        extra = needs.get(profile.logical_id)
+        if extra is not None:
+            role = profile.role.condition
+            # As for every use: the profile exists only with its role.
+            added = {need | {named(role)} if role else need for need in extra}
+            requirements = profile.requirements | added
+            profile = profile._replace(requirements=requirements, condition=plan_condition(requirements))
+        profiles.append(profile)
+    return plan._replace(profiles=tuple(profiles))
+
+
 def _check_generated_roles_named(found: tuple[Found, ...], plan: Plan, diagnostics: Diagnostics) -> None:
     """A role the macro generates, named where an instance profile belongs: its profile goes there."""
     generated = {role.logical_id: role for role in plan.roles}
@@ -223,19 +254,12 @@ def _check_generated_roles_named(found: tuple[Found, ...], plan: Plan, diagnosti
             continue
         profiles = [p.logical_id for p in plan.profiles if p.roles_entry == cfn.ref(role.logical_id)]
         form = leaf.form or leaf.site.writes
-        instead = " or ".join(f"`{_shown(form, profile)}`" for profile in profiles)
+        instead = " or ".join(f"`{form.shown(profile)}`" for profile in profiles)
         diagnostics.at(leaf.logical_id, leaf.path).error(
             f"{quote(leaf.value)} is role {short(role.logical_id)}, which ProfileExpand generates for the "
             f"inline {cfn.IAM_ROLE_SHORTHAND} of {', '.join(role.users)}, but {leaf.site.profile_property} "
             f"takes an instance profile: write {instead or 'an instance profile'}."
         )
-
-
-def _shown(form: ProfileForm, profile: str) -> str:
-    """How a message shows the reference to a profile in a form (plain forms; an object's inner one)."""
-    if form in (ProfileForm.ARN, ProfileForm.ARN_OBJECT):
-        return f"!GetAtt {profile}.Arn"
-    return f"!Ref {profile}"
 
 
 def _corrections(certain: tuple[Correction, ...], diagnostics: Diagnostics) -> tuple[Correction, ...]:
@@ -340,7 +364,7 @@ def collect(
     for logical_id, resource, sites in index.sited:
         spot = diagnostics.at(logical_id)
         condition = resource.get(cfn.CONDITION)
-        requirement: Requirement = frozenset({named(condition)} if isinstance(condition, str) else ())
+        requirement: Requirement = frozenset((named(condition),)) if isinstance(condition, str) else _NONE
         for site in sites:
             # A container inside Fn::If (e.g. LaunchTemplateData: !If [...]) is rewritten in each branch,
             # and what that branch uses exists under the branch's condition.
@@ -357,10 +381,10 @@ def collect(
                         else requirement
                     )
                     leaves = classify(logical_id, site, entry, index)
-                    too_deep = [leaf for leaf in leaves if leaf.kind == TOO_DEEP]
-                    for leaf in too_deep:
-                        spot.below(*leaf.path).error(cfn.TOO_DEEP_IF)
-                    if too_deep:
+                    if any(leaf.kind == TOO_DEEP for leaf in leaves):
+                        for leaf in leaves:
+                            if leaf.kind == TOO_DEEP:
+                                spot.below(*leaf.path).error(cfn.TOO_DEEP_IF)
                         continue
                     found.extend(leaves)
                     if len(at_site) > 1 and _conflicts(site, entry, at_site, spot):
@@ -519,12 +543,18 @@ def make_plan(
 
 
 def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[RoleRef, Requirement]]:
-    """Each role a choice may use, with the condition terms under which it is used."""
-    if isinstance(choice, UseRole):
-        yield choice.role, requirement
-    elif isinstance(choice, IfChoice):
-        yield from _roles_of(choice.when_true, requirement | {named(choice.condition)})
-        yield from _roles_of(choice.when_false, requirement | {negated(choice.condition)})
+    """Each role a choice may use, with the condition terms under which it is used, in branch order.
+
+    Iterative, and the terms become a set only where a role is used: a chain of Fn::If 31 deep built
+    a set at every level."""
+    pending: list[tuple[RoleChoice, tuple[str, ...]]] = [(choice, ())]
+    while pending:
+        here, terms = pending.pop()
+        if isinstance(here, UseRole):
+            yield here.role, requirement.union(terms) if terms else requirement
+        elif isinstance(here, IfChoice):
+            pending.append((here.when_false, (*terms, negated(here.condition))))
+            pending.append((here.when_true, (*terms, named(here.condition))))
 
 
 def _plan_inline_roles(uses: tuple[Use, ...], diagnostics: Diagnostics) -> tuple[InlineRole, ...]:
@@ -818,23 +848,25 @@ def render(template: Mapping[str, Any], model: Model) -> Expansion:
     if plan is None and not model.corrections:
         return Expansion(dict(template), warnings, (), 0)
     new_resources = dict(template[cfn.RESOURCES])
+    # Every rewrite of a resource is applied in one copy of it: a rewrite at a time copied a list of
+    # 10,000 launch specifications once per specification.
+    rewrites: dict[str, list[tuple[Path, Callable[[Any], Any]]]] = {}
     for correction in model.corrections:
-        new_resources[correction.logical_id] = _replace_at(
-            new_resources[correction.logical_id], correction.path, _constant(correction.value)
-        )
+        rewrites.setdefault(correction.logical_id, []).append((correction.path, _constant(correction.value)))
+    if plan is not None:
+        ids_by_options: dict[str, dict[str, str]] = {}
+        for profile in plan.profiles:
+            ids_by_options.setdefault(profile.options.key, {})[profile.role.key] = profile.logical_id
+        for use in plan.uses:
+            # A use whose every branch is AWS::NoValue has no profile of its own.
+            value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
+            rewrites.setdefault(use.logical_id, []).append((use.container, _writer(use, value)))
+    for logical_id, at in rewrites.items():
+        new_resources[logical_id] = _replace_each(new_resources[logical_id], at)
     if plan is None:
         result = dict(template)
         result[cfn.RESOURCES] = new_resources
         return Expansion(result, warnings, (), 0)
-    ids_by_options: dict[str, dict[str, str]] = {}
-    for profile in plan.profiles:
-        ids_by_options.setdefault(profile.options.key, {})[profile.role.key] = profile.logical_id
-    for use in plan.uses:
-        # A use whose every branch is AWS::NoValue has no profile of its own.
-        value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
-        new_resources[use.logical_id] = _replace_at(
-            new_resources[use.logical_id], use.container, _writer(use, value)
-        )
     for logical_id, policies in plan.depends_on.items():
         new_resources[logical_id] = _with_depends_on(new_resources[logical_id], policies)
     new_conditions: dict[str, Any] = {}
@@ -928,18 +960,35 @@ def _writer(use: Use, value: Any) -> Callable[[Any], Any]:
     return write_property
 
 
-def _replace_at(node: Any, path: Path, rewrite: Callable[[Any], Any]) -> Any:
-    """A copy of node with rewrite applied at path; only the containers on the path are copied."""
-    if not path:
-        return rewrite(node)
-    step, rest = path[0], path[1:]
-    if isinstance(node, list) and isinstance(step, int):
-        copied = list(node)
-        copied[step] = _replace_at(node[step], rest, rewrite)
-        return copied
-    copied_mapping = dict(node)
-    copied_mapping[step] = _replace_at(node[step], rest, rewrite)
-    return copied_mapping
+# The key of a _Trie level holding the rewrites at that level's path (no step of a path is None).
+_HERE: Final = None
+_Trie = dict[Any, Any]
+
+
+def _replace_each(node: Any, rewrites: list[tuple[Path, Callable[[Any], Any]]]) -> Any:
+    """A copy of node with each rewrite applied at its path, in order; each container on the paths is
+    copied once however many rewrites lie below it."""
+    trie: _Trie = {}
+    for path, rewrite in rewrites:
+        level = trie
+        for step in path:
+            level = level.setdefault(step, {})
+        level.setdefault(_HERE, []).append(rewrite)
+    return _apply(node, trie)
+
+
+def _apply(node: Any, trie: _Trie) -> Any:
+    """Rewrites below first, then those here (which keep what they do not replace: a container's own
+    rewrite renames one key and keeps the values below it)."""
+    steps = [step for step in trie if step is not _HERE]
+    if steps:
+        copied: Any = list(node) if isinstance(node, list) else dict(node)
+        for step in steps:
+            copied[step] = _apply(node[step], trie[step])
+        node = copied
+    for rewrite in trie.get(_HERE, ()):
+        node = rewrite(node)
+    return node
 
 
 def _with_depends_on(resource: Mapping[str, Any], policies: list[str]) -> dict[str, Any]:

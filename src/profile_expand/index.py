@@ -1,8 +1,8 @@
 """The one pass over a template: everything later steps ask about it, read once into a TemplateIndex.
 
-Readers: roles.py (types, names, conditions, role IDs for "did you mean"), core.collect (the resources
-with sites), core.check (taken IDs, condition names), mistakes.judge (profiles' Roles, roles'
-properties), readiness.py (policies by role) and the guard (site_values: one resource's sites).
+Read by roles.py (types, names, conditions, role IDs for "did you mean"), core.py (limits and sections,
+collect: the resources with sites, readiness: policies by role, check: taken IDs and condition names),
+mistakes.judge (profiles' Roles, roles' properties); the guard judges one resource with model.site_values.
 """
 
 # Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple

@@ -125,7 +125,7 @@ def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correct
     fix: Any = None
     if profile is not None and not (isinstance(value, str) and wanted is ProfileForm.NAME):
         fix = wanted.reference(profile)
-        shown = f"!Ref {profile}" if wanted is ProfileForm.NAME else f"!GetAtt {profile}.Arn"
+        shown = wanted.shown(profile)
         what = f"is the {written} of instance profile {short(profile)}"
     elif isinstance(value, str) and wanted is ProfileForm.NAME and value.rsplit("/", 1)[-1]:
         fix = shown = value.rsplit("/", 1)[-1]
@@ -156,7 +156,7 @@ def _role_by_name(found: Found, macro_name: str) -> Finding:
     site, role = found.site, found.role or ""
     profile = generated_profile_id(role)
     wanted = wanted_forms(site, found.form)
-    reference = f"!Ref {profile}" if ProfileForm.NAME in wanted else f"!GetAtt {profile}.Arn"
+    reference = (ProfileForm.NAME if ProfileForm.NAME in wanted else ProfileForm.ARN).shown(profile)
     message = (
         f"{quote(found.value)} is the RoleName of role {short(role)}, and no instance profile of this "
         f"template has that name, but {where(found)} takes an instance profile "

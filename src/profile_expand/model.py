@@ -415,7 +415,7 @@ def _role_message(found: Found, macro_name: str) -> str:
     if found.role:
         role = found.role
         profile = generated_profile_id(role)
-        reference = f"!Ref {profile}" if form is ProfileForm.NAME else f"!GetAtt {profile}.Arn"
+        reference = form.shown(profile)
         return (
             f"{written} is role {role} (an {cfn.IAM_ROLE_TYPE}), but {where} takes {takes}. "
             f"{shorthand_advice(site, f'!Ref {role}', macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} with "

@@ -123,3 +123,32 @@ def test_templates_naming_generated_profiles_expand_once_for_all(
     except InvalidTemplateError:
         return  # a shape no pass can expand (e.g. a plain ARN where only {Arn} goes) fails every time
     assert expand(output) == output
+
+
+def test_a_site_naming_a_generated_profile_is_one_of_its_users() -> None:
+    """The profile is generated for a conditional use, and named by an unconditional site: it must exist
+    whenever that site does (SAM's rule: a condition only if every user is conditional)."""
+    template = {
+        "Transform": "ProfileExpand",
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}},
+        "Resources": {
+            "AppRole": ROLE,
+            "Web": {
+                "Type": "AWS::EC2::Instance",
+                "Condition": "IsProd",
+                "Properties": {"IamRole": {"Ref": "AppRole"}},
+            },
+            "Worker": {
+                "Type": "AWS::EC2::Instance",
+                "Properties": {"IamInstanceProfile": {"Ref": GENERATED}},
+            },
+        },
+    }
+    output = expand(template)
+    profile = output["Resources"][GENERATED]
+    assert "Condition" not in profile
+    assert profile["Metadata"]["ProfileExpand"]["GeneratedFor"] == ["Web"]  # the IamRole it is made for
+    assert expand(output) == output
+    # Both users under the one condition: the profile keeps it.
+    template["Resources"]["Worker"]["Condition"] = "IsProd"
+    assert expand(template)["Resources"][GENERATED]["Condition"] == "IsProd"
