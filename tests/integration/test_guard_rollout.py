@@ -113,3 +113,21 @@ def test_accounts_and_organizational_units_do_not_mix(guard_built: Path, aws: No
             organizational_units=["ou-ab12-cd34ef56"],
             bucket_prefix=PREFIX,
         )
+
+
+def test_the_guard_bundle_holds_its_handlers_modules_and_iams_model_only(guard_built: Path) -> None:
+    bundle = guard_built.parent / "GuardFunction"
+    modules = {path.name for path in (bundle / "profile_expand").glob("*.py")}
+    assert {
+        "guard_handler.py",
+        "guard.py",
+        "account.py",
+        "guard_aws.py",
+        "template_text.py",
+        "core.py",
+    } <= modules
+    assert not modules & {"cli.py", "yaml_io.py", "rollout.py", "handler.py", "migrate.py"}
+    assert not (bundle / "profile_expand" / "lint_rules").exists()
+    assert sorted(p.name for p in (bundle / "botocore" / "data").iterdir() if p.is_dir()) == ["iam"]
+    assert not list(bundle.rglob("*.so"))
+    assert (bundle / "yaml" / "__init__.py").exists() and (bundle / "boto3").is_dir()
