@@ -119,9 +119,7 @@ def evaluate(event: object, iam: Iam, fetch: Fetch, macro_name: str = cfn.TRANSF
             deferred = False
         else:
             findings, deferred = _judge_resource(data, asking, _asked_again(body), macro_name)
-    except InvalidEventError as error:
-        return Verdict(_response(token, FAILED, INTERNAL_FAILURE, str(error)), (), target, asking.calls)
-    except GuardUnavailable as error:
+    except (InvalidEventError, GuardUnavailable) as error:
         return Verdict(_response(token, FAILED, INTERNAL_FAILURE, str(error)), (), target, asking.calls)
     limit = CLOUD_CONTROL_LIMIT if not body.get("stackId") else MESSAGE_LIMIT
     if deferred:

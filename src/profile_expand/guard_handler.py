@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
-from profile_expand.guard import FAILED, INTERNAL_FAILURE, evaluate, request_token
+from profile_expand.guard import FAILED, INTERNAL_FAILURE, NON_COMPLIANT, evaluate, request_token
 from profile_expand.guard_aws import BotoIam, fetch_payload
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             "iamCalls": verdict.iam_calls,
         },
     )
-    metrics.add_metric(name="NonCompliant", unit=MetricUnit.Count, value=int(bool(verdict.findings)))
+    non_compliant = response.get("errorCode") == NON_COMPLIANT
+    metrics.add_metric(name="NonCompliant", unit=MetricUnit.Count, value=int(non_compliant))
     metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=len(verdict.findings))
     metrics.add_metric(name="IamCalls", unit=MetricUnit.Count, value=verdict.iam_calls)
     return response

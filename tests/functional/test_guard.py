@@ -496,3 +496,43 @@ def test_the_benchmarks_forty_site_event_asks_iam_twice_for_each_of_its_forty_na
     verdict = guard.evaluate(guard_runtime.forty_site_event(), counting, _never)
     assert len(counting.calls) == verdict.iam_calls == 2 * guard_runtime.SITES
     assert verdict.response["errorCode"] == "NonCompliant"
+
+
+def _metrics(stdout: str) -> dict[str, list[float]]:
+    values: dict[str, list[float]] = {}
+    for line in stdout.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            record = json.loads(line)
+            for directive in record["_aws"]["CloudWatchMetrics"]:
+                for metric in directive["Metrics"]:
+                    values[metric["Name"]] = record[metric["Name"]]
+    return values
+
+
+@pytest.mark.parametrize(
+    ("name", "non_compliant", "findings"),
+    [
+        ("hook_ec2_instance_role_name.json", 1, 1),
+        ("hook_ec2_instance_missing.json", 0, 1),
+        ("hook_delete.json", 0, 0),
+    ],
+)
+def test_the_handler_counts_non_compliant_answers_only(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    non_compliant: int,
+    findings: int,
+) -> None:
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    with mock_aws():
+        from profile_expand import guard_handler
+
+        client = boto3.client("iam", region_name="us-east-1")
+        guard_local.seed_iam(client)
+        monkeypatch.setattr(guard_handler, "_IAM", client)
+        capsys.readouterr()
+        guard_handler.lambda_handler(_event(name), FakeLambdaContext())
+
+    metrics = _metrics(capsys.readouterr().out)
+    assert (metrics["NonCompliant"], metrics["Findings"]) == ([non_compliant], [findings])
