@@ -20,7 +20,7 @@ $(DEMO_STAMP): pyproject.toml requirements-demo.txt | $(BIN)/python
 	touch $(DEMO_STAMP)
 
 # `make test` (and every target below) adds the rest: the SAM CLI, moto, mypy, ruff, pytest...
-$(STAMP): pyproject.toml requirements-dev.txt requirements-demo.txt src/lambda-requirements.txt | $(BIN)/python
+$(STAMP): pyproject.toml requirements-dev.txt requirements-demo.txt src/lambda-requirements.txt src/guard-requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
 	touch $(DEMO_STAMP) $(STAMP)
 
@@ -46,18 +46,23 @@ pytest: $(STAMP)
 
 sam-validate: $(STAMP)
 	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/sam validate --lint --template guard.yaml
+	$(BIN)/cfn-lint guard.yaml
 
 sam-build: $(STAMP)
 	$(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
+	$(BIN)/sam build --template guard.yaml --build-dir .aws-sam/guard
 
 # Measures, writes bench/results.md and the README's benchmark section (between its bench markers).
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python scripts/update_readme.py
 
-# sam local invoke of every events/*.json against the in-process handler (needs Docker; see README).
+# sam local invoke of every macro event of events/ against the in-process handler, then of the guard
+# (guard.yaml) with every events/hook_*.json, its IAM a moto server on this machine (needs Docker; see README).
 local-invoke: $(STAMP)
 	$(BIN)/python -m bench.sam_local
+	$(BIN)/python -m bench.guard_local
 
 # The Lambda base image for local runs: pulled where possible, else a local stand-in (scripts/lambda_image.sh).
 lambda-image:

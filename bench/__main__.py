@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import adversarial, coldstart, inprocess, runtime
+from bench import adversarial, coldstart, guard_runtime, inprocess, runtime
 from bench.generators import (
     MAX_RESOURCES,
     MAX_TEMPLATE_BYTES,
@@ -75,14 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         lambda_run = runtime.measure(args.containers)
         if isinstance(lambda_run, str):
             print(f"bench: runs on the Lambda runtime skipped: {lambda_run}", file=sys.stderr)
+    guard_run: guard_runtime.GuardRun | str | None = None
+    if not args.skip_lambda_runtime:
+        guard_run = guard_runtime.measure(max(5, args.containers // 2))
+        if isinstance(guard_run, str):
+            print(f"bench: the guard's runs on the Lambda runtime skipped: {guard_run}", file=sys.stderr)
     memory = inprocess.measure_memory(large)
     targets = [
         *expansion_targets(timings),
         *cold_start_targets(cold, python_runtime if not isinstance(python_runtime, str) else None),
         *memory_targets(memory),
         *lambda_runtime_targets(lambda_run if not isinstance(lambda_run, str) else None),
+        *guard_runtime.targets(guard_run if not isinstance(guard_run, str) else None),
     ]
     text = report(timings, cold, memory, args.rounds, started, host, python_runtime, lambda_run, targets)
+    text += guard_runtime.section(guard_run)
     print(text, end="")
     if not args.no_write:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,8 @@ BIN = Path(sys.executable).parent
 REQUIRED_VARIABLE = "PROFILE_EXPAND_REQUIRE_LOCAL_INVOKE"
 # Lambda's Python runtime, exactly as `sam local invoke` names the base image it builds on.
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.13-{arch}"
+# events/hook_*.json are the guard's (a CloudFormation hook), not macro events.
+HOOK_EVENT_PREFIX = "hook_"
 
 
 class LocalInvokeUnavailable(Exception):
@@ -91,10 +93,10 @@ def ensure_base_image() -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def sam_build(build_dir: Path = BUILD_DIR) -> Path:
+def sam_build(build_dir: Path = BUILD_DIR, template: Path = TEMPLATE) -> Path:
     """`sam build` as the README says; returns the built template."""
     subprocess.run(
-        [str(BIN / "sam"), "build", "--template", str(TEMPLATE), "--build-dir", str(build_dir)],
+        [str(BIN / "sam"), "build", "--template", str(template), "--build-dir", str(build_dir)],
         cwd=ROOT,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
         check=True,
@@ -112,26 +114,35 @@ def read_template(path: Path) -> dict[str, Any]:
     return plain
 
 
-def host_variant(built_template: Path, arch: str | None = None) -> Path:
+def host_variant(
+    built_template: Path,
+    arch: str | None = None,
+    function: str = FUNCTION,
+    environment: dict[str, str] | None = None,
+) -> Path:
     """Write, beside the built template, a copy whose function runs on `arch` (default: this host's).
 
-    Only `Architectures` of the function changes; the copy sits in the build folder so every CodeUri
-    still resolves to the built bundle. Returns the copy's path.
+    Only `Architectures` of the function changes (and, given `environment`, variables are added: sam
+    local invoke passes only variables the template declares); the copy sits in the build folder so every
+    CodeUri still resolves to the built bundle. Returns the copy's path.
     """
     arch = arch or host_architecture()
     template = read_template(built_template)
-    properties = template["Resources"][FUNCTION]["Properties"]
+    properties = template["Resources"][function]["Properties"]
+    if environment:
+        variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
+        variables.update(environment)
     declared = properties.get("Architectures", ["x86_64"])
     if len(declared) != 1:
-        raise ValueError(f"{FUNCTION} has Architectures {declared}; expected exactly one")
+        raise ValueError(f"{function} has Architectures {declared}; expected exactly one")
     properties["Architectures"] = [arch]
     variant = built_template.with_name(f"template-{arch}.json")
     variant.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
     return variant
 
 
-def function_properties(template_path: Path = TEMPLATE) -> dict[str, Any]:
-    properties: dict[str, Any] = read_template(template_path)["Resources"][FUNCTION]["Properties"]
+def function_properties(template_path: Path = TEMPLATE, function: str = FUNCTION) -> dict[str, Any]:
+    properties: dict[str, Any] = read_template(template_path)["Resources"][function]["Properties"]
     return properties
 
 
@@ -202,23 +213,30 @@ class Invocation(NamedTuple):
     log: str
 
 
-def invoke(template: Path, event: Path) -> Invocation:
+def invoke(
+    template: Path,
+    event: Path,
+    function: str = FUNCTION,
+    extra_args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> Invocation:
     """`sam local invoke FUNCTION -e EVENT` on a template whose base image is present locally."""
     done = subprocess.run(
         [
             str(BIN / "sam"),
             "local",
             "invoke",
-            FUNCTION,
+            function,
             "--template",
             str(template),
             "--event",
             str(event),
             # The base image is the local one (pulled before, or the stand-in): never ask a registry.
             "--skip-pull-image",
+            *extra_args,
         ],
         cwd=ROOT,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0", **(env or {})},
         capture_output=True,
         text=True,
         timeout=600,
@@ -256,6 +274,11 @@ def in_process_response(event: Any) -> Any:
     return lambda_handler(event, _Context())
 
 
+def macro_events() -> list[Path]:
+    """The macro's events: every events/*.json but the guard's hook events (hook_*.json, bench/guard_local.py)."""
+    return sorted(path for path in EVENTS.glob("*.json") if not path.name.startswith(HOOK_EVENT_PREFIX))
+
+
 def expects_failure(event_name: str) -> bool:
     """Events named failure_* or malformed_* are examples the macro must reject."""
     return event_name.startswith(("failure_", "malformed_"))
@@ -288,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("events", nargs="*", type=Path, help="event files (default: every events/*.json)")
     parser.add_argument("--no-build", action="store_true", help="use the existing .aws-sam/build")
     args = parser.parse_args(argv)
-    events = args.events or sorted(EVENTS.glob("*.json"))
+    events = args.events or macro_events()
     # The in-process reference run stays quiet: the local runs' logs are what this command is about.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

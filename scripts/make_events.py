@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the bench package, when run as `python scripts/make_events.py`
 
 from bench.generators import MAX_RESOURCES, MAX_TEMPLATE_BYTES, generate_sized_template  # noqa: E402
+from bench.sam_local import macro_events  # noqa: E402
 
 from profile_expand.sites import SITES  # noqa: E402
 
@@ -119,7 +120,8 @@ def render(event: dict[str, Any]) -> str:
 def main() -> int:
     EVENTS.mkdir(exist_ok=True)
     events = build_events()
-    for stale in sorted(set(p.name for p in EVENTS.glob("*.json")) - set(events)):
+    # The guard's hook events (hook_*.json) are fixtures of their own, never stale macro events.
+    for stale in sorted(set(p.name for p in macro_events()) - set(events)):
         (EVENTS / stale).unlink()
         print(f"removed events/{stale}")
     for name, event in events.items():

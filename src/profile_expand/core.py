@@ -47,6 +47,7 @@ from profile_expand.model import (
     role_as_profile,
     shorthand_without_transform,
     site_entries,
+    site_values,
 )
 from profile_expand.profile_options import (
     NO_OPTIONS,
@@ -77,6 +78,7 @@ __all__ = [
     "Expansion",
     "TemplateWarning",
     "analyse",
+    "analyse_resource",
     "expand",
     "expand_with_report",
     "render",
@@ -149,10 +151,7 @@ def analyse(
     defaults = template_defaults(template, diagnostics)
     found, uses = collect(index, defaults, diagnostics)
     if not transform_declared:
-        mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name)
-        shorthand = [shorthand_without_transform(f, macro_name) for f in found if f.kind == SHORTHAND]
-        judged = (*(c.finding for c in certain), *mistakes)
-        return Model(found, (*shorthand, *_roles_as_profiles(found, (), macro_name), *judged), None)
+        return _without_transform(found, uses, index, lint, macro_name)
     plan = None
     if uses:
         plan = make_plan(uses, index, defaults, diagnostics)
@@ -178,6 +177,34 @@ def analyse(
         *mistakes,
     )
     return Model(found, findings, plan, corrections)
+
+
+def analyse_resource(
+    resource_type: str,
+    logical_id: str,
+    properties: Mapping[str, Any],
+    *,
+    macro_name: str = cfn.TRANSFORM_NAME,
+) -> Model:
+    """The account of one resource on its own, as deployed (no transform): what the guard judges of each
+    resource a hook shows it, its properties resolved. The same findings as analyse() gives that resource
+    in a template of its own, from one walk of its sites (model.site_values)."""
+    resource = {cfn.TYPE: resource_type, cfn.PROPERTIES: properties}
+    resources = {logical_id: resource}
+    index = index_template({cfn.RESOURCES: resources}, resources)
+    found = site_values(resource_type, properties, logical_id, index)
+    return _without_transform(found, (), index, True, macro_name)
+
+
+def _without_transform(
+    found: tuple[Found, ...], uses: tuple[Use, ...], index: TemplateIndex, lint: bool, macro_name: str
+) -> Model:
+    """A template as CloudFormation takes it without ProfileExpand: nothing is expanded, every mistake is
+    a finding, and the shorthand itself is one (W9001)."""
+    mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name)
+    shorthand = [shorthand_without_transform(f, macro_name) for f in found if f.kind == SHORTHAND]
+    judged = (*(c.finding for c in certain), *mistakes)
+    return Model(found, (*shorthand, *_roles_as_profiles(found, (), macro_name), *judged), None)
 
 
 def uses_shorthand(template: Mapping[str, Any]) -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "CommandExit",
     "Diagnostics",
     "Finding",
+    "GuardUnavailable",
     "InvalidEventError",
     "InvalidTemplateError",
     "Located",
@@ -138,6 +139,13 @@ class OverrideSpecError(ProfileExpandError):
     """A site's path does not lead to a property in cfn-lint's schema for its resource type."""
 
 
+class GuardUnavailable(ProfileExpandError):
+    """The guard could not ask IAM or read a hook's payload (denied, throttled, timed out, refused).
+
+    The hook answers InternalFailure, never NonCompliant: a mis-permissioned guard never blames a template.
+    """
+
+
 class CommandExit(ProfileExpandError):
     """Stop a command of the CLI with this exit code (its message has been printed)."""
 
@@ -172,6 +180,8 @@ ROLE_NAME_AS_PROFILE: Final = "E9006"  # a template role's literal RoleName wher
 ROLE_EC2_CANNOT_ASSUME: Final = "E9007"  # a role in a used profile whose trust policy leaves EC2 out
 SERVICE_NAME_RULE: Final = "E9008"  # a hand-written profile (or its role) breaks a service's naming rule
 SERVICE_NAME_RULE_UNCERTAIN: Final = "W9003"  # ... may break it: the name is generated or an intrinsic
+# Only the guard (a CloudFormation hook that can ask IAM) reports this: no such profile in the account.
+PROFILE_NOT_FOUND: Final = "E9009"
 
 
 class Finding(NamedTuple):

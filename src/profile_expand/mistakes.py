@@ -54,6 +54,13 @@ _EC2_STATEMENT: Final = (
     "{Effect: Allow, Principal: {Service: !Sub 'ec2.${AWS::URLSuffix}'}, Action: sts:AssumeRole}"
 )
 _FORM_WORDS: Final = {ProfileForm.NAME: "name", ProfileForm.ARN: "ARN"}
+# E9007's diagnosis and fix, said the same way of a template's role and of a role in the account (account.py).
+UNTRUSTED: Final = (
+    "its trust policy does not allow the EC2 service principal sts:AssumeRole: the deploy succeeds and "
+    f"the instance gets no credentials. Add the statement `{_EC2_STATEMENT}`."
+)
+# What a role where a profile belongs does at deploy time (E9006 here, and in account.py).
+DEPLOY_FAILS: Final = "deploys fail with 'Invalid IAM Instance Profile name'"
 
 
 # (findings, corrections). A plain tuple: one fewer class to build at cold start.
@@ -153,9 +160,8 @@ def _role_by_name(found: Found, macro_name: str) -> Finding:
     message = (
         f"{quote(found.value)} is the RoleName of role {short(role)}, and no instance profile of this "
         f"template has that name, but {where(found)} takes an instance profile "
-        f"{' or '.join(_FORM_WORDS[f] for f in wanted) or 'object ({Arn: ...} or {Name: ...})'}: deploys "
-        "fail with 'Invalid IAM Instance Profile "
-        f"name'. {shorthand_advice(site, f'!Ref {role}', macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} "
+        f"{' or '.join(_FORM_WORDS[f] for f in wanted) or 'object ({Arn: ...} or {Name: ...})'}: "
+        f"{DEPLOY_FAILS}. {shorthand_advice(site, f'!Ref {role}', macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} "
         f"with `{cfn.ROLES}: [!Ref {role}]` and write `{reference}` here."
     )
     return _finding(ROLE_NAME_AS_PROFILE, found.logical_id, found.path, message)
@@ -253,9 +259,7 @@ def _untrusted_roles(
             ROLE_EC2_CANNOT_ASSUME,
             role,
             (cfn.PROPERTIES, _TRUST_DOCUMENT),
-            f"role {short(role)} is what EC2 instances get through {user}, but its trust policy does not "
-            "allow the EC2 service principal sts:AssumeRole: the deploy succeeds and the instance gets no "
-            f"credentials. Add the statement `{_EC2_STATEMENT}`.",
+            f"role {short(role)} is what EC2 instances get through {user}, but {UNTRUSTED}",
         )
 
 

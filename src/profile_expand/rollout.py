@@ -1,8 +1,11 @@
-"""`profile-expand rollout`: the macro in many regions and accounts, through one self-managed StackSet.
+"""`profile-expand rollout`: the macro (or, with --guard, the guard) in many regions and accounts, through
+one StackSet: self-managed (--accounts), or service-managed (--organizational-units, deployed to every
+account of those OUs, new ones included).
 
 The `sam build` output is packaged once, copied to one bucket per region (`<prefix>-<region>`, since
 Lambda reads code only from its own region), and the stack set deploys that template, translated to
-plain CloudFormation, with each function's code taken from `<prefix>-${AWS::Region}`.
+plain CloudFormation, with each function's code taken from `<prefix>-${AWS::Region}`. A region where a
+resource type of the template does not exist (cfn-lint's region data) is refused before anything is done.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ from profile_expand.yaml_io import decode, dump_json, to_plain
 PROG: Final = "profile-expand rollout"
 DEFAULT_BUILT_TEMPLATE: Final = Path(".aws-sam") / "build" / "template.yaml"
 DEFAULT_STACK_SET: Final = "profile-expand-macro"
+# The guard: `sam build -t guard.yaml --build-dir .aws-sam/guard` (make sam-build).
+DEFAULT_GUARD_BUILT_TEMPLATE: Final = Path(".aws-sam") / "guard" / "template.yaml"
+DEFAULT_GUARD_STACK_SET: Final = "profile-expand-guard"
+SELF_MANAGED: Final = "SELF_MANAGED"
+SERVICE_MANAGED: Final = "SERVICE_MANAGED"
+LAMBDA_HOOK_TYPE: Final = "AWS::CloudFormation::LambdaHook"
 # The function's role is unnamed (CAPABILITY_IAM); NAMED_IAM too, in case a later template names one.
 CAPABILITIES: Final = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
 SAR_METADATA: Final = "AWS::ServerlessRepo::Application"
@@ -45,6 +54,8 @@ _REGION: Final = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _ACCOUNT: Final = re.compile(r"^\d{12}$")
 _BUCKET: Final = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _STACK_SET_NAME: Final = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
+# An organizational unit, or the organization's root.
+_OU: Final = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
 # A zip's entries carry this date so that the same files give the same bytes (and the same S3 key).
 _ZIP_DATE: Final = (1980, 1, 1, 0, 0, 0)
 _DONE: Final = {"SUCCEEDED", "FAILED", "STOPPED"}
@@ -77,6 +88,18 @@ class Plan(NamedTuple):
     parameters: Mapping[str, str]
     administration_role_arn: str | None
     execution_role_name: str | None
+    # Service-managed: the OUs deployed to (accounts is then empty), automatic deployment to new accounts.
+    organizational_units: tuple[str, ...] = ()
+
+    @property
+    def permission_model(self) -> str:
+        return SERVICE_MANAGED if self.organizational_units else SELF_MANAGED
+
+    @property
+    def what(self) -> str:
+        """What the stack set deploys, in words: the guard (a Lambda hook) or the macro."""
+        types = {r.get(cfn.TYPE) for r in self.template.get(cfn.RESOURCES, {}).values()}
+        return "ProfileExpand guard" if LAMBDA_HOOK_TYPE in types else "ProfileExpand macro"
 
 
 # -- planning (no AWS calls) -------------------------------------------------------------------------
@@ -93,17 +116,34 @@ def make_plan(
     parameters: Mapping[str, str] | None = None,
     administration_role_arn: str | None = None,
     execution_role_name: str | None = None,
+    organizational_units: Sequence[str] = (),
 ) -> Plan:
     """The rollout of the `sam build` output at `built_template`; a RolloutError names what is wrong."""
     regions = _unique(regions)
     accounts = _unique(accounts)
+    units = _unique(organizational_units)
     problems = [
         f"region {r!r} is not a region name (like eu-west-1)" for r in regions if not _REGION.match(r)
     ]
     problems += [f"account {a!r} is not a 12-digit account ID" for a in accounts if not _ACCOUNT.match(a)]
+    problems += [
+        f"organizational unit {u!r} is not an OU ID (ou-xxxx-xxxxxxxx) or root (r-xxxx)"
+        for u in units
+        if not _OU.match(u)
+    ]
     if not regions:
         problems.append("no region given (--regions eu-west-1,us-east-1)")
-    if not accounts:
+    if units and accounts:
+        problems.append(
+            "--accounts (self-managed) and --organizational-units (service-managed) cannot be mixed: "
+            "one stack set has one permission model"
+        )
+    if units and (administration_role_arn or execution_role_name):
+        problems.append(
+            "--administration-role-arn and --execution-role-name are for self-managed stack sets; "
+            "service-managed ones use the organization's service-linked roles"
+        )
+    if not accounts and not units:
         problems.append("no account given (--accounts 111111111111,222222222222)")
     if not _STACK_SET_NAME.match(stack_set_name):
         problems.append(f"stack set name {stack_set_name!r}: a letter, then letters, digits and hyphens")
@@ -118,6 +158,9 @@ def make_plan(
         raise RolloutError("; ".join(problems))
     built = _read_built_template(built_template)
     template, artifacts = stack_set_template(built, built_template.parent, bucket_prefix)
+    refused = [problem for region in regions if (problem := region_problem(template, region))]
+    if refused:
+        raise RolloutError("; ".join(refused))
     declared = template.get(cfn.PARAMETERS, {})
     unknown = sorted(set(parameters or {}) - set(declared))
     if unknown:
@@ -136,6 +179,23 @@ def make_plan(
         parameters=dict(parameters or {}),
         administration_role_arn=administration_role_arn,
         execution_role_name=execution_role_name,
+        organizational_units=units,
+    )
+
+
+def region_problem(template: Mapping[str, Any], region: str) -> str | None:
+    """Why the template cannot deploy in `region`: resource types that cfn-lint's region data does not
+    have there (AWS::CloudFormation::LambdaHook in the aws-cn and aws-us-gov partitions, today)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # type: ignore[import-untyped]
+
+    available = set(PROVIDER_SCHEMA_MANAGER.get_resource_types(region))
+    types = {r.get(cfn.TYPE) for r in template.get(cfn.RESOURCES, {}).values() if isinstance(r, Mapping)}
+    missing = sorted(t for t in types if isinstance(t, str) and t.startswith("AWS::") and t not in available)
+    if not missing:
+        return None
+    return (
+        f"region {region}: {', '.join(missing)} does not exist there (cfn-lint's region data), so the "
+        "stack set's instances would fail; leave it out of --regions"
     )
 
 
@@ -256,13 +316,21 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 def describe(plan: Plan) -> str:
     """The plan in words: what a dry run prints."""
-    lines = [
-        f"Stack set {plan.stack_set_name} (self-managed permissions), administered from {plan.admin_region}",
-        f"  administration role: {plan.administration_role_arn or 'AWSCloudFormationStackSetAdministrationRole (default)'}",
-        f"  execution role in each account: {plan.execution_role_name or 'AWSCloudFormationStackSetExecutionRole (default)'}",
-        f"  capabilities: {', '.join(CAPABILITIES)}",
-        "Code, packaged once:",
-    ]
+    if plan.organizational_units:
+        lines = [
+            f"Stack set {plan.stack_set_name} ({plan.what}; service-managed permissions), administered "
+            f"from {plan.admin_region}",
+            "  automatic deployment: on, to every account that joins these organizational units",
+            "  the organization's management account gets no instance: deploy the template there as a stack",
+        ]
+    else:
+        lines = [
+            f"Stack set {plan.stack_set_name} ({plan.what}; self-managed permissions), administered from "
+            f"{plan.admin_region}",
+            f"  administration role: {plan.administration_role_arn or 'AWSCloudFormationStackSetAdministrationRole (default)'}",
+            f"  execution role in each account: {plan.execution_role_name or 'AWSCloudFormationStackSetExecutionRole (default)'}",
+        ]
+    lines += [f"  capabilities: {', '.join(CAPABILITIES)}", "Code, packaged once:"]
     for artifact in plan.artifacts:
         lines.append(
             f"  {artifact.logical_id}: {artifact.source} -> {artifact.key} "
@@ -273,6 +341,13 @@ def describe(plan: Plan) -> str:
     lines.append("Template: " + ", ".join(f"{k} {v}" for k, v in sorted(_type_counts(plan.template).items())))
     if plan.parameters:
         lines.append("Parameters: " + ", ".join(f"{k}={v}" for k, v in plan.parameters.items()))
+    if plan.organizational_units:
+        lines.append(
+            f"Stack instances: every account of {len(plan.organizational_units)} organizational unit(s) "
+            f"x {len(plan.regions)} region(s)"
+        )
+        lines.extend(f"  {unit} {region}" for unit in plan.organizational_units for region in plan.regions)
+        return "\n".join(lines)
     lines.append(
         f"Stack instances: {len(plan.accounts)} account(s) x {len(plan.regions)} region(s) = "
         f"{len(plan.accounts) * len(plan.regions)}"
@@ -312,8 +387,13 @@ def apply(
 
     try:
         caller = session.client("sts", region_name=plan.admin_region).get_caller_identity()["Account"]
+        organization = None
+        if plan.organizational_units:
+            organizations = session.client("organizations", region_name=plan.admin_region)
+            organization = organizations.describe_organization()["Organization"]["Id"]
         for region, bucket in plan.buckets.items():
-            _ensure_bucket(session.client("s3", region_name=region), bucket, region, plan, caller, say)
+            s3 = session.client("s3", region_name=region)
+            _ensure_bucket(s3, bucket, region, plan, caller, say, organization)
         cloudformation = session.client("cloudformation", region_name=plan.admin_region)
 
         def wait(operation_id: str) -> None:
@@ -333,7 +413,13 @@ def apply(
 
 
 def _ensure_bucket(
-    s3: Any, bucket: str, region: str, plan: Plan, caller: str, say: Callable[[str], None]
+    s3: Any,
+    bucket: str,
+    region: str,
+    plan: Plan,
+    caller: str,
+    say: Callable[[str], None],
+    organization: str | None = None,
 ) -> None:
     from botocore.exceptions import ClientError
 
@@ -365,7 +451,18 @@ def _ensure_bucket(
         created = True
         say(f"created s3://{bucket} in {region}")
     others = [account for account in plan.accounts if account != caller]
-    if others and created:
+    if organization and created:
+        # Every account of the organization may be an instance's, now or after it joins.
+        s3.put_bucket_policy(
+            Bucket=bucket, Policy=json.dumps(_organization_read_policy(bucket, organization))
+        )
+        say(f"s3://{bucket}: accounts of organization {organization} may read profile-expand/*")
+    elif organization:
+        say(
+            f"s3://{bucket} existed: its policy is left as it is; the accounts of organization {organization} "
+            "must be able to read profile-expand/*"
+        )
+    elif others and created:
         # CloudFormation creates each function with the target account's execution role: it must read the code.
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(_read_policy(bucket, others)))
         say(f"s3://{bucket}: accounts {', '.join(others)} may read profile-expand/*")
@@ -400,6 +497,22 @@ def _read_policy(bucket: str, accounts: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _organization_read_policy(bucket: str, organization: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ProfileExpandOrganizationReadsCode",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/profile-expand/*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization}},
+            }
+        ],
+    }
+
+
 def _deploy_stack_set(
     cloudformation: Any, plan: Plan, say: Callable[[str], None], wait: Callable[[str], None]
 ) -> None:
@@ -414,9 +527,12 @@ def _deploy_stack_set(
         "TemplateBody": dump_json(plan.template),
         "Capabilities": list(CAPABILITIES),
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in plan.parameters.items()],
-        "PermissionModel": "SELF_MANAGED",
-        "Description": f"ProfileExpand macro {profile_expand.__version__}",
+        "PermissionModel": plan.permission_model,
+        "Description": f"{plan.what} {profile_expand.__version__}",
     }
+    if plan.organizational_units:
+        # New accounts of the OUs get an instance on joining; a leaving account's stack is deleted.
+        common["AutoDeployment"] = {"Enabled": True, "RetainStacksOnAccountRemoval": False}
     if plan.administration_role_arn:
         common["AdministrationRoleARN"] = plan.administration_role_arn
     if plan.execution_role_name:
@@ -430,9 +546,12 @@ def _deploy_stack_set(
             raise
         exists = False
     existing: set[tuple[str, str]] = set()
+    # Self-managed instances are (account, region); service-managed ones are placed by (OU, region).
+    key = "OrganizationalUnitId" if plan.organizational_units else "Account"
+    targets = plan.organizational_units or plan.accounts
     if exists:
         for page in _pages(cloudformation, plan.stack_set_name):
-            existing.update((s["Account"], s["Region"]) for s in page)
+            existing.update((s.get(key, ""), s["Region"]) for s in page)
         # Updates every instance it already has, in any account or region.
         operation = cloudformation.update_stack_set(**common, OperationPreferences=preferences)
         say(f"updating stack set {plan.stack_set_name} ({len(existing)} existing instance(s))")
@@ -440,21 +559,29 @@ def _deploy_stack_set(
     else:
         cloudformation.create_stack_set(**common)
         say(f"created stack set {plan.stack_set_name}")
-    wanted = [(a, r) for a in plan.accounts for r in plan.regions if (a, r) not in existing]
+    wanted = [(t, r) for t in targets for r in plan.regions if (t, r) not in existing]
     if wanted:
-        # The API takes accounts x regions; instances that already exist in that product are an error
-        # only for real conflicts, and a new region for an old account is the common case.
-        accounts = sorted({a for a, _ in wanted})
-        regions = sorted({r for _, r in wanted})
+        # The API takes accounts (or OUs) x regions; instances that already exist in that product are an
+        # error only for real conflicts, and a new region for an old account is the common case.
+        chosen = sorted({t for t, _ in wanted})
+        where = (
+            {"DeploymentTargets": {"OrganizationalUnitIds": chosen}}
+            if plan.organizational_units
+            else {"Accounts": chosen}
+        )
         operation = cloudformation.create_stack_instances(
             StackSetName=plan.stack_set_name,
-            Accounts=accounts,
-            Regions=regions,
+            Regions=sorted({r for _, r in wanted}),
             OperationPreferences=preferences,
+            **where,
         )
-        say(f"adding {len(wanted)} stack instance(s)")
+        say(
+            f"adding stack instances to {len(wanted)} OU x region pair(s)"
+            if plan.organizational_units
+            else f"adding {len(wanted)} stack instance(s)"
+        )
         wait(operation["OperationId"])
-    left = sorted(existing - {(a, r) for a in plan.accounts for r in plan.regions})
+    left = sorted(existing - {(t, r) for t in targets for r in plan.regions})
     for account, region in left:
         say(f"left alone: instance {account} {region} is not in --accounts x --regions (it was updated too)")
 
@@ -520,21 +647,34 @@ def register(commands: Any) -> None:
     """Add the `rollout` subcommand to the CLI's subparsers."""
     parser = commands.add_parser(
         "rollout",
-        help="deploy the macro to many regions and accounts with a self-managed CloudFormation StackSet",
+        help="deploy the macro (or the guard) to many regions and accounts with a CloudFormation StackSet",
         description=__doc__,
     )
     parser.add_argument("--regions", required=True, type=_comma_list, help="comma-separated target regions")
+    targets = parser.add_mutually_exclusive_group(required=True)
+    targets.add_argument(
+        "--accounts", type=_comma_list, default=[], help="comma-separated 12-digit account IDs (self-managed)"
+    )
+    targets.add_argument(
+        "--organizational-units",
+        type=_comma_list,
+        default=[],
+        help="comma-separated OU IDs (service-managed: every account of them, new ones included)",
+    )
     parser.add_argument(
-        "--accounts", required=True, type=_comma_list, help="comma-separated 12-digit account IDs"
+        "--guard",
+        action="store_true",
+        help=f"deploy the guard (guard.yaml built to {DEFAULT_GUARD_BUILT_TEMPLATE}) rather than the macro",
     )
     parser.add_argument("--bucket-prefix", required=True, help="code buckets are <prefix>-<region>")
-    parser.add_argument("--stack-set-name", default=DEFAULT_STACK_SET)
+    parser.add_argument(
+        "--stack-set-name", help=f"default {DEFAULT_STACK_SET} ({DEFAULT_GUARD_STACK_SET} with --guard)"
+    )
     parser.add_argument("--admin-region", help="where the stack set lives (default: the first of --regions)")
     parser.add_argument(
         "--built-template",
         type=Path,
-        default=DEFAULT_BUILT_TEMPLATE,
-        help=f"the template `sam build` wrote (default: {DEFAULT_BUILT_TEMPLATE})",
+        help=f"the template `sam build` wrote (default: {DEFAULT_BUILT_TEMPLATE}, {DEFAULT_GUARD_BUILT_TEMPLATE} with --guard)",
     )
     parser.add_argument(
         "--parameter",
@@ -559,16 +699,19 @@ def run(args: argparse.Namespace) -> int:
     """The subcommand: 0 done, 1 the rollout failed, 2 nothing was done (bad options or input)."""
     try:
         parameters = dict(_key_value(item) for item in args.parameter)
+        guard = bool(getattr(args, "guard", False))
+        built = args.built_template or (DEFAULT_GUARD_BUILT_TEMPLATE if guard else DEFAULT_BUILT_TEMPLATE)
         plan = make_plan(
-            args.built_template,
+            built,
             regions=args.regions,
             accounts=args.accounts,
             bucket_prefix=args.bucket_prefix,
             admin_region=args.admin_region,
-            stack_set_name=args.stack_set_name,
+            stack_set_name=args.stack_set_name or (DEFAULT_GUARD_STACK_SET if guard else DEFAULT_STACK_SET),
             parameters=parameters,
             administration_role_arn=args.administration_role_arn,
             execution_role_name=args.execution_role_name,
+            organizational_units=args.organizational_units,
         )
     except RolloutError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)

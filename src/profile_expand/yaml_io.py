@@ -25,6 +25,7 @@ from cfnlint.decode.node import dict_node, str_node  # type: ignore[import-untyp
 
 from profile_expand import cfn
 from profile_expand.errors import TemplateSyntaxError
+from profile_expand.template_text import yaml_syntax_error
 
 # Mappings and lists nested deeper than this are refused at the first one too deep: the decoders and the
 # steps after them recurse, and no real template comes near it.
@@ -92,12 +93,8 @@ def _decode_yaml(text: str, filename: str | None) -> Any:
     except cfn_yaml.CfnParseError as error:
         first = error.matches[0]
         raise TemplateSyntaxError(first.linenumber, first.columnnumber, first.message) from error
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        raise TemplateSyntaxError(line, column, error.problem or str(error)) from error
     except yaml.YAMLError as error:
-        raise TemplateSyntaxError(1, 1, str(error)) from error
+        raise yaml_syntax_error(error) from error
     except RecursionError as error:
         line, column = _yaml_too_deep(text)
         raise TemplateSyntaxError(line, column, _too_deep()) from error

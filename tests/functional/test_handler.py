@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench import sam_local
 
 from profile_expand import handler
 from profile_expand.sites import EACH, SITES, Site, SiteKind
@@ -102,10 +103,10 @@ def assert_site_expanded(site: Site, fragment: dict[str, Any]) -> None:
 
 
 def test_every_site_has_an_event() -> None:
-    assert {f"{slug}.json" for slug in SITE_BY_SLUG} <= {p.name for p in EVENTS.glob("*.json")}
+    assert {f"{slug}.json" for slug in SITE_BY_SLUG} <= {p.name for p in sam_local.macro_events()}
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in EVENTS.glob("*.json")))
+@pytest.mark.parametrize("name", [p.name for p in sam_local.macro_events()])
 def test_event(name: str, invoke: Any) -> None:
     event = load_event(name)
     original = copy.deepcopy(event)
@@ -353,5 +354,5 @@ def test_events_are_generated_from_the_golden_inputs() -> None:
     make_events = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_events)
     expected = {name: make_events.render(event) for name, event in make_events.build_events().items()}
-    actual = {p.name: p.read_text(encoding="utf-8") for p in EVENTS.glob("*.json")}
+    actual = {p.name: p.read_text(encoding="utf-8") for p in sam_local.macro_events()}
     assert actual == expected, "events/ is stale: run `python scripts/make_events.py` and review the diff"

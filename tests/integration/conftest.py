@@ -25,9 +25,13 @@ def sam_build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Source only, whatever Pythons this machine has (RUNTIME_PYTHON=false): the bytecode step is tested on
     its own in test_sam_app.
     """
-    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    return sam_build_source_only("template.yaml", tmp_path_factory.mktemp("sam") / "build")
+
+
+def sam_build_source_only(template: str, build_dir: Path) -> Path:
+    """`sam build --template <template>` into build_dir with RUNTIME_PYTHON=false; the build folder."""
     subprocess.run(
-        [str(BIN / "sam"), "build", "--template", "template.yaml", "--build-dir", str(build_dir)],
+        [str(BIN / "sam"), "build", "--template", template, "--build-dir", str(build_dir)],
         cwd=ROOT,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0", "RUNTIME_PYTHON": "false"},
         check=True,

@@ -17,7 +17,7 @@ from bench import sam_local
 
 pytestmark = pytest.mark.integration
 
-EVENTS = sorted(sam_local.EVENTS.glob("*.json"))
+EVENTS = sam_local.macro_events()
 
 
 def _unavailable(why: str) -> None:

@@ -1,0 +1,133 @@
+"""`profile-expand rollout --guard` on moto: the built guard.yaml through a self-managed stack set to
+accounts, and a service-managed one to organizational units; regions without Lambda hooks refused.
+
+What moto 5.2.5 models: Organizations (an OU and its accounts), service-managed stack sets placing an
+instance in each account of the OU, the function created from the regional bucket. What it does not:
+AWS::CloudFormation::LambdaHook (a stack skips it with a warning and still completes, so no hook exists
+afterwards and none is ever invoked); AutoDeployment (accepted, not acted on: no account joining later is
+deployed to); the service-linked roles of service-managed stack sets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from profile_expand import rollout
+from profile_expand.cli import main
+from tests.integration.conftest import fresh_aws, sam_build_source_only
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "123456789012"  # moto's account
+PREFIX = "acme-guard"
+
+
+@pytest.fixture(scope="module")
+def guard_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`sam build -t guard.yaml`, source only (the bytecode step is the macro's test_sam_app's)."""
+    return sam_build_source_only("guard.yaml", tmp_path_factory.mktemp("guard") / "build") / "template.yaml"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    yield from fresh_aws(monkeypatch, "us-east-1")
+
+
+def _rollout(built: Path, *options: str) -> int:
+    return main(["rollout", "--guard", "--bucket-prefix", PREFIX, "--built-template", str(built), *options])
+
+
+def test_the_guard_goes_to_accounts_through_a_self_managed_stack_set(guard_built: Path, aws: None) -> None:
+    assert _rollout(guard_built, "--accounts", ACCOUNT, "--regions", "us-east-1,eu-west-1") == 0
+
+    cloudformation = boto3.client("cloudformation")
+    stack_set = cloudformation.describe_stack_set(StackSetName=rollout.DEFAULT_GUARD_STACK_SET)["StackSet"]
+    assert stack_set["PermissionModel"] == "SELF_MANAGED"
+    assert stack_set["Description"].startswith("ProfileExpand guard")
+    body = json.loads(stack_set["TemplateBody"])
+    assert "Transform" not in body
+    assert (
+        sorted(r["Type"] for r in body["Resources"].values() if "Hook" in r["Type"])
+        == ["AWS::CloudFormation::LambdaHook"] * 2
+    )
+    for region in ("us-east-1", "eu-west-1"):
+        names = [
+            f["FunctionName"]
+            for f in boto3.client("lambda", region_name=region).list_functions()["Functions"]
+        ]
+        assert names == ["profile-expand-guard"]
+
+
+def test_the_guard_goes_to_organizational_units_through_a_service_managed_stack_set(
+    guard_built: Path, aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    organizations = boto3.client("organizations")
+    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    unit = organizations.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"][
+        "Id"
+    ]
+    member = organizations.create_account(AccountName="team", Email="team@example.com")[
+        "CreateAccountStatus"
+    ]["AccountId"]
+    organizations.move_account(AccountId=member, SourceParentId=root, DestinationParentId=unit)
+
+    assert _rollout(guard_built, "--organizational-units", unit, "--regions", "us-east-1") == 0
+
+    out = capsys.readouterr().out
+    assert "service-managed" in out and "management account gets no instance" in out
+    cloudformation = boto3.client("cloudformation")
+    stack_set = cloudformation.describe_stack_set(StackSetName=rollout.DEFAULT_GUARD_STACK_SET)["StackSet"]
+    assert stack_set["PermissionModel"] == "SERVICE_MANAGED"
+    instances = cloudformation.list_stack_instances(StackSetName=rollout.DEFAULT_GUARD_STACK_SET)["Summaries"]
+    assert [(i["Account"], i["Region"]) for i in instances] == [(member, "us-east-1")]
+    policy = json.loads(boto3.client("s3").get_bucket_policy(Bucket=f"{PREFIX}-us-east-1")["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": organization}}
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1"])
+def test_regions_without_lambda_hooks_are_refused_before_anything_is_done(
+    guard_built: Path, aws: None, capsys: pytest.CaptureFixture[str], region: str
+) -> None:
+    assert _rollout(guard_built, "--accounts", ACCOUNT, "--regions", f"us-east-1,{region}") == 2
+
+    error = capsys.readouterr().err
+    assert f"region {region}: AWS::CloudFormation::LambdaHook does not exist there" in error
+    assert boto3.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_accounts_and_organizational_units_do_not_mix(guard_built: Path, aws: None) -> None:
+    both = ("--accounts", ACCOUNT, "--organizational-units", "ou-ab12-cd34ef56", "--regions", "us-east-1")
+    assert _rollout(guard_built, *both) == 2
+    with pytest.raises(rollout.RolloutError, match="cannot be mixed"):
+        rollout.make_plan(
+            guard_built,
+            regions=["us-east-1"],
+            accounts=[ACCOUNT],
+            organizational_units=["ou-ab12-cd34ef56"],
+            bucket_prefix=PREFIX,
+        )
+
+
+def test_the_guard_bundle_holds_its_handlers_modules_and_iams_model_only(guard_built: Path) -> None:
+    bundle = guard_built.parent / "GuardFunction"
+    modules = {path.name for path in (bundle / "profile_expand").glob("*.py")}
+    assert {
+        "guard_handler.py",
+        "guard.py",
+        "account.py",
+        "guard_aws.py",
+        "template_text.py",
+        "core.py",
+    } <= modules
+    assert not modules & {"cli.py", "yaml_io.py", "rollout.py", "handler.py", "migrate.py"}
+    assert not (bundle / "profile_expand" / "lint_rules").exists()
+    assert sorted(p.name for p in (bundle / "botocore" / "data").iterdir() if p.is_dir()) == ["iam"]
+    assert not list(bundle.rglob("*.so"))
+    assert (bundle / "yaml" / "__init__.py").exists() and (bundle / "boto3").is_dir()
