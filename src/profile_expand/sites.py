@@ -95,6 +95,14 @@ class Site(NamedTuple):
         """The property takes a mapping ({Arn: ...} or {Name: ...}) rather than a plain name or ARN."""
         return any(form in (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT) for form in self.accepts)
 
+    def form_named(self, key: str | None) -> ProfileForm | None:
+        """The accepted form that names the profile by `key` ("Name" or "Arn"): {Name} where the property
+        takes an object, else the plain name; None for the form the site writes, or a form it refuses."""
+        if key is None:
+            return self.writes
+        wanted = _BY_KEY.get(key, ())
+        return next((form for form in self.accepts if form in wanted), None)
+
     @property
     def property_path(self) -> str:
         """Human path of the profile property, e.g. Properties.LaunchTemplateData.IamInstanceProfile."""
@@ -103,6 +111,11 @@ class Site(NamedTuple):
         return f"{text}.{self.profile_property}"
 
 
+# Profile option Form -> the forms naming the profile that way (no site accepts both of a pair).
+_BY_KEY: Final = {
+    "Name": (ProfileForm.NAME, ProfileForm.NAME_OBJECT),
+    "Arn": (ProfileForm.ARN, ProfileForm.ARN_OBJECT),
+}
 _DOCS: Final = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
 _NAME_OR_ARN: Final = (ProfileForm.NAME, ProfileForm.ARN)
 _OBJECT: Final = (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT)
