@@ -19,7 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src")]
 
 from profile_expand.migrate import Plan  # noqa: E402
-from profile_expand.migrate_source import _compose, _content_end, _node_at, migrate_text  # noqa: E402
+from profile_expand.migrate_source import (  # noqa: E402
+    _compose,
+    _content_end,
+    _line_end,
+    _line_start,
+    _node_at,
+    comments,
+    migrate_text,
+)
 from profile_expand.sites import SiteKind  # noqa: E402
 from profile_expand.yaml_io import decode, detect_format  # noqa: E402
 
@@ -38,7 +46,7 @@ class Survey:
     kept: Counter[str] = field(default_factory=Counter)  # profiles by their first reason
     reasons: Counter[str] = field(default_factory=Counter)  # every reason given
     sites: int = 0
-    comments: int = 0  # comment lines of the original
+    comments: int = 0  # comments of the original (each one must be in the output)
     problems: list[str] = field(default_factory=list)  # any entry is a failure
 
 
@@ -56,7 +64,7 @@ def templates(folders: list[Path]) -> list[Path]:
 def survey(path: Path) -> Survey:
     text = path.read_bytes().decode("utf-8")  # as is: CRLF files stay CRLF
     result = Survey(path, detect_format(text).value)
-    result.comments = sum(1 for line in text.splitlines() if line.lstrip().startswith("#"))
+    result.comments = len(comments(text))
     try:
         migration = migrate_text(text, str(path))
     except Exception as error:  # a crash on a real template is a finding to count, not to hide
@@ -84,22 +92,27 @@ def survey(path: Path) -> Survey:
 
 def _untouched(original: str, migrated: str, plan: Plan) -> list[str]:
     """Every stretch of the original outside migrate's edits is in the output, in order, byte for byte;
-    and every comment line outside the removed profiles is still there."""
+    and every comment of the original is still there (those inside what it removed or rewrote included)."""
     root = _compose(original)
     resources = _node_at(root, ("Resources",))[2]
     siblings = list(resources.value)
     regions: list[tuple[int, int]] = []
-    removed: set[int] = set()
     for conversion in plan.conversions:
         position = next(i for i, (key, _) in enumerate(siblings) if key.value == conversion.profile)
         key, value = siblings[position]
         start = _content_end(original, siblings[position - 1][1]) if position else key.start_mark.index
         end = siblings[position + 1][0].start_mark.index if position + 1 < len(siblings) else len(original)
         regions.append((start, end))
-        removed.update(_lines(original, key.start_mark.index, _content_end(original, value)))
+        for logical_id in conversion.dropped:
+            key, value = _node_at(root, ("Resources", logical_id, "DependsOn"))[1:]
+            start = _line_start(original, key.start_mark.index)
+            regions.append((start, _line_end(original, _content_end(original, value))))
         for slot in conversion.slots:
             _, key, value = _node_at(root, slot.path)
-            regions.append(((key or value).start_mark.index, _content_end(original, value)))
+            # The site's line to its end: comments inside a value over several lines follow it.
+            regions.append(
+                ((key or value).start_mark.index, _line_end(original, _content_end(original, value)))
+            )
             if slot.site.kind is SiteKind.OPTION_SETTING:
                 name = _node_at(root, (*slot.path[:-1], "OptionName"))[2]
                 regions.append((name.start_mark.index, _content_end(original, name)))
@@ -123,16 +136,16 @@ def _untouched(original: str, migrated: str, plan: Plan) -> list[str]:
             )
             break
         position = found + len(stretch)
-    lines = original.splitlines()
-    kept_comments = [
-        line.strip() for n, line in enumerate(lines) if n not in removed and line.lstrip().startswith("#")
-    ]
-    new_comments = [line.strip() for line in migrated.splitlines() if line.lstrip().startswith("#")]
-    if Counter(kept_comments) != Counter(new_comments):
-        problems.append(
-            f"comment lines changed: {sorted((Counter(kept_comments) - Counter(new_comments)).elements())[:3]}"
-        )
+    problems += comments_lost(original, migrated)
     return problems
+
+
+def comments_lost(original: str, migrated: str) -> list[str]:
+    """A problem if any comment of the original is not in the migrated text (as many times)."""
+    before = Counter(text for _, text in comments(original))
+    after = Counter(text for _, text in comments(migrated))
+    lost = sorted((before - after).elements())
+    return [f"comments lost: {lost[:3]}"] if lost else []
 
 
 def _gaps(regions: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
@@ -145,10 +158,6 @@ def _gaps(regions: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
     if cursor < length:
         gaps.append((cursor, length))
     return gaps
-
-
-def _lines(text: str, start: int, end: int) -> range:
-    return range(text.count("\n", 0, start), text.count("\n", 0, end) + 1)
 
 
 def report(surveys: list[Survey]) -> str:
@@ -170,7 +179,7 @@ def report(surveys: list[Survey]) -> str:
         f"- profiles: {profiles}; **converted {converted}** (at {sum(i.sites for i in surveys)} sites, "
         f"in {len(changed)} templates); kept {profiles - converted}",
         f"- **mismatches: {sum(1 for i in surveys for p in i.problems if p.startswith('mismatch'))}**; "
-        f"other failures (crash, unparsable output, comment or untouched line changed): "
+        f"other failures (crash, unparsable output, a comment lost, an untouched line changed): "
         f"{sum(1 for i in surveys for p in i.problems if not p.startswith('mismatch'))}",
         "",
         "| kept because (first reason) | profiles | reason given (all) |",

@@ -16,6 +16,8 @@ from typing import Any, Final
 from profile_expand.errors import TemplateSyntaxError
 from profile_expand.migrate import Conversion, Plan
 from profile_expand.migrate_source import MigrateError, migrate_text
+from profile_expand.profile_options import FORM_KEY
+from profile_expand.roles import PROFILE_KEY, READINESS_KEY, ROLE_KEY
 
 EXIT_OK: Final = 0
 EXIT_CHANGES: Final = 1
@@ -40,6 +42,13 @@ def register(commands: Any) -> None:
         action="store_true",
         help="write nothing; print what would change and exit 1 if any profile would be converted",
     )
+    migrate.add_argument(
+        "--keep-references",
+        action="store_true",
+        help="also convert a profile that Outputs, a nested stack or another property names, keeping its "
+        "logical ID (the source then names a resource only the expansion defines: lint it with "
+        "profile-expand lint, not plain cfn-lint)",
+    )
     migrate.set_defaults(run=run)
 
 
@@ -56,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        migration = migrate_text(text, None if args.template == STDIN else args.template)
+        migration = migrate_text(
+            text, None if args.template == STDIN else args.template, keep_references=args.keep_references
+        )
     except TemplateSyntaxError as error:
         print(f"{name}:{error.line}:{error.column}: {error.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -105,15 +116,22 @@ def describe(the_plan: Plan) -> list[str]:
 
 
 def _converted(conversion: Conversion) -> str:
-    where = ", ".join(slot.where for slot in conversion.slots)
+    places = []
+    for position, slot in enumerate(conversion.slots):
+        form = conversion.value(position)
+        named = form.get(PROFILE_KEY, {}).get(FORM_KEY) if isinstance(form, dict) else None
+        places.append(f"{slot.where} (Form {named})" if named else slot.where)
     value = conversion.iam_role
     options: list[str] = []
-    if isinstance(value, dict) and "Role" in value:
-        options += [f"{key} {_text(option)}" for key, option in (value.get("Profile") or {}).items()]
-        if value.get("PermissionReadiness") is False:
-            options.append("PermissionReadiness false")
+    if isinstance(value, dict) and ROLE_KEY in value:
+        options += [f"{key} {_text(option)}" for key, option in (value.get(PROFILE_KEY) or {}).items()]
+        if value.get(READINESS_KEY) is False:
+            options.append(f"{READINESS_KEY} false")
+    options += [
+        f"DependsOn of {logical_id} dropped (its reference implies it)" for logical_id in conversion.dropped
+    ]
     detail = f" ({', '.join(options)})" if options else ""
-    return f"converted {conversion.profile}: IamRole at {where}{detail}"
+    return f"converted {conversion.profile}: IamRole at {', '.join(places)}{detail}"
 
 
 def _text(value: Any) -> str:

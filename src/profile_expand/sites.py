@@ -25,6 +25,11 @@ class ProfileForm(Enum):
     ARN_OBJECT = "{Arn}"  # {"Arn": {"Fn::GetAtt": [Profile, "Arn"]}}
     NAME_OBJECT = "{Name}"  # {"Name": {"Ref": Profile}}
 
+    @property
+    def key(self) -> str:
+        """What the form names the profile by, as profile option Form spells it: Name or Arn."""
+        return "Name" if self in (ProfileForm.NAME, ProfileForm.NAME_OBJECT) else "Arn"
+
     def reference(self, profile_id: str) -> dict[str, Any]:
         """How a property in this form names the template's instance profile `profile_id`."""
         if self is ProfileForm.NAME:
@@ -100,8 +105,8 @@ class Site(NamedTuple):
         takes an object, else the plain name; None for the form the site writes, or a form it refuses."""
         if key is None:
             return self.writes
-        wanted = _BY_KEY.get(key, ())
-        return next((form for form in self.accepts if form in wanted), None)
+        # No site accepts both the plain and the object form of one key: the key decides.
+        return next((form for form in self.accepts if form.key == key), None)
 
     @property
     def property_path(self) -> str:
@@ -111,11 +116,6 @@ class Site(NamedTuple):
         return f"{text}.{self.profile_property}"
 
 
-# Profile option Form -> the forms naming the profile that way (no site accepts both of a pair).
-_BY_KEY: Final = {
-    "Name": (ProfileForm.NAME, ProfileForm.NAME_OBJECT),
-    "Arn": (ProfileForm.ARN, ProfileForm.ARN_OBJECT),
-}
 _DOCS: Final = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
 _NAME_OR_ARN: Final = (ProfileForm.NAME, ProfileForm.ARN)
 _OBJECT: Final = (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT)

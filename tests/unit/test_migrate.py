@@ -167,14 +167,11 @@ def _kept(template: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (lambda t: t["Resources"]["Profile"].update(DeletionPolicy="Retain"), "attributes", "DeletionPolicy"),
         (
-            lambda t: (
-                t["Resources"]["Web"].update(Type="AWS::AutoScaling::LaunchConfiguration")
-                or t["Resources"]["Web"]["Properties"].update(
-                    IamInstanceProfile={"Fn::GetAtt": ["Profile", "Arn"]}
-                )
+            lambda t: t["Resources"]["Web"]["Properties"].update(
+                IamInstanceProfile={"Fn::Join": ["", [{"Ref": "Profile"}]]}
             ),
             "other-form",
-            "names it in the arn form, where IamRole writes the name form",
+            "names it in another expression, which the property does not accept (name)",
         ),
         (
             lambda t: t["Resources"]["Web"]["Properties"].update(
