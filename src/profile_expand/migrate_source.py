@@ -108,10 +108,8 @@ def _unwritable(text: str, the_plan: Plan) -> str | None:
     except MigrateError as error:
         return f"the file's layout does not allow its edit ({error})"
     except TemplateSyntaxError as error:
-        return (
-            f"its edit would not read back at line {error.line}, column {error.column} of the edited file "
-            f"({error.message}); the file is left as it is"
-        )
+        # The edited text has no file: its parser's own words say where (one line of them).
+        return f"its edit would not read back ({' '.join(error.message.split())}); the file is left as it is"
     return None
 
 
@@ -479,9 +477,13 @@ def _transform_edit(text: str, root: Any, fmt: Format) -> _Edit:
         end = _content_end(text, value)
         if type(value).__name__ == "ScalarNode":
             start = int(value.start_mark.index)
-            if value.tag == _NULL or (fmt is Format.JSON and text[start:end] == "null"):
+            if value.tag == _NULL:
                 # `Transform: ~` (or null, or nothing) lists no transform: ProfileExpand becomes the only one.
-                return _Edit(start, end, macro if text[start - 1 : start] in (" ", "\t") else f" {macro}")
+                if not text[start:end].strip():
+                    # Nothing written: the empty value's mark lies past the line; write it after the colon.
+                    colon = text.index(":", _content_end(text, existing[0])) + 1
+                    return _Edit(colon, colon, f" {macro}")
+                return _Edit(start, end, macro)
             return _Edit(start, end, f"[{text[start:end]}, {macro}]")
         if value.flow_style:
             if not value.value:
