@@ -1,7 +1,8 @@
 """`profile-expand migrate`: replace hand-written instance profiles by IamRole, changing nothing deployed.
 
 Exit codes: 0 done (or, with --check, nothing to convert); 1 with --check when profiles would be converted,
-or when the migrated template would not expand to the original (a bug: nothing is written); 2 usage or
+or when the migrated template fails migrate's own check (it would not expand to the original, or a comment
+is missing: a bug, and nothing is written); 2 usage or
 unreadable input.
 """
 
@@ -79,9 +80,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {line}", file=report)
     if migration.mismatches:
         for mismatch in migration.mismatches:
-            print(
-                f"{name}: the migrated template would not expand to the original: {mismatch}", file=sys.stderr
-            )
+            print(f"{name}: the migrated template fails migrate's own check: {mismatch}", file=sys.stderr)
         print(
             f"{name}: nothing written (this is a bug in profile-expand migrate; please report it).",
             file=sys.stderr,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
@@ -79,6 +80,7 @@ def migrate_text(text: str, filename: str | None = None, *, keep_references: boo
         except InvalidTemplateError as error:
             mismatches = [f"the macro rejects the migrated template: {error.summary}"]
         mismatches += transform_problems(original, migrated)
+        mismatches += lost_comments(text, edited)
         return Migration(edited, the_plan, tuple(mismatches))
     return Migration(text, the_plan, ())
 
@@ -133,6 +135,14 @@ def comments(text: str) -> list[tuple[int, str]]:
                     found.append((position, stripped))
                     position += len(stripped)
     return sorted(set(found))
+
+
+def lost_comments(original: str, migrated: str) -> list[str]:
+    """A problem if a comment of the original is not in the migrated text (as many times as there)."""
+    before = Counter(comment for _, comment in comments(original))
+    after = Counter(comment for _, comment in comments(migrated))
+    lost = sorted((before - after).elements())
+    return [f"{len(lost)} comment(s) of the original are missing: {', '.join(lost[:3])}"] if lost else []
 
 
 def _comment_tokens(token: Any) -> Iterator[Any]:
