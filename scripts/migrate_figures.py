@@ -1,6 +1,6 @@
 """Run `profile-expand migrate` over folders of real templates and count what it did (the README's figures).
 
-    python scripts/migrate_figures.py [FOLDER ...]
+    python scripts/migrate_figures.py [--keep-references] [FOLDER ...]
 
 Default folders: ../shared/corpus/originals, plus $PROFILE_EXPAND_EXTRA_CORPUS when set. For every template:
 the migrated text must parse, expand to exactly the original and keep every comment of it (migrate checks
@@ -46,6 +46,8 @@ class Survey:
     kept: Counter[str] = field(default_factory=Counter)  # profiles by their first reason
     reasons: Counter[str] = field(default_factory=Counter)  # every reason given
     sites: int = 0
+    other_form: int = 0  # sites converted with Profile Form (the form the author wrote)
+    implied: int = 0  # DependsOn that went because a reference implies it (the profile's own, or a site's)
     comments: int = 0  # comments of the original (migrate checks that each one is in its output)
     problems: list[str] = field(default_factory=list)  # any entry is a failure
 
@@ -61,12 +63,12 @@ def templates(folders: list[Path]) -> list[Path]:
     return sorted(p for folder in folders for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
-def survey(path: Path) -> Survey:
+def survey(path: Path, keep_references: bool = False) -> Survey:
     text = path.read_bytes().decode("utf-8")  # as is: CRLF files stay CRLF
     result = Survey(path, detect_format(text).value)
     result.comments = len(comments(text))
     try:
-        migration = migrate_text(text, str(path))
+        migration = migrate_text(text, str(path), keep_references=keep_references)
     except Exception as error:  # a crash on a real template is a finding to count, not to hide
         result.problems.append(f"migrate failed: {type(error).__name__}: {error}")
         return result
@@ -74,6 +76,13 @@ def survey(path: Path) -> Survey:
     result.profiles = len(plan.conversions) + len(plan.kept)
     result.converted = len(plan.conversions)
     result.sites = sum(len(c.slots) for c in plan.conversions)
+    original = decode(text, str(path)).plain["Resources"]
+    for conversion in plan.conversions:
+        result.other_form += sum(
+            form is not slot.site.writes
+            for slot, form in zip(conversion.slots, conversion.forms, strict=True)
+        )
+        result.implied += len(conversion.dropped) + ("DependsOn" in original[conversion.profile])
     for kept in plan.kept:
         result.kept[kept.reasons[0].code if kept.reasons else "none"] += 1
         result.reasons.update(reason.code for reason in kept.reasons)
@@ -171,6 +180,8 @@ def report(surveys: list[Survey]) -> str:
         f"{len(with_profiles)} with hand-written instance profiles; {sum(i.comments for i in surveys)} comments",
         f"- profiles: {profiles}; **converted {converted}** (at {sum(i.sites for i in surveys)} sites, "
         f"in {len(changed)} templates); kept {profiles - converted}",
+        f"- sites converted in the form the author wrote (Profile Form): {sum(i.other_form for i in surveys)}; "
+        f"DependsOn dropped because a reference implies it: {sum(i.implied for i in surveys)}",
         f"- **mismatches: {sum(1 for i in surveys for p in i.problems if p.startswith('mismatch'))}**; "
         f"other failures (crash, unparsable output, text outside the edits changed): "
         f"{sum(1 for i in surveys for p in i.problems if not p.startswith('mismatch'))}",
@@ -188,15 +199,18 @@ def report(surveys: list[Survey]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    folders = [Path(arg) for arg in argv] or default_folders()
+    keep_references = "--keep-references" in argv
+    folders = [Path(arg) for arg in argv if arg != "--keep-references"] or default_folders()
     if not folders:
         print("no corpus folder found", file=sys.stderr)
         return 2
     for folder in folders:
         files = templates([folder])
-        surveys = [survey(path) for path in files]
+        surveys = [survey(path, keep_references) for path in files]
         print(f"### {folder}\n\n{report(surveys)}\n")
-    everything = [survey(path) for path in templates(folders)] if len(folders) > 1 else surveys
+    everything = (
+        [survey(path, keep_references) for path in templates(folders)] if len(folders) > 1 else surveys
+    )
     if len(folders) > 1:
         print(f"### All\n\n{report(everything)}")
     return 1 if any(item.problems for item in everything) else 0
