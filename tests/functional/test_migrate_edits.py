@@ -27,6 +27,13 @@ PROFILE = """\
     Properties:
       Roles: [!Ref AppRole]
 """
+# The role, its profile and a launch template's data, up to its profile property.
+LAUNCH_TEMPLATE = (
+    "Resources:\n"
+    + ROLE
+    + PROFILE
+    + "  Template:\n    Type: AWS::EC2::LaunchTemplate\n    Properties:\n      LaunchTemplateData:\n"
+)
 INSTANCE = """\
   Web:
     Type: AWS::EC2::Instance
@@ -60,14 +67,8 @@ def _write(tmp_path: Path, text: str, name: str = "template.yaml") -> Path:
 
 def test_comments_inside_a_site_value_over_several_lines_are_kept() -> None:
     text = (
-        "Resources:\n"
-        + ROLE
-        + PROFILE
+        LAUNCH_TEMPLATE
         + """\
-  Template:
-    Type: AWS::EC2::LaunchTemplate
-    Properties:
-      LaunchTemplateData:
         IamInstanceProfile:
           # the profile, by its ARN
           Arn: !GetAtt Profile.Arn  # as the launch template takes it
@@ -121,18 +122,7 @@ Resources: {
 
 
 def test_a_launch_templates_name_form_is_kept() -> None:
-    text = (
-        "Resources:\n"
-        + ROLE
-        + PROFILE
-        + """\
-  Template:
-    Type: AWS::EC2::LaunchTemplate
-    Properties:
-      LaunchTemplateData:
-        IamInstanceProfile: {Name: !Ref Profile}
-"""
-    )
+    text = LAUNCH_TEMPLATE + "        IamInstanceProfile: {Name: !Ref Profile}\n"
     migrated = _migrated(text)
     assert "IamRole: {Role: !Ref AppRole, Profile: {LogicalId: Profile, Form: Name}}" in migrated
     expanded = expand(decode(migrated).plain)
