@@ -11,6 +11,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
@@ -72,6 +73,7 @@ def migrate_text(text: str, filename: str | None = None, *, keep_references: boo
         try:
             edited = _apply(text, the_plan)
             migrated = decode(edited, filename).plain
+            missing = lost_comments(text, edited)
         except (MigrateError, TemplateSyntaxError):
             the_plan = _without_unwritable(text, original, the_plan)
             continue
@@ -79,8 +81,7 @@ def migrate_text(text: str, filename: str | None = None, *, keep_references: boo
             mismatches = differences(deployed(original), expand_quietly(migrated))
         except InvalidTemplateError as error:
             mismatches = [f"the macro rejects the migrated template: {error.summary}"]
-        mismatches += transform_problems(original, migrated)
-        mismatches += lost_comments(text, edited)
+        mismatches += transform_problems(original, migrated) + missing
         return Migration(edited, the_plan, tuple(mismatches))
     return Migration(text, the_plan, ())
 
@@ -106,7 +107,9 @@ def _without_unwritable(text: str, original: Any, the_plan: Plan) -> Plan:
 def _unwritable(text: str, the_plan: Plan) -> str | None:
     """Why the plan's edits cannot be written into this file, or None."""
     try:
-        decode(_apply(text, the_plan))
+        edited = _apply(text, the_plan)
+        decode(edited)
+        lost_comments(text, edited)
     except MigrateError as error:
         return f"the file's layout does not allow its edit ({error})"
     except TemplateSyntaxError as error:
@@ -124,16 +127,19 @@ def comments(text: str) -> list[tuple[int, str]]:
         return []
     from ruamel.yaml import YAML
 
+    scanned = _scannable(text)
     found: list[tuple[int, str]] = []
-    for token in YAML(typ="rt").scan(text):
-        for comment in _comment_tokens(token):
-            position = int(comment.start_mark.index)
-            for line in str(comment.value).split("\n"):
-                stripped = line.strip()
-                if stripped.startswith("#"):
-                    position = text.find(stripped, position)
-                    found.append((position, stripped))
-                    position += len(stripped)
+    with _read_by_ruamel():
+        for token in YAML(typ="rt").scan(scanned):
+            for comment in _comment_tokens(token):
+                position = int(comment.start_mark.index)
+                for line in str(comment.value).split("\n"):
+                    stripped = line.strip()
+                    if stripped.startswith("#"):
+                        position = scanned.find(stripped, position)
+                        # The author's own text (a tab inside a comment stays a tab).
+                        found.append((position, text[position : position + len(stripped)]))
+                        position += len(stripped)
     return sorted(set(found))
 
 
@@ -170,7 +176,30 @@ def _comment_lines(comments_: list[str], indent: str) -> str:
 def _compose(text: str) -> Any:
     from ruamel.yaml import YAML  # only migrate needs it: kept out of the other commands' start-up
 
-    return YAML(typ="rt").compose(text)
+    with _read_by_ruamel():
+        return YAML(typ="rt").compose(_scannable(text))
+
+
+def _scannable(text: str) -> str:
+    """The text as ruamel.yaml reads it for positions: a tab before a comment (which the template loader
+    takes and ruamel.yaml's round-trip scanner refuses) becomes a space. Same length, so every mark holds."""
+    return text.replace("\t#", " #")
+
+
+@contextmanager
+def _read_by_ruamel() -> Iterator[None]:
+    """ruamel.yaml reads the file for its positions; what it cannot read is a layout migrate cannot edit."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        yield
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise MigrateError(
+            f"ruamel.yaml, which migrate edits with, cannot read it{where}: {problem}"
+        ) from error
 
 
 def _entries(node: Any) -> list[tuple[Any, Any]]:
@@ -385,7 +414,9 @@ def _positions(node: Any, keys: set[str]) -> set[int]:
 def _drop_depends_on(text: str, resource: Any, gone: set[str], found: list[tuple[int, str]]) -> list[_Edit]:
     """Remove the entries naming `gone` from the resource's DependsOn; all of it when none is left."""
     entries = _entries(resource)
-    position = next(i for i, (key, _) in enumerate(entries) if key.value == cfn.DEPENDS_ON)
+    position = next((i for i, (key, _) in enumerate(entries) if key.value == cfn.DEPENDS_ON), None)
+    if position is None:
+        raise MigrateError(f"no DependsOn written at line {resource.start_mark.line + 1}")
     value = entries[position][1]
     if type(value).__name__ == "SequenceNode":
         drop = {i for i, item in enumerate(value.value) if getattr(item, "value", None) in gone}

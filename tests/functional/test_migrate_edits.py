@@ -266,3 +266,29 @@ def test_two_profiles_that_convert_alone_but_not_together_are_no_crash(
     assert "converted Profile:" in err
     assert "kept Second: it converts alone, but not together with Profile: the macro would reject it" in err
     assert "1 profile(s) converted, 1 kept" in err
+
+
+def test_a_tab_before_a_comment_which_ruamel_yaml_refuses_is_edited_all_the_same() -> None:
+    text = "Resources:\n" + ROLE + PROFILE + INSTANCE.replace("ImageId: ami-1", "ImageId: ami-1\t# tabbed")
+    migrated = _migrated(text)
+    assert "      ImageId: ami-1\t# tabbed\n" in migrated
+
+
+def test_a_layout_ruamel_yaml_cannot_read_keeps_the_profile_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # NEL (U+0085) ends a line for the template loader, not for ruamel.yaml, which migrate edits with.
+    text = (
+        "Resources:\n"
+        + ROLE
+        + PROFILE
+        + INSTANCE.replace("ImageId: ami-1\n      ", "ImageId: ami-1\u0085      ")
+    )
+    source = _write(tmp_path, text)
+    assert main(["migrate", str(source)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == text
+    assert (
+        "kept Profile: the file's layout does not allow its edit (ruamel.yaml, which migrate edits with, "
+        in (captured.err)
+    )
