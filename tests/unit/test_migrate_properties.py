@@ -81,15 +81,23 @@ def hand_written(draw: st.DrawFn) -> Drawn:
         profile: dict[str, Any] = {"Type": "AWS::IAM::InstanceProfile", "Properties": properties}
         if draw(st.booleans()):
             profile = {"Type": profile["Type"], "DependsOn": role, "Properties": properties}  # implied
+        condition = draw(st.sampled_from([None, None, "IsProd"]))
+        if condition is not None:
+            # The profile under a condition every site of it shares: it carries over to the sites.
+            profile = {"Type": profile["Type"], "Condition": condition, **profile}
         resources[logical_id] = profile
         for site in uses:
             form = draw(st.sampled_from(site.accepts))
             resource = _site_resource(site, form.reference(logical_id))
             dependency = draw(
-                st.sampled_from([None, [logical_id], [logical_id, "Topic"], ["Topic", logical_id]])
+                st.sampled_from(
+                    [None, logical_id, [logical_id], [logical_id, "Topic"], ["Topic", logical_id]]
+                )
             )
             if dependency is not None:
                 resource = {"Type": resource["Type"], "DependsOn": dependency, **resource}
+            if condition is not None:
+                resource = {"Type": resource["Type"], "Condition": condition, **resource}
             resources[f"Site{sites_drawn}"] = resource
             sites_drawn += 1
         if draw(st.integers(0, 3)) == 0:
@@ -97,7 +105,10 @@ def hand_written(draw: st.DrawFn) -> Drawn:
             if not keep_references:
                 expected_kept.add(logical_id)
     order = draw(st.permutations(sorted(resources)))
-    template: dict[str, Any] = {"Resources": {key: resources[key] for key in order}}
+    template: dict[str, Any] = {
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "AWS::AccountId"}, "123456789012"]}},
+        "Resources": {key: resources[key] for key in order},
+    }
     if outputs:
         template["Outputs"] = outputs
     return Drawn(template, expected_kept, keep_references)
@@ -157,6 +168,7 @@ def _same_stack(original: dict[str, Any], expanded: dict[str, Any]) -> None:
     """Same resources, each with the same properties and attributes; a DependsOn entry may go only where
     the resource names that resource anyway; the same Outputs."""
     assert expanded.get("Outputs") == original.get("Outputs")
+    assert expanded.get("Conditions") == original.get("Conditions")
     before, after = original["Resources"], copy.deepcopy(expanded["Resources"])
     assert set(after) == set(before)
     for logical_id, resource in after.items():
