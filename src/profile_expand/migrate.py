@@ -123,15 +123,20 @@ def plan(template: Mapping[str, Any], *, keep_references: bool = False) -> Plan:
         return Plan((), tuple(Kept(p, (reason,)) for p in profiles), reason.text)
     if not has_macro:
         # Adding the Transform alone must change nothing (it would, e.g., correct a role named as a profile).
-        alone = with_transform(template)
+        said: list[str] = []
         try:
-            problems = differences(baseline, deployed(alone))
+            report = expand_with_report(with_transform(template))
+            problems = differences(baseline, report.template)
+            said = [str(warning) for warning in report.warnings]
         except InvalidTemplateError as error:
             problems = [error.summary]
         if problems:
+            # Say which correction: the macro's own warning for it (the first, and how many more).
+            more = f" (and {len(said) - 1} more)" if len(said) > 1 else ""
+            detail = f"; the macro says: {said[0]}{more}" if said else ""
             reason = Reason(
                 "transform-changes-template",
-                f"adding Transform: {MACRO} would itself change the template ({problems[0]})",
+                f"adding Transform: {MACRO} would itself change the template ({problems[0]}){detail}",
             )
             return Plan((), tuple(Kept(p, (reason,)) for p in profiles), reason.text)
     slots = _slots(template)

@@ -199,6 +199,9 @@ def test_a_template_the_transform_alone_would_change_is_left_whole() -> None:
     result = plan(template)
     assert result.blocked and "would itself change the template" in result.blocked
     assert "resource Other differs" in result.blocked
+    # Which correction, in the macro's own words.
+    assert "the macro says: Resource Other, Properties.IamInstanceProfile: " in result.blocked
+    assert "points at role AppRole" in result.blocked
 
 
 def test_two_profiles_of_one_role_stay_two() -> None:
