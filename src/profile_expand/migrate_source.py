@@ -342,6 +342,8 @@ def _apply(text: str, the_plan: Plan) -> str:
         edits.extend(_drop_depends_on(text, _entry(resources, logical_id)[1], gone, found))
     if the_plan.adds_transform:
         edits.append(_transform_edit(text, root, fmt))
+    if fmt is Format.YAML and "&" in text:
+        _check_anchors(text, edits)
     if "\r\n" in text:
         # A file with CRLF line ends gets CRLF in what migrate writes too.
         edits = [edit._replace(text=edit.text.replace("\r\n", "\n").replace("\n", "\r\n")) for edit in edits]
@@ -353,6 +355,38 @@ def _apply(text: str, the_plan: Plan) -> str:
         result = result[: edit.start] + edit.text + result[edit.end :]
         previous_start = edit.start
     return result
+
+
+def _check_anchors(text: str, edits: list[_Edit]) -> None:
+    """An anchor in text an edit removes or rewrites must have no alias outside the edits: that alias would
+    name nothing (or, in a rewritten value, something else)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.tokens import AliasToken, AnchorToken
+
+    anchors: list[tuple[int, str]] = []
+    aliases: list[tuple[int, str]] = []
+    with _read_by_ruamel():
+        for token in YAML(typ="rt").scan(_scannable(text)):
+            if isinstance(token, AnchorToken | AliasToken):
+                kept = anchors if isinstance(token, AnchorToken) else aliases
+                kept.append((int(token.start_mark.index), str(token.value)))
+
+    def edited(index: int) -> bool:
+        return any(edit.start <= index < edit.end for edit in edits)
+
+    for position, name in anchors:
+        if not edited(position):
+            continue
+        for alias_position, alias in aliases:
+            if alias == name and not edited(alias_position):
+                raise MigrateError(
+                    f"the anchor &{name} at line {_line_number(text, position)} is in text it removes or "
+                    f"rewrites, and the alias *{name} at line {_line_number(text, alias_position)} uses it"
+                )
+
+
+def _line_number(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
 
 
 def _site_edits(

@@ -213,16 +213,13 @@ def test_the_self_check_compares_the_transform() -> None:
     assert transform_problems({}, {"Transform": "ProfileExpand"}) == []
 
 
-def test_an_edit_that_would_not_read_back_keeps_the_profile_and_blames_no_input(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Removing the profile would remove the anchor that the policy's alias uses.
-    text = (
-        "Resources:\n"
-        + ROLE
-        + PROFILE.replace("Roles: [!Ref AppRole]", "Roles: &roles [!Ref AppRole]")
-        + INSTANCE
-        + """\
+# Removing the profile would remove the anchor that the policy's alias uses.
+ANCHORED = (
+    "Resources:\n"
+    + ROLE
+    + PROFILE.replace("Roles: [!Ref AppRole]", "Roles: &roles [!Ref AppRole]")
+    + INSTANCE
+    + """\
   Policy:
     Type: AWS::IAM::Policy
     Properties:
@@ -230,11 +227,32 @@ def test_an_edit_that_would_not_read_back_keeps_the_profile_and_blames_no_input(
       PolicyDocument: {Version: "2012-10-17", Statement: []}
       Roles: *roles
 """
-    )
-    source = _write(tmp_path, text)
+)
+
+
+def test_an_anchor_an_alias_elsewhere_uses_keeps_the_profile_and_blames_no_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _write(tmp_path, ANCHORED)
     assert main(["migrate", str(source)]) == 0
     captured = capsys.readouterr()
-    assert captured.out == text
+    assert captured.out == ANCHORED
+    assert (
+        "kept Profile: the file's layout does not allow its edit (the anchor &roles at line 9 is in text it "
+        "removes or rewrites, and the alias *roles at line 20 uses it)"
+    ) in captured.err
+    assert not re.search(rf"{re.escape(str(source))}:\d+:\d+:", captured.err), captured.err
+
+
+def test_an_edit_that_would_not_read_back_is_caught_and_blamed_on_no_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The net under every edit: with the anchor check off, the edited text itself fails to read back.
+    monkeypatch.setattr("profile_expand.migrate_source._check_anchors", lambda text, edits: None)
+    source = _write(tmp_path, ANCHORED)
+    assert main(["migrate", str(source)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ANCHORED
     assert "kept Profile: its edit would not read back (" in captured.err
     assert "undefined alias" in captured.err
     assert not re.search(rf"{re.escape(str(source))}:\d+:\d+:", captured.err), captured.err
