@@ -556,7 +556,11 @@ def _transform_edit(text: str, root: Any, fmt: Format) -> _Edit:
                 # `Transform: ~` (or null, or nothing) lists no transform: ProfileExpand becomes the only one.
                 if not text[start:end].strip():
                     # Nothing written: the empty value's mark lies past the line; write it after the colon.
-                    colon = text.index(":", _content_end(text, existing[0])) + 1
+                    colon = text.find(":", _content_end(text, existing[0])) + 1
+                    if not colon:
+                        raise MigrateError(
+                            f"no colon after {TRANSFORM} at line {existing[0].start_mark.line + 1}"
+                        )
                     return _Edit(colon, colon, f" {macro}")
                 return _Edit(start, end, macro)
             return _Edit(start, end, f"[{text[start:end]}, {macro}]")
