@@ -64,8 +64,8 @@ class _Edit(NamedTuple):
 def migrate_text(text: str, filename: str | None = None, *, keep_references: bool = False) -> Migration:
     """Plan the migration of a template file and write it; the result is re-read and proven equal.
 
-    A conversion whose edit the file's layout does not allow, or whose edit would not read back (an
-    anchor inside the removed profile that an alias elsewhere uses), is kept with that reason instead.
+    A conversion whose edit the file does not allow (an anchor in what it removes that an alias elsewhere
+    uses, a line ruamel.yaml cannot read), or whose edit would not read back, is kept with that reason.
     """
     original = decode(text, filename).plain
     the_plan = plan(original, keep_references=keep_references)
