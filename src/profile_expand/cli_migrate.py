@@ -126,10 +126,9 @@ def _converted(conversion: Conversion) -> str:
         options += [f"{key} {_text(option)}" for key, option in (value.get(PROFILE_KEY) or {}).items()]
         if value.get(READINESS_KEY) is False:
             options.append(f"{READINESS_KEY} false")
-    options += [
-        f"DependsOn of {logical_id} dropped (its reference implies it)" for logical_id in conversion.dropped
-    ]
     detail = f" ({', '.join(options)})" if options else ""
+    if conversion.dropped:
+        detail += f"; removed from the DependsOn of {', '.join(conversion.dropped)}, which names it anyway"
     return f"converted {conversion.profile}: IamRole at {', '.join(places)}{detail}"
 
 

@@ -310,3 +310,18 @@ def test_a_layout_ruamel_yaml_cannot_read_keeps_the_profile_with_the_reason(
         "kept Profile: the file's layout does not allow its edit (ruamel.yaml, which migrate edits with, "
         in (captured.err)
     )
+
+
+def test_what_it_says_of_a_conversion_names_the_forms_kept_and_the_depends_on_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    web = INSTANCE.replace(
+        "    Type: AWS::EC2::Instance\n", "    Type: AWS::EC2::Instance\n    DependsOn: Profile\n"
+    )
+    text = LAUNCH_TEMPLATE + "        IamInstanceProfile: {Name: !Ref Profile}\n" + web
+    assert main(["migrate", str(_write(tmp_path, text))]) == 0
+    assert (
+        "converted Profile: IamRole at Template.Properties.LaunchTemplateData.IamInstanceProfile (Form Name), "
+        "Web.Properties.IamInstanceProfile (LogicalId Profile); removed from the DependsOn of Web, which names "
+        "it anyway\n"
+    ) in capsys.readouterr().err
