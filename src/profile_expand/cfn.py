@@ -43,6 +43,11 @@ TRANSFORM_NAME: Final = "ProfileExpand"
 MAX_CONDITION_TERMS: Final = 10
 # CloudFormation's limit of resources per template (after transforms).
 MAX_RESOURCES: Final = 500
+# CloudFormation's limit on a logical ID's length.
+MAX_LOGICAL_ID: Final = 255
+# Fn::If inside Fn::If: deeper than this is no template a person wrote (and would exhaust the stack).
+MAX_IF_DEPTH: Final = 32
+TOO_DEEP_IF: Final = f"Fn::If is nested more than {MAX_IF_DEPTH} levels deep here."
 
 
 def ref(logical_id: str) -> dict[str, Any]:

@@ -47,6 +47,15 @@ class MigrateError(ProfileExpandError):
     """The file cannot be edited as planned (a layout migrate does not handle); nothing is written."""
 
 
+class LocatedMigrateError(MigrateError):
+    """A MigrateError at a place in the file: 1-based `line` and `column`."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
 class Migration(NamedTuple):
     """The migrated text, the plan it follows, and how its expansion differs from the original (a bug)."""
 
@@ -65,10 +74,18 @@ def migrate_text(text: str, filename: str | None = None, *, keep_references: boo
     """Plan the migration of a template file and write it; the result is re-read and proven equal.
 
     A conversion whose edit the file does not allow (an anchor in what it removes that an alias elsewhere
-    uses, a line ruamel.yaml cannot read), or whose edit would not read back, is kept with that reason.
+    uses), or whose edit would not read back, is kept with that reason. A file ruamel.yaml cannot read,
+    or with a merge key, is refused at its place in the file (LocatedMigrateError).
     """
-    original = decode(text, filename).plain
+    decoded = decode(text, filename)
+    _refuse_merge_keys(decoded.nodes)
+    original = decoded.plain
     the_plan = plan(original, keep_references=keep_references)
+    if the_plan.conversions:
+        # The file as ruamel.yaml reads it, which migrate edits with: what it cannot read is located in the
+        # file (LocatedMigrateError), before any edit.
+        _compose(text)
+        comments(text)
     while the_plan.conversions:
         try:
             edited = _apply(text, the_plan)
@@ -173,6 +190,25 @@ def _comment_lines(comments_: list[str], indent: str) -> str:
 # -- nodes -------------------------------------------------------------------------------------------
 
 
+def _refuse_merge_keys(nodes: Any) -> None:
+    """A `<<` merge key: the text does not say which value each key has, so no edit of it is safe."""
+    stack = [nodes]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if getattr(node, "using_merge", False):
+                mark: Any = getattr(node, "start_mark", None)
+                raise LocatedMigrateError(
+                    mark.line + 1,
+                    mark.column + 1,
+                    "a YAML merge key (<<), which CloudFormation does not support; resolve it (aws "
+                    "cloudformation package does) and migrate the result",
+                )
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def _compose(text: str) -> Any:
     from ruamel.yaml import YAML  # only migrate needs it: kept out of the other commands' start-up
 
@@ -188,18 +224,18 @@ def _scannable(text: str) -> str:
 
 @contextmanager
 def _read_by_ruamel() -> Iterator[None]:
-    """ruamel.yaml reads the file for its positions; what it cannot read is a layout migrate cannot edit."""
-    from ruamel.yaml.error import YAMLError
+    """ruamel.yaml reads the text for its positions and comments; what it cannot read is located."""
+    from ruamel.yaml.error import MarkedYAMLError
 
     try:
         yield
-    except YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise MigrateError(
-            f"ruamel.yaml, which migrate edits with, cannot read it{where}: {problem}"
-        ) from error
+    except MarkedYAMLError as error:
+        # PyYAML (CloudFormation's reading) accepts a few things ruamel.yaml, which migrate edits with,
+        # does not: a tab after `key:`, say.
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        message = f"{error.problem or error}, which migrate's YAML editor (ruamel.yaml) does not read"
+        raise LocatedMigrateError(line, column, message) from error
 
 
 def _entries(node: Any) -> list[tuple[Any, Any]]:
@@ -550,7 +586,10 @@ def _transform_edit(text: str, root: Any, fmt: Format) -> _Edit:
     if existing is not None:
         value = existing[1]
         end = _content_end(text, value)
-        if type(value).__name__ == "ScalarNode":
+        if type(value).__name__ == "ScalarNode" or (
+            type(value).__name__ == "MappingNode" and value.flow_style
+        ):
+            # One transform (a name, or `{Name: ..., Parameters: ...}`) becomes a list of two.
             start = int(value.start_mark.index)
             if value.tag == _NULL:
                 # `Transform: ~` (or null, or nothing) lists no transform: ProfileExpand becomes the only one.
@@ -564,6 +603,13 @@ def _transform_edit(text: str, root: Any, fmt: Format) -> _Edit:
                     return _Edit(colon, colon, f" {macro}")
                 return _Edit(start, end, macro)
             return _Edit(start, end, f"[{text[start:end]}, {macro}]")
+        if type(value).__name__ == "MappingNode":
+            raise LocatedMigrateError(
+                value.start_mark.line + 1,
+                value.start_mark.column + 1,
+                "the Transform is a mapping over several lines; write it as a list, "
+                "[{Name: ..., Parameters: ...}], and run migrate again",
+            )
         if value.flow_style:
             if not value.value:
                 closing = text.rfind("]", 0, end + 1)

@@ -292,7 +292,7 @@ def test_a_tab_before_a_comment_which_ruamel_yaml_refuses_is_edited_all_the_same
     assert "      ImageId: ami-1\t# tabbed\n" in migrated
 
 
-def test_a_layout_ruamel_yaml_cannot_read_keeps_the_profile_with_the_reason(
+def test_a_layout_ruamel_yaml_cannot_read_is_refused_at_its_place_in_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # NEL (U+0085) ends a line for the template loader, not for ruamel.yaml, which migrate edits with.
@@ -303,13 +303,14 @@ def test_a_layout_ruamel_yaml_cannot_read_keeps_the_profile_with_the_reason(
         + INSTANCE.replace("ImageId: ami-1\n      ", "ImageId: ami-1\u0085      ")
     )
     source = _write(tmp_path, text)
-    assert main(["migrate", str(source)]) == 0
+    assert main(["migrate", str(source)]) == 1
     captured = capsys.readouterr()
-    assert captured.out == text
-    assert (
-        "kept Profile: the file's layout does not allow its edit (ruamel.yaml, which migrate edits with, "
-        in (captured.err)
-    )
+    assert captured.out == ""
+    assert re.match(
+        rf"{re.escape(str(source))}:\d+:\d+: cannot edit this file: .* which migrate's YAML editor \(ruamel.yaml\) "
+        "does not read; nothing written\n$",
+        captured.err,
+    ), captured.err
 
 
 def test_what_it_says_of_a_conversion_names_the_forms_kept_and_the_depends_on_removed(
