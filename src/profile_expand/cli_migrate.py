@@ -1,7 +1,8 @@
 """`profile-expand migrate`: replace hand-written instance profiles by IamRole, changing nothing deployed.
 
 Exit codes: 0 done (or, with --check, nothing to convert); 1 with --check when profiles would be converted,
-or when the migrated template would not expand to the original (a bug: nothing is written); 2 usage or
+or when the migrated template fails migrate's own check (it would not expand to the original, or a comment
+is missing: a bug, and nothing is written); 2 usage or
 unreadable input.
 """
 
@@ -16,6 +17,8 @@ from profile_expand import files
 from profile_expand.errors import InvalidTemplateError, TemplateSyntaxError
 from profile_expand.migrate import Conversion, Plan
 from profile_expand.migrate_source import LocatedMigrateError, MigrateError, migrate_text
+from profile_expand.profile_options import FORM_KEY
+from profile_expand.roles import PROFILE_KEY, READINESS_KEY, ROLE_KEY
 
 EXIT_OK: Final = 0
 EXIT_CHANGES: Final = 1
@@ -40,6 +43,13 @@ def register(commands: Any) -> None:
         action="store_true",
         help="write nothing; print what would change and exit 1 if any profile would be converted",
     )
+    migrate.add_argument(
+        "--keep-references",
+        action="store_true",
+        help="also convert a profile that Outputs, a nested stack or another property names, keeping its "
+        "logical ID (the source then names a resource only the expansion defines: lint it with "
+        "profile-expand lint, not plain cfn-lint)",
+    )
     migrate.set_defaults(run=run)
 
 
@@ -52,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return EXIT_USAGE
     try:
-        migration = migrate_text(text, None if args.template == STDIN else args.template)
+        migration = migrate_text(
+            text, None if args.template == STDIN else args.template, keep_references=args.keep_references
+        )
     except TemplateSyntaxError as error:
         print(f"{name}:{error.line}:{error.column}: {error.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -71,9 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {line}", file=report)
     if migration.mismatches:
         for mismatch in migration.mismatches:
-            print(
-                f"{name}: the migrated template would not expand to the original: {mismatch}", file=sys.stderr
-            )
+            print(f"{name}: the migrated template fails migrate's own check: {mismatch}", file=sys.stderr)
         print(
             f"{name}: nothing written (this is a bug in profile-expand migrate; please report it).",
             file=sys.stderr,
@@ -112,15 +122,21 @@ def describe(the_plan: Plan) -> list[str]:
 
 
 def _converted(conversion: Conversion) -> str:
-    where = ", ".join(slot.where for slot in conversion.slots)
+    places = []
+    for position, slot in enumerate(conversion.slots):
+        form = conversion.value(position)
+        named = form.get(PROFILE_KEY, {}).get(FORM_KEY) if isinstance(form, dict) else None
+        places.append(f"{slot.where} (Form {named})" if named else slot.where)
     value = conversion.iam_role
     options: list[str] = []
-    if isinstance(value, dict) and "Role" in value:
-        options += [f"{key} {_text(option)}" for key, option in (value.get("Profile") or {}).items()]
-        if value.get("PermissionReadiness") is False:
-            options.append("PermissionReadiness false")
+    if isinstance(value, dict) and ROLE_KEY in value:
+        options += [f"{key} {_text(option)}" for key, option in (value.get(PROFILE_KEY) or {}).items()]
+        if value.get(READINESS_KEY) is False:
+            options.append(f"{READINESS_KEY} false")
     detail = f" ({', '.join(options)})" if options else ""
-    return f"converted {conversion.profile}: IamRole at {where}{detail}"
+    if conversion.dropped:
+        detail += f"; removed from the DependsOn of {', '.join(conversion.dropped)}, which names it anyway"
+    return f"converted {conversion.profile}: IamRole at {', '.join(places)}{detail}"
 
 
 def _text(value: Any) -> str:

@@ -52,6 +52,7 @@ from profile_expand.model import (
 from profile_expand.profile_options import (
     NO_OPTIONS,
     ProfileOptions,
+    site_form,
     split_site_value,
     stack_unique_name,
     template_defaults,
@@ -399,6 +400,8 @@ def collect(
                     # site's own choice.
                     if site.profile_name_prefix:
                         options = with_required_prefix(options, site.profile_name_prefix, at)
+                    if site_form(options, site, at) is None:
+                        continue
                     rules = _role_rules(resource, site, index, at)
                     options = options.over(defaults)
                     roles = tuple(_roles_of(choice, in_branch))
@@ -859,7 +862,8 @@ def render(template: Mapping[str, Any], model: Model) -> Expansion:
             ids_by_options.setdefault(profile.options.key, {})[profile.role.key] = profile.logical_id
         for use in plan.uses:
             # A use whose every branch is AWS::NoValue has no profile of its own.
-            value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
+            form = use.site.form_named(use.options.form) or use.site.writes
+            value = _render_choice(use.choice, form, ids_by_options.get(use.options.key, {}))
             rewrites.setdefault(use.logical_id, []).append((use.container, _writer(use, value)))
     for logical_id, at in rewrites.items():
         new_resources[logical_id] = _replace_each(new_resources[logical_id], at)

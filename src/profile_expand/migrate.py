@@ -7,7 +7,6 @@ from the core's model (analyse) and proves every conversion by expanding it (exp
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
@@ -15,6 +14,9 @@ from profile_expand import cfn
 from profile_expand.core import analyse, expand_with_report
 from profile_expand.errors import InvalidTemplateError
 from profile_expand.model import SHORTHAND
+from profile_expand.profile_options import FORM_KEY, LOGICAL_ID_KEY
+from profile_expand.readiness import depends_on_list, references, sub_names
+from profile_expand.roles import PROFILE_KEY, READINESS_KEY, ROLE_KEY
 from profile_expand.sites import ProfileForm, Site, SiteKind
 
 # Spelled once, in cfn; these names are what migrate_source imports.
@@ -22,9 +24,12 @@ TRANSFORM: Final = cfn.TRANSFORM
 MACRO: Final = cfn.TRANSFORM_NAME
 # What a generated profile can carry: anything else on a hand-written one keeps it hand-written.
 _CONVERTIBLE_PROPERTIES: Final = (cfn.ROLES, "Path", cfn.INSTANCE_PROFILE_NAME)
-_CONVERTIBLE_ATTRIBUTES: Final = (cfn.TYPE, cfn.PROPERTIES, cfn.CONDITION)
+# A DependsOn is convertible too when the profile's references already imply every entry of it.
+_CONVERTIBLE_ATTRIBUTES: Final = (cfn.TYPE, cfn.PROPERTIES, cfn.CONDITION, cfn.DEPENDS_ON)
 _NESTED_STACK: Final = "AWS::CloudFormation::Stack"
-_SUB_NAME: Final = re.compile(r"\$\{([^}!][^}]*)\}")
+# Mentions of a profile that --keep-references accepts: the profile keeps its logical ID, so they still
+# name it after the macro has run (plain cfn-lint of the source would report them; profile-expand lint not).
+_OUTSIDE_REFERENCES: Final = frozenset({"outputs", "nested-stack", "fn-sub", "other-reference", "depends-on"})
 
 Path = tuple[str | int, ...]
 
@@ -42,11 +47,31 @@ class Slot(NamedTuple):
 
 
 class Conversion(NamedTuple):
-    """One profile becoming IamRole at its sites; `iam_role` is the value written at every site."""
+    """One profile becoming IamRole at its sites.
+
+    iam_role: the value written at every site naming the profile in the form the site writes; a site
+    that named it in the other accepted form gets Profile Form as well (`value(position)`).
+    forms: per slot, the form the original named the profile in (empty: each site's own).
+    dropped: resources whose DependsOn on the profile goes, their reference to it implying it.
+    """
 
     profile: str
     slots: tuple[Slot, ...]
     iam_role: Any
+    forms: tuple[ProfileForm, ...] = ()
+    dropped: tuple[str, ...] = ()
+
+    def value(self, position: int) -> Any:
+        """The IamRole value written at slot `position`."""
+        site = self.slots[position].site
+        form = self.forms[position] if self.forms else site.writes
+        if form is site.writes:
+            return copy.deepcopy(self.iam_role)
+        value = self.iam_role
+        wrapped = copy.deepcopy(value) if _wrapped(value) else {ROLE_KEY: copy.deepcopy(value)}
+        wrapped[PROFILE_KEY] = {**wrapped.get(PROFILE_KEY, {}), FORM_KEY: form.key}
+        # Key order as the author reads it: Role, Profile, PermissionReadiness.
+        return {key: wrapped[key] for key in (ROLE_KEY, PROFILE_KEY, READINESS_KEY) if key in wrapped}
 
 
 class Reason(NamedTuple):
@@ -73,11 +98,14 @@ class Plan(NamedTuple):
     adds_transform: bool = False
 
 
-def plan(template: Mapping[str, Any]) -> Plan:
+def plan(template: Mapping[str, Any], *, keep_references: bool = False) -> Plan:
     """Decide, profile by profile, what can become IamRole with the expansion exactly the original.
 
     Each candidate is tried alone: converted, expanded, and compared with the original; the first set of
     options (plain, then LogicalId, then PermissionReadiness: false) that gives exactly the original wins.
+    Then the candidates are proven together, one at a time: one that breaks the others is kept, saying so.
+    keep_references: also convert a profile that Outputs, a nested stack or another property names,
+    keeping its logical ID so that they still name it.
     """
     resources = template.get(cfn.RESOURCES)
     if not isinstance(resources, Mapping):
@@ -95,34 +123,68 @@ def plan(template: Mapping[str, Any]) -> Plan:
         return Plan((), tuple(Kept(p, (reason,)) for p in profiles), reason.text)
     if not has_macro:
         # Adding the Transform alone must change nothing (it would, e.g., correct a role named as a profile).
-        alone = with_transform(template)
+        said: list[str] = []
         try:
-            problems = differences(baseline, deployed(alone))
+            report = expand_with_report(with_transform(template))
+            problems = differences(baseline, report.template)
+            said = [str(warning) for warning in report.warnings]
         except InvalidTemplateError as error:
             problems = [error.summary]
         if problems:
+            # Say which correction: the macro's own warning for it (the first, and how many more).
+            more = f" (and {len(said) - 1} more)" if len(said) > 1 else ""
+            detail = f"; the macro says: {said[0]}{more}" if said else ""
             reason = Reason(
                 "transform-changes-template",
-                f"adding Transform: {MACRO} would itself change the template ({problems[0]})",
+                f"adding Transform: {MACRO} would itself change the template ({problems[0]}){detail}",
             )
             return Plan((), tuple(Kept(p, (reason,)) for p in profiles), reason.text)
     slots = _slots(template)
-    conversions: list[Conversion] = []
+    candidates: list[Conversion] = []
     kept: list[Kept] = []
     for profile in profiles:
         reasons = _static_reasons(template, profile, slots)
-        uses = [slot for slot in slots if _names(slot, profile, resources)]
+        outside = [reason for reason in reasons if reason.code in _OUTSIDE_REFERENCES]
+        if keep_references:
+            reasons = [reason for reason in reasons if reason.code not in _OUTSIDE_REFERENCES]
+        uses = [(slot, form) for slot in slots if (form := _form_at(slot, profile, resources)) is not None]
         if not reasons and not uses:
             reasons = [Reason("unused", "it is used at no instance-profile site")]
         if reasons:
             kept.append(Kept(profile, tuple(reasons)))
             continue
-        conversion, failure = _prove(template, baseline, profile, tuple(uses))
+        dropped = _implied_depends_on(template, profile, uses)
+        conversion, failure = _prove(template, baseline, profile, tuple(uses), dropped, bool(outside))
         if conversion is None:
             kept.append(Kept(profile, (Reason("expansion-differs", failure),)))
         else:
-            conversions.append(conversion)
-    return Plan(tuple(conversions), tuple(kept), None, bool(conversions) and not has_macro)
+            candidates.append(conversion)
+    return combine(template, Plan((), tuple(kept), None, False), candidates)
+
+
+def combine(template: Mapping[str, Any], base: Plan, candidates: list[Conversion]) -> Plan:
+    """`base` plus the candidates that, converted together, still give exactly the original (each proven
+    alone): one at a time, in template order; one that breaks the set is kept with the reason."""
+    has_macro = MACRO in transforms(template)
+    baseline = deployed(template)
+    accepted: list[Conversion] = []
+    kept = list(base.kept)
+    for candidate in candidates:
+        if not accepted:
+            accepted.append(candidate)  # proven alone already
+            continue
+        try:
+            found = differences(baseline, expand_quietly(apply(template, (*accepted, candidate))))
+        except InvalidTemplateError as error:
+            found = [f"the macro would reject it: {error.summary}"]
+        if found:
+            others = ", ".join(conversion.profile for conversion in accepted)
+            text = f"it converts alone, but not together with {others}: {found[0]}"
+            kept.append(Kept(candidate.profile, (Reason("together", text),)))
+        else:
+            accepted.append(candidate)
+    conversions = (*base.conversions, *accepted)
+    return Plan(conversions, tuple(kept), base.blocked, bool(conversions) and not has_macro)
 
 
 def transforms(template: Mapping[str, Any]) -> list[Any]:
@@ -155,15 +217,30 @@ def expand_quietly(template: Mapping[str, Any]) -> dict[str, Any]:
 def apply(template: Mapping[str, Any], conversions: tuple[Conversion, ...]) -> dict[str, Any]:
     """The plain template after the conversions (the same edits the source editor makes in the file)."""
     result = copy.deepcopy(dict(template))
+    resources = result[cfn.RESOURCES]
     for conversion in conversions:
-        for slot in conversion.slots:
-            _rewrite_slot(result, slot, conversion.iam_role)
-        del result[cfn.RESOURCES][conversion.profile]
+        for position, slot in enumerate(conversion.slots):
+            _rewrite_slot(result, slot, conversion.value(position))
+        for logical_id in conversion.dropped:
+            remaining = [
+                item for item in depends_on_list(resources[logical_id]) or [] if item != conversion.profile
+            ]
+            if remaining:
+                resources[logical_id][cfn.DEPENDS_ON] = remaining
+            else:
+                del resources[logical_id][cfn.DEPENDS_ON]
+        del resources[conversion.profile]
     return with_transform(result) if conversions else result
 
 
 def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> list[str]:
-    """How an expansion differs from the original template (Transform and the macro's Metadata aside)."""
+    """How an expansion differs from the original template, in what CloudFormation deploys.
+
+    The same resources with the same properties and attributes, the same Conditions, Outputs and other
+    sections, and the same dependencies: each resource's explicit DependsOn together with the resources
+    its Ref, Fn::GetAtt and Fn::Sub name. So a DependsOn that a reference already implies may go; nothing
+    else may change. The Transform and the macro's own Metadata are not compared (transform_problems
+    checks the Transform)."""
     # Both sides: the original is itself an expansion when the template already used the macro.
     left, right = _comparable(original, expanded=True), _comparable(expanded, expanded=True)
     found: list[str] = []
@@ -176,11 +253,42 @@ def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> lis
     for lid in before:
         if lid not in after:
             found.append(f"resource {lid} is gone")
-        elif before[lid] != after[lid]:
-            keys = sorted(k for k in {*before[lid], *after[lid]} if before[lid].get(k) != after[lid].get(k))
-            found.append(f"resource {lid} differs in {', '.join(keys)}")
+            continue
+        old, new = before[lid], after[lid]
+        if not (isinstance(old, Mapping) and isinstance(new, Mapping)):
+            if old != new:
+                found.append(f"resource {lid} differs")
+            continue
+        keys = sorted(k for k in {*old, *new} if k != cfn.DEPENDS_ON and old.get(k) != new.get(k))
+        if keys:
+            found.append(f"resource {lid} differs in {', '.join(map(str, keys))}")
+        was, now = _dependencies(old, before), _dependencies(new, after)
+        if was != now:
+            found.append(
+                f"resource {lid} depends on {', '.join(sorted(now)) or 'nothing'} instead of "
+                f"{', '.join(sorted(was)) or 'nothing'}"
+            )
     found += [f"resource {lid} is added" for lid in after if lid not in before]
     return found
+
+
+def transform_problems(original: Mapping[str, Any], migrated: Mapping[str, Any]) -> list[str]:
+    """The migrated template's Transform must be the original's with ProfileExpand appended, exactly."""
+    wanted = transforms(with_transform(original))
+    written = transforms(migrated)
+    if written != wanted:
+        return [f"its Transform is {written!r}, not {wanted!r}"]
+    return []
+
+
+def _dependencies(resource: Mapping[str, Any], resources: Mapping[str, Any]) -> set[str]:
+    """The resources this one waits for: its DependsOn, and every resource it names with Ref, Fn::GetAtt or
+    Fn::Sub (CloudFormation orders both alike)."""
+    return {name for name in references(resource) if name in resources}
+
+
+def _wrapped(value: Any) -> bool:
+    return isinstance(value, Mapping) and ROLE_KEY in value
 
 
 # -- finding the profile's uses ---------------------------------------------------------------------
@@ -204,10 +312,20 @@ def _value_at(template: Any, path: Path) -> Any:
     return node
 
 
-def _names(slot: Slot, profile: str, resources: Mapping[str, Any]) -> bool:
-    return bool(
-        _normalise(_value_at({cfn.RESOURCES: resources}, slot.path)) == slot.site.writes.reference(profile)
-    )
+def _form_at(slot: Slot, profile: str, resources: Mapping[str, Any]) -> ProfileForm | None:
+    """The form, of those the site accepts, in which the slot names the profile (None: it does not)."""
+    value = _normalise(_value_at({cfn.RESOURCES: resources}, slot.path))
+    return next((form for form in slot.site.accepts if value == form.reference(profile)), None)
+
+
+def _implied_depends_on(
+    template: Mapping[str, Any], profile: str, uses: list[tuple[Slot, ProfileForm]]
+) -> tuple[str, ...]:
+    """The resources whose DependsOn names the profile and that also name it at a site (the reference the
+    macro writes there keeps the order): that DependsOn entry goes with the profile."""
+    resources = template[cfn.RESOURCES]
+    users = dict.fromkeys(slot.logical_id for slot, _ in uses)
+    return tuple(lid for lid in users if profile in (depends_on_list(resources[lid]) or []))
 
 
 def _references(node: Any, profile: str, path: Path) -> Iterator[tuple[Path, str]]:
@@ -220,9 +338,7 @@ def _references(node: Any, profile: str, path: Path) -> Iterator[tuple[Path, str
                 yield path, "Fn::GetAtt"
             elif key == cfn.FN_SUB:
                 text = value[0] if isinstance(value, list) and value else value
-                if isinstance(text, str) and any(
-                    name.split(".", 1)[0] == profile for name in _SUB_NAME.findall(text)
-                ):
+                if isinstance(text, str) and profile in sub_names(text):
                     yield path, "Fn::Sub"
                 yield from _references(value, profile, (*path, key))
             elif key == cfn.DEPENDS_ON and (
@@ -256,6 +372,18 @@ def _static_reasons(template: Mapping[str, Any], profile: str, slots: list[Slot]
                 "attributes", f"it has {', '.join(map(str, extra))}, which a generated profile does not carry"
             )
         )
+    own = depends_on_list(resource)
+    implied = _dependencies({cfn.PROPERTIES: resource.get(cfn.PROPERTIES)}, resources)
+    unimplied = [name for name in own or [] if name not in implied]
+    if own is None or unimplied:
+        shown = ", ".join(unimplied) if own is not None else "in a shape of its own"
+        reasons.append(
+            Reason(
+                "own-depends-on",
+                f"its DependsOn {shown} is implied by no reference of it, and a generated profile does not "
+                "carry one",
+            )
+        )
     properties = resource.get(cfn.PROPERTIES)
     if not isinstance(properties, Mapping):
         return [*reasons, Reason("roles-shape", "its Properties are not a mapping")]
@@ -272,12 +400,17 @@ def _static_reasons(template: Mapping[str, Any], profile: str, slots: list[Slot]
     elif isinstance(roles[0], Mapping) and cfn.FN_IF in roles[0]:
         reasons.append(Reason("roles-fn-if", "its Roles entry is under Fn::If"))
     site_paths = {slot.path for slot in slots}
+    users = {slot.logical_id for slot in slots if _form_at(slot, profile, resources) is not None}
     for path, how in _references(template, profile, ()):
         if path[:2] == (cfn.RESOURCES, profile):
             continue
         where = _readable(path)
+        if how == "DependsOn" and path[1] in users and path == (cfn.RESOURCES, path[1], cfn.DEPENDS_ON):
+            continue  # the site's reference implies it: that entry goes (Conversion.dropped)
         if how == "DependsOn":
-            reasons.append(Reason("depends-on", f"it is in the DependsOn of {path[1]}"))
+            reasons.append(
+                Reason("depends-on", f"it is in the DependsOn of {path[1]}, which names it at no site")
+            )
         elif how == "Fn::Sub":
             reasons.append(Reason("fn-sub", f"it is referenced in an Fn::Sub at {where}"))
         elif path and path[0] == "Outputs":
@@ -288,7 +421,8 @@ def _static_reasons(template: Mapping[str, Any], profile: str, slots: list[Slot]
             reasons.append(Reason("other-reference", f"it is referenced from {where}"))
         else:
             reasons.extend(_site_reason(resources, path, profile, site_paths, slots))
-    reasons.extend(_condition_reasons(template, profile, [s for s in slots if _names(s, profile, resources)]))
+    uses = [slot for slot in slots if _form_at(slot, profile, resources) is not None]
+    reasons.extend(_condition_reasons(template, profile, uses))
     return list(dict.fromkeys(reasons))
 
 
@@ -300,16 +434,17 @@ def _site_reason(
     # The mention may be the site value itself, or inside it ({Arn: !GetAtt P.Arn}, {Name: !Ref P}).
     for slot in slots:
         if path[: len(slot.path)] == slot.path:
-            if _names(slot, profile, resources):
+            if _form_at(slot, profile, resources) is not None:
                 return []
             value = _normalise(_value_at({cfn.RESOURCES: resources}, slot.path))
             if isinstance(value, Mapping) and cfn.FN_IF in value:
                 return [Reason("site-fn-if", f"it is chosen with Fn::If at {slot.where}")]
+            accepted = ", ".join(form.value for form in slot.site.accepts)
             return [
                 Reason(
                     "other-form",
-                    f"{slot.where} names it in {_form_of(value, profile)}, where IamRole writes "
-                    f"the {slot.site.writes.value} form",
+                    f"{slot.where} names it in {_form_of(value, profile)}, which the property does not "
+                    f"accept ({accepted})",
                 )
             ]
     if cfn.FN_IF in path:
@@ -356,18 +491,26 @@ def _resource_type(resources: Mapping[str, Any], logical_id: Any) -> Any:
 
 
 def _prove(
-    template: Mapping[str, Any], baseline: Mapping[str, Any], profile: str, uses: tuple[Slot, ...]
+    template: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    profile: str,
+    uses: tuple[tuple[Slot, ProfileForm], ...],
+    dropped: tuple[str, ...],
+    referenced: bool,
 ) -> tuple[Conversion | None, str]:
-    """The least IamRole value whose expansion is exactly the original, or the reason there is none."""
+    """The least IamRole value whose expansion is exactly the original, or the reason there is none.
+    referenced: other parts of the template name the profile, so its logical ID must stay."""
     properties = template[cfn.RESOURCES][profile][cfn.PROPERTIES]
     options = {key: properties[key] for key in ("Path", cfn.INSTANCE_PROFILE_NAME) if key in properties}
     role = properties[cfn.ROLES][0]
+    slots = tuple(slot for slot, _ in uses)
+    forms = tuple(form for _, form in uses)
     last = ""
-    for logical_id in (False, True):
+    for logical_id in (True,) if referenced else (False, True):
         for readiness_off in (False, True):
-            profile_options = {**options, **({"LogicalId": profile} if logical_id else {})}
+            profile_options = {**options, **({LOGICAL_ID_KEY: profile} if logical_id else {})}
             value = _iam_role(role, profile_options, readiness_off)
-            conversion = Conversion(profile, uses, value)
+            conversion = Conversion(profile, slots, value, forms, dropped)
             try:
                 found = differences(baseline, expand_quietly(apply(template, (conversion,))))
             except InvalidTemplateError as error:
@@ -381,11 +524,11 @@ def _prove(
 def _iam_role(role: Any, options: Mapping[str, Any], readiness_off: bool) -> Any:
     if not options and not readiness_off:
         return copy.deepcopy(role)
-    value: dict[str, Any] = {"Role": copy.deepcopy(role)}
+    value: dict[str, Any] = {ROLE_KEY: copy.deepcopy(role)}
     if options:
-        value["Profile"] = dict(options)
+        value[PROFILE_KEY] = dict(options)
     if readiness_off:
-        value["PermissionReadiness"] = False
+        value[READINESS_KEY] = False
     return value
 
 

@@ -2,6 +2,7 @@
 
 Per site:  IamRole: {Role: <role or role properties>, Profile: {Path: /apps/, InstanceProfileName: web}}
            Profile: {LogicalId: WebProfile} keeps an existing profile's logical ID (per site only);
+           Profile: {Form: Name} (or Arn) names the profile in the other form the property accepts;
            PermissionReadiness: false (beside Role) adds no DependsOn on the role's policies at the site.
 Defaults:  Metadata: {ProfileExpand: {ProfileDefaults: {Path: /apps/, NamePrefix: myapp}}}
 A NamePrefix gives each profile the name <prefix>-<stack UUID>-<role digest>: unique per stack and region.
@@ -17,12 +18,16 @@ from typing import Any, Final, NamedTuple
 from profile_expand import cfn
 from profile_expand.errors import Diagnostics, Spot
 from profile_expand.roles import PROFILE_KEY, READINESS_KEY, ROLE_DEFINITION_KEYS, ROLE_KEY, WRAPPER_KEYS
+from profile_expand.sites import ProfileForm, Site
 from profile_expand.text import canonical, quote, stem, stem_of_value, unknown_keys_message
 
 PATH_KEY: Final = "Path"
 NAME_KEY: Final = cfn.INSTANCE_PROFILE_NAME
 NAME_PREFIX_KEY: Final = "NamePrefix"
 LOGICAL_ID_KEY: Final = "LogicalId"
+FORM_KEY: Final = "Form"
+# Form: which accepted form the site names its profile in (Site.form_named): its Name or its Arn.
+FORMS: Final = ("Name", "Arn")
 DEFAULTS_KEY: Final = "ProfileDefaults"
 
 # IAM's limits: a path is / or /segments/ (512), a profile name 1-128 of [\w+=,.@-].
@@ -46,6 +51,9 @@ class ProfileOptions(NamedTuple):
     # The profile's logical ID, chosen by the author (to keep an existing profile's): part of the
     # profile's identity, so uses with different LogicalIds never share a profile.
     logical_id: str | None = None
+    # How this site names the profile ("Name" or "Arn"; None: the form the site writes). A site's own
+    # choice, never part of the profile's identity: sites naming one profile in two forms share it.
+    form: str | None = None
 
     @property
     def key(self) -> str:
@@ -69,6 +77,7 @@ class ProfileOptions(NamedTuple):
             if self.name is not None or self.name_prefix
             else defaults.name_prefix,
             logical_id=self.logical_id,
+            form=self.form,
         )
 
     def label(self, defaults: "ProfileOptions") -> str:
@@ -126,7 +135,10 @@ def split_site_value(value: object, spot: Spot) -> SiteValue | None:
 
 # Which options a place takes, and what the author calls them there.
 OptionsKind = tuple[tuple[str, ...], str]
-SITE_OPTIONS: Final[OptionsKind] = ((PATH_KEY, NAME_KEY, NAME_PREFIX_KEY, LOGICAL_ID_KEY), "Profile options")
+SITE_OPTIONS: Final[OptionsKind] = (
+    (PATH_KEY, NAME_KEY, NAME_PREFIX_KEY, LOGICAL_ID_KEY, FORM_KEY),
+    "Profile options",
+)
 # Template-wide defaults take no name: two profiles may not share one.
 DEFAULT_OPTIONS: Final[OptionsKind] = ((PATH_KEY, NAME_PREFIX_KEY), "ProfileDefaults")
 
@@ -165,12 +177,19 @@ def parse_options(value: object, spot: Spot, kind: OptionsKind) -> ProfileOption
             f"{quote(profile_id)} is not a logical ID: write 1-255 letters and digits, literally."
         )
         ok = False
+    form = value.get(FORM_KEY)
+    if form is not None and form not in FORMS:
+        spot.below(FORM_KEY).error(
+            f"{quote(form)} is not a form: write {FORM_KEY}: Name or {FORM_KEY}: Arn (how the site names "
+            "the profile), or leave it out for the form the site is written in by default."
+        )
+        ok = False
     if name is not None and prefix is not None:
         spot.error(f"set {NAME_KEY} or {NAME_PREFIX_KEY}, not both.")
         ok = False
     if not ok:
         return None
-    return ProfileOptions(path=path_value, name=name, name_prefix=prefix, logical_id=profile_id)
+    return ProfileOptions(path=path_value, name=name, name_prefix=prefix, logical_id=profile_id, form=form)
 
 
 def template_defaults(template: Mapping[str, Any], diagnostics: Diagnostics) -> ProfileOptions:
@@ -192,6 +211,19 @@ def with_required_prefix(options: ProfileOptions, prefix: str, spot: Spot) -> Pr
             spot.error(f"the NamePrefix {quote(options.name_prefix)} must start with {prefix} here.")
         return options._replace(name_prefix=prefix)
     return options
+
+
+def site_form(options: ProfileOptions, site: Site, spot: Spot) -> ProfileForm | None:
+    """The form the site names its profile in: Profile Form if the property accepts it, else the site's
+    own (None: recorded that the property does not take that form)."""
+    form = site.form_named(options.form)
+    if form is None:
+        accepted = " or ".join(f"{FORM_KEY}: {key}" for key in FORMS if site.form_named(key) is not None)
+        spot.below(PROFILE_KEY, FORM_KEY).error(
+            f"{site.profile_property} does not take the profile's {options.form}: write {accepted}, or "
+            f"leave {FORM_KEY} out."
+        )
+    return form
 
 
 def _literal_or_intrinsic(value: object, pattern: str) -> bool:

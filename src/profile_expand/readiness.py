@@ -47,12 +47,17 @@ def references(resource: object) -> Iterator[str]:
                 elif key == cfn.FN_SUB:
                     text = value[0] if isinstance(value, list) and value else value
                     if isinstance(text, str):
-                        yield from re.findall(_SUB_NAME, text)
+                        yield from sub_names(text)
                     pending.append(value)
                 else:
                     pending.append(value)
         elif isinstance(node, list):
             pending.extend(node)
+
+
+def sub_names(text: str) -> list[str]:
+    """The logical IDs an Fn::Sub string names: X of ${X} and ${X.Attribute} (not ${!X}, ${AWS::...})."""
+    return re.findall(_SUB_NAME, text)
 
 
 def dependents(resources: Mapping[str, Any]) -> Callable[[str], frozenset[str]]:

@@ -26,6 +26,11 @@ class ProfileForm(Enum):
     ARN_OBJECT = "{Arn}"  # {"Arn": {"Fn::GetAtt": [Profile, "Arn"]}}
     NAME_OBJECT = "{Name}"  # {"Name": {"Ref": Profile}}
 
+    @property
+    def key(self) -> str:
+        """What the form names the profile by, as profile option Form spells it: Name or Arn."""
+        return "Name" if self in (ProfileForm.NAME, ProfileForm.NAME_OBJECT) else "Arn"
+
     def reference(self, profile_id: str) -> dict[str, Any]:
         """How a property in this form names the template's instance profile `profile_id`."""
         if self is ProfileForm.NAME:
@@ -101,6 +106,14 @@ class Site(NamedTuple):
     def takes_object(self) -> bool:
         """The property takes a mapping ({Arn: ...} or {Name: ...}) rather than a plain name or ARN."""
         return any(form in (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT) for form in self.accepts)
+
+    def form_named(self, key: str | None) -> ProfileForm | None:
+        """The accepted form that names the profile by `key` ("Name" or "Arn"): {Name} where the property
+        takes an object, else the plain name; None for the form the site writes, or a form it refuses."""
+        if key is None:
+            return self.writes
+        # No site accepts both the plain and the object form of one key: the key decides.
+        return next((form for form in self.accepts if form.key == key), None)
 
     @property
     def property_path(self) -> str:

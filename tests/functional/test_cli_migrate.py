@@ -55,6 +55,7 @@ Resources:
       AssumeRolePolicyDocument: {Version: "2012-10-17", Statement: []}
 
   # The profile EC2 needs; migrate replaces it.
+  # one role
 
   # The web server.
   Web:

@@ -46,3 +46,22 @@ def test_the_figures_count_every_profile_of_the_corpus() -> None:
     converted = sum(s.converted for s in surveys)
     assert f"**converted {converted}**" in text
     assert converted > 0, "the corpus has convertible profiles: migrate converted none"
+
+
+ORIGINALS = [path for path in TEMPLATES if path.parent.name == "originals"]
+
+
+@pytest.mark.skipif(not ORIGINALS, reason="no ../shared/corpus/originals beside the project")
+def test_the_readme_row_of_the_corpus_originals_is_what_migrate_does() -> None:
+    surveys = [FIGURES.survey(path) for path in ORIGINALS]
+    keep = [FIGURES.survey(path, keep_references=True) for path in ORIGINALS]
+    profiles = sum(s.profiles for s in surveys)
+    converted, sites = sum(s.converted for s in surveys), sum(s.sites for s in surveys)
+    with_profiles = sum(1 for s in surveys if s.profiles)
+    row = (
+        f"| `../shared/corpus/originals` (JSON) | {len(surveys)} | {with_profiles} | {profiles} | "
+        f"{converted} ({sites}) | {profiles - converted} | 0 | "
+        f"{sum(s.converted for s in keep)} ({sum(s.sites for s in keep)}) |"
+    )
+    readme = (SCRIPT.parents[1] / "README.md").read_text()
+    assert row in readme

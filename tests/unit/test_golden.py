@@ -11,7 +11,7 @@ import json
 import pytest
 
 from profile_expand import InvalidTemplateError, expand
-from profile_expand.sites import SITES
+from profile_expand.sites import SITES, Site
 from tests.cfnlint_support import lint_errors
 from tests.support import GOLDEN_INPUT, GOLDEN_OUTPUT, dump_json, golden_cases, load_template
 
@@ -32,6 +32,15 @@ def test_cases_are_discovered() -> None:
 def test_every_site_row_has_a_golden_case(site: object) -> None:
     slug = site.slug
     assert (GOLDEN_INPUT / f"site_{slug}.yaml").exists(), f"add tests/golden/input/site_{slug}.yaml"
+
+
+@pytest.mark.parametrize("site", [s for s in SITES if len(s.accepts) > 1], ids=lambda site: site.slug)
+def test_every_site_accepting_another_form_has_a_form_case(site: Site) -> None:
+    """Profile Form writes the form the property also accepts: one golden case per such site."""
+    slug = site.slug
+    case = GOLDEN_INPUT / f"form_{slug}.yaml"
+    assert case.exists(), f"add tests/golden/input/form_{slug}.yaml"
+    assert "Form:" in case.read_text()
 
 
 @pytest.mark.parametrize("case", SUCCESS_CASES)

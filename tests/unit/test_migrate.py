@@ -167,14 +167,11 @@ def _kept(template: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (lambda t: t["Resources"]["Profile"].update(DeletionPolicy="Retain"), "attributes", "DeletionPolicy"),
         (
-            lambda t: (
-                t["Resources"]["Web"].update(Type="AWS::AutoScaling::LaunchConfiguration")
-                or t["Resources"]["Web"]["Properties"].update(
-                    IamInstanceProfile={"Fn::GetAtt": ["Profile", "Arn"]}
-                )
+            lambda t: t["Resources"]["Web"]["Properties"].update(
+                IamInstanceProfile={"Fn::Join": ["", [{"Ref": "Profile"}]]}
             ),
             "other-form",
-            "names it in the arn form, where IamRole writes the name form",
+            "names it in another expression, which the property does not accept (name)",
         ),
         (
             lambda t: t["Resources"]["Web"]["Properties"].update(
@@ -202,6 +199,9 @@ def test_a_template_the_transform_alone_would_change_is_left_whole() -> None:
     result = plan(template)
     assert result.blocked and "would itself change the template" in result.blocked
     assert "resource Other differs" in result.blocked
+    # Which correction, in the macro's own words.
+    assert "the macro says: Resource Other, Properties.IamInstanceProfile: " in result.blocked
+    assert "points at role AppRole" in result.blocked
 
 
 def test_two_profiles_of_one_role_stay_two() -> None:
@@ -248,3 +248,139 @@ def test_migrating_any_hand_written_equivalent_changes_nothing(
     assert differences(template, expand(migrated)) == []
     # What migrate converted is gone from the file and named at its sites through IamRole.
     assert not converted & set(migrated["Resources"])
+
+
+# -- the form the author wrote, dependencies a reference implies, references kept, sets proven together --
+
+
+def _site_template(resource_type: str, properties: dict[str, Any]) -> dict[str, Any]:
+    template = _template()
+    template["Resources"]["Web"] = {"Type": resource_type, "Properties": properties}
+    return template
+
+
+_ARN = {"Fn::GetAtt": ["Profile", "Arn"]}
+_NAME = {"Ref": "Profile"}
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "properties", "form"),
+    [
+        ("AWS::EC2::LaunchTemplate", {"LaunchTemplateData": {"IamInstanceProfile": {"Name": _NAME}}}, "Name"),
+        ("AWS::AutoScaling::LaunchConfiguration", {"ImageId": "ami-1", "IamInstanceProfile": _ARN}, "Arn"),
+        (
+            "AWS::Batch::ComputeEnvironment",
+            {"Type": "MANAGED", "ComputeResources": {"InstanceRole": _NAME}},
+            "Name",
+        ),
+        (
+            "AWS::EC2::EC2Fleet",
+            {"LaunchTemplateConfigs": [{"Overrides": [{"IamInstanceProfile": {"Name": _NAME}}]}]},
+            "Name",
+        ),
+        (
+            "AWS::ElasticBeanstalk::Environment",
+            {
+                "OptionSettings": [
+                    {
+                        "Namespace": "aws:autoscaling:launchconfiguration",
+                        "OptionName": "IamInstanceProfile",
+                        "Value": _ARN,
+                    }
+                ]
+            },
+            "Arn",
+        ),
+    ],
+)
+def test_the_form_the_author_wrote_is_kept_with_profile_form(
+    resource_type: str, properties: dict[str, Any], form: str
+) -> None:
+    template = _site_template(resource_type, properties)
+    result = plan(template)
+    assert not result.kept, result.kept
+    (conversion,) = result.conversions
+    assert conversion.value(0)["Profile"]["Form"] == form
+    expanded = expand(apply(template, result.conversions))
+    assert differences(template, expanded) == []
+    assert expanded["Resources"]["Web"]["Properties"] == properties
+
+
+def test_a_depends_on_that_a_reference_implies_goes_and_any_other_stays() -> None:
+    template = _template()
+    resources = template["Resources"]
+    resources["Other"] = {"Type": "AWS::SNS::Topic"}
+    resources["Profile"]["DependsOn"] = "AppRole"  # Roles names it already
+    resources["Web"]["DependsOn"] = ["Profile", "Other"]  # IamInstanceProfile names Profile already
+    result = plan(template)
+    (conversion,) = result.conversions
+    assert conversion.dropped == ("Web",)
+    migrated = apply(template, result.conversions)
+    assert migrated["Resources"]["Web"]["DependsOn"] == ["Other"]
+    assert differences(template, expand(migrated)) == []
+
+
+def test_a_depends_on_no_reference_implies_keeps_the_profile() -> None:
+    template = _template(Other={"Type": "AWS::SNS::Topic"})
+    template["Resources"]["Profile"]["DependsOn"] = ["AppRole", "Other"]
+    reasons = _kept(template)
+    assert reasons == [
+        (
+            "own-depends-on",
+            "its DependsOn Other is implied by no reference of it, and a generated profile does not carry one",
+        )
+    ]
+
+
+def test_differences_compare_dependencies_not_how_they_are_written() -> None:
+    template = _template(Other={"Type": "AWS::SNS::Topic"})
+    template["Resources"]["Web"]["DependsOn"] = ["Profile", "Other"]
+    implied_only = copy.deepcopy(template)
+    implied_only["Resources"]["Web"]["DependsOn"] = ["Other"]
+    assert differences(template, implied_only) == []
+    order_lost = copy.deepcopy(template)
+    order_lost["Resources"]["Web"]["DependsOn"] = ["Profile"]
+    assert differences(template, order_lost) == ["resource Web depends on Profile instead of Other, Profile"]
+    order_added = copy.deepcopy(template)
+    order_added["Resources"]["Other"]["DependsOn"] = "AppRole"
+    assert differences(template, order_added) == ["resource Other depends on AppRole instead of nothing"]
+
+
+def test_keep_references_converts_a_profile_named_by_outputs_keeping_its_logical_id() -> None:
+    template = _template()
+    template["Outputs"] = {"ProfileArn": {"Value": {"Fn::GetAtt": ["Profile", "Arn"]}}}
+    assert [code for code, _ in _kept(template)] == ["outputs"]
+    result = plan(template, keep_references=True)
+    assert not result.kept
+    (conversion,) = result.conversions
+    assert conversion.iam_role == {"Role": {"Ref": "AppRole"}, "Profile": {"LogicalId": "Profile"}}
+    migrated = apply(template, result.conversions)
+    assert migrated["Outputs"] == template["Outputs"]
+    assert differences(template, expand(migrated)) == []
+
+
+def test_two_profiles_that_convert_alone_but_not_together_keep_the_second_saying_why() -> None:
+    # One IAM name under two conditions that the author knows exclusive: alone, each converts; together the
+    # macro refuses two generated profiles that may exist together with one name.
+    template = _template()
+    resources = template["Resources"]
+    template["Conditions"] = {"A": {"Fn::Equals": ["a", "b"]}, "B": {"Fn::Equals": ["a", "c"]}}
+    profile = {
+        "Type": "AWS::IAM::InstanceProfile",
+        "Properties": {"InstanceProfileName": "web", "Roles": [{"Ref": "AppRole"}]},
+    }
+    resources["Profile"] = {**copy.deepcopy(profile), "Condition": "A"}
+    resources["Web"]["Condition"] = "A"
+    resources["Second"] = {**copy.deepcopy(profile), "Condition": "B"}
+    resources["Api"] = {
+        "Type": "AWS::EC2::Instance",
+        "Condition": "B",
+        "Properties": {"ImageId": "ami-1", "IamInstanceProfile": {"Ref": "Second"}},
+    }
+    result = plan(template)
+    assert [c.profile for c in result.conversions] == ["Profile"]
+    ((code, text),) = [(r.code, r.text) for kept in result.kept for r in kept.reasons]
+    assert code == "together"
+    assert text.startswith("it converts alone, but not together with Profile: the macro would reject it:")
+    assert "InstanceProfileName" in text
+    assert differences(template, expand(apply(template, result.conversions))) == []
