@@ -16,6 +16,7 @@ from cfnlint.template.transforms import _language_extensions as cfnlint_le  # ty
 
 from profile_expand import cfn
 from profile_expand.errors import ChainError, ChainProblem
+from profile_expand.yaml_io import to_plain
 
 LANGUAGE_EXTENSIONS: Final = "AWS::LanguageExtensions"
 SERVERLESS: Final = "AWS::Serverless-2016-10-31"
@@ -31,6 +32,8 @@ _ARTIFACT_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
     "AWS::Serverless::Api": ("DefinitionUri",),
     "AWS::Serverless::HttpApi": ("DefinitionUri",),
     "AWS::Serverless::StateMachine": ("DefinitionUri",),
+    # A mapping here is an application of the Serverless Application Repository: SAM would ask SAR for it.
+    "AWS::Serverless::Application": ("Location",),
 }
 
 
@@ -229,6 +232,19 @@ def _intrinsics_in(value: Any) -> set[str]:
 
 
 def _serverless(template: Any, region: str, chain: Chain) -> Any:
+    translated, notes = translate_serverless(template, region)
+    chain.notes.extend(notes)
+    return translated
+
+
+def translate_serverless(template: Any, region: str = DEFAULT_REGION) -> tuple[dict[str, Any], list[str]]:
+    """SAM's translation of the template, as CloudFormation will run it, with no AWS call; and notes.
+
+    Local artifacts and Serverless Application Repository locations become placeholder S3 URIs (what
+    `sam package` and CloudFormation put there), as cfn-lint did before it stopped translating. SAM reads
+    plain data (its messages name a value's type); resources it passes through unchanged are given back
+    as the template's own, so that positions in the file still reach them. Raises ChainError.
+    """
     # Imported here: aws-sam-translator (and boto3 with it) is only needed for SAM templates.
     try:
         import boto3
@@ -247,8 +263,8 @@ def _serverless(template: Any, region: str, chain: Chain) -> Any:
             ],
         ) from error
 
-    sam_template = copy.deepcopy(template)
-    chain.notes.extend(_replace_local_artifacts(sam_template))
+    sam_template = to_plain(template)
+    notes = list(_replace_local_artifacts(sam_template))
     translator = Translator(
         managed_policy_map={},
         sam_parser=Parser(),
@@ -256,9 +272,23 @@ def _serverless(template: Any, region: str, chain: Chain) -> Any:
         boto_session=boto3.session.Session(region_name=region),
     )
     try:
-        return translator.translate(sam_template=sam_template, parameter_values={})
+        translated: dict[str, Any] = translator.translate(sam_template=sam_template, parameter_values={})
     except InvalidDocumentException as error:
         raise ChainError(SERVERLESS, list(_sam_messages(error))) from error
+    return _with_source_nodes(translated, template), notes
+
+
+def _with_source_nodes(translated: dict[str, Any], source: Any) -> dict[str, Any]:
+    """The translation, with each resource SAM left as written replaced by the source's own node."""
+    resources = translated.get(cfn.RESOURCES)
+    originals = source.get(cfn.RESOURCES) if isinstance(source, Mapping) else None
+    if not isinstance(resources, dict) or not isinstance(originals, Mapping):
+        return translated
+    for logical_id, resource in resources.items():
+        original = originals.get(logical_id)
+        if original is not None and to_plain(original) == resource:
+            resources[logical_id] = original
+    return translated
 
 
 def _sam_messages(error: Any) -> Iterator[ChainProblem]:
@@ -287,7 +317,16 @@ def _replace_local_artifacts(template: Any) -> Iterator[str]:
             value = properties.get(name)
             if name == "CodeUri" and value is None and not _has_other_code(properties):
                 value = "."  # SAM CLI's default: the template's own folder
-            if isinstance(value, str) and not value.startswith("s3://"):
+            if name == "Location" and isinstance(value, Mapping):
+                application = value.get("ApplicationId")
+                key = str(application).rsplit("/", 1)[-1] if isinstance(application, str) else logical_id
+                uri = f"https://{LOCAL_ARTIFACT_BUCKET}.s3.amazonaws.com/serverlessrepo/{key}.yaml"
+                properties[name] = uri
+                yield (
+                    f"{logical_id}.{name} (a Serverless Application Repository application) is shown as "
+                    f"{uri}: the preview does not ask AWS for the application's template"
+                )
+            elif isinstance(value, str) and not value.startswith(("s3://", "https://")):
                 key = value.strip("./") or "."
                 uri = f"s3://{LOCAL_ARTIFACT_BUCKET}/{key}"
                 properties[name] = uri

@@ -1,0 +1,133 @@
+"""`profile-expand lint`: cfn-lint itself, with this package's rules, on the templates as written.
+
+Whatever cfn-lint accepts (globs, options before or after the templates, every --format, its exit bits)
+is accepted here; `--macro-name` is the one option of ours. cfn-lint's findings are its own on the source,
+and the rules add the macro's (E9002/W9002) and the mistakes', at the source's lines.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, Final
+
+from profile_expand import cfn
+
+PROG: Final = "profile-expand lint"
+MACRO_NAME_OPTION: Final = "--macro-name"
+# cfn-lint resolves rule modules by name, wherever the package is installed.
+RULES_MODULE: Final = "profile_expand.lint_rules"
+STDIN: Final = "-"
+EXIT_CFN_LINT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+HELP: Final = f"""\
+usage: {PROG} [{MACRO_NAME_OPTION} NAME] [cfn-lint options and templates ...]
+
+cfn-lint with the ProfileExpand rules (and the IamRole shorthand taught to its schemas). Templates and
+options go in any order, as for cfn-lint; globs (`templates/**/*.yaml`) are expanded as cfn-lint does,
+and `-` (or no template) reads standard input.
+
+  {MACRO_NAME_OPTION} NAME  the name the macro is deployed under (default {cfn.TRANSFORM_NAME})
+
+cfn-lint's own options follow (`cfn-lint --help`)."""
+
+
+def register(commands: Any) -> None:
+    """List `lint` among the subcommands; main() hands its arguments to run() before argparse sees them."""
+    parser = commands.add_parser(
+        "lint",
+        add_help=False,
+        help="cfn-lint with this project's rules; findings point at TEMPLATE's lines",
+    )
+    parser.add_argument("arguments", nargs="*", metavar="[TEMPLATE | CFN-LINT-OPTION] ...")
+
+
+def run(arguments: Sequence[str]) -> int:
+    """Lint as cfn-lint does, with the rules appended; cfn-lint's exit code."""
+    if any(argument in ("-h", "--help") for argument in arguments):
+        print(HELP)
+    try:
+        macro_name, cfnlint_arguments = split_macro_name(arguments)
+    except ValueError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    # cfn-lint's runner is imported here: `expand` and `event` do not need its rules and schemas loaded.
+    from cfnlint.exceptions import ConfigFileError  # type: ignore[import-untyped]
+    from cfnlint.rules import Match, Rules  # type: ignore[import-untyped]
+    from cfnlint.rules.errors import ConfigError  # type: ignore[import-untyped]
+    from cfnlint.runner.cli import Runner, get_formatter  # type: ignore[import-untyped]
+
+    try:
+        try:
+            config = _config(cfnlint_arguments, macro_name)
+        except ConfigFileError as error:  # what cfn-lint's own main() does with a bad .cfnlintrc
+            if error.config is not None:
+                output = get_formatter(error.config).print_matches(
+                    [Match(str(error), ConfigError(), None)], Rules(), config=error.config
+                )
+                if output:
+                    print(output)
+            else:
+                print(str(error))
+            return EXIT_CFN_LINT_FAILED
+        Runner(config).cli()
+    except SystemExit as stop:  # cfn-lint always ends this way, with its exit bits (or usage: 2)
+        return stop.code if isinstance(stop.code, int) else EXIT_CFN_LINT_FAILED
+    except Exception as error:  # cfn-lint raised instead of reporting: one line, never a traceback
+        print(f"{PROG}: error: cfn-lint: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_CFN_LINT_FAILED
+    return 0
+
+
+def split_macro_name(arguments: Sequence[str]) -> tuple[str | None, list[str]]:
+    """Our `--macro-name NAME` (anywhere before `--`), and cfn-lint's arguments; `-` becomes standard input.
+
+    >>> split_macro_name(["t.yaml", "--macro-name", "Team", "--format", "json"])
+    ('Team', ['t.yaml', '--format', 'json'])
+    """
+    macro_name: str | None = None
+    rest: list[str] = []
+    position = 0
+    while position < len(arguments):
+        argument = arguments[position]
+        if argument == "--":
+            rest.extend(arguments[position:])
+            break
+        if argument == MACRO_NAME_OPTION:
+            if position + 1 >= len(arguments) or arguments[position + 1].startswith("-"):
+                raise ValueError(f"{MACRO_NAME_OPTION} needs the macro's name")
+            macro_name = arguments[position + 1]
+            position += 2
+            continue
+        if argument.startswith(f"{MACRO_NAME_OPTION}="):
+            macro_name = argument.partition("=")[2]
+            if not macro_name:
+                raise ValueError(f"{MACRO_NAME_OPTION} needs the macro's name")
+        elif argument != STDIN:  # cfn-lint reads standard input when it is given no template
+            rest.append(argument)
+        position += 1
+    return macro_name, rest
+
+
+def _config(arguments: list[str], macro_name: str | None) -> Any:
+    """cfn-lint's configuration from its own arguments and files, with our rules appended to theirs."""
+    from cfnlint.config import ConfigMixIn  # type: ignore[import-untyped]
+
+    from profile_expand.lint_rules import MACRO_NAME_SETTING, RULES
+
+    class Config(ConfigMixIn):  # type: ignore[misc]  # cfn-lint ships no py.typed
+        # Properties, not arguments: a .cfnlintrc's append_rules and configure_rules are kept, not replaced.
+        @property
+        def append_rules(self) -> list[str]:
+            rules: list[str] = list(super().append_rules)
+            return rules if RULES_MODULE in rules else [*rules, RULES_MODULE]
+
+        @property
+        def configure_rules(self) -> dict[str, Any]:
+            configured: dict[str, Any] = dict(super().configure_rules or {})
+            if macro_name is not None:
+                for rule in RULES:
+                    configured[rule.id] = {**(configured.get(rule.id) or {}), MACRO_NAME_SETTING: macro_name}
+            return configured
+
+    return Config(arguments)
