@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 RESOURCES: Final = "Resources"
@@ -38,6 +39,10 @@ ROLE_NAME: Final = "RoleName"
 IAM_ROLE_SHORTHAND: Final = "IamRole"
 METADATA_KEY: Final = "ProfileExpand"
 TRANSFORM_NAME: Final = "ProfileExpand"
+# The transforms CloudFormation may run before the macro, and the loops of the first.
+LANGUAGE_EXTENSIONS: Final = "AWS::LanguageExtensions"
+SERVERLESS: Final = "AWS::Serverless-2016-10-31"
+FOR_EACH_PREFIX: Final = "Fn::ForEach::"
 
 # Conditions: at most 10 terms per Fn::Or / Fn::And (and at least 2).
 MAX_CONDITION_TERMS: Final = 10
@@ -67,3 +72,12 @@ def is_fn_if(node: object) -> bool:
         return False
     branches = node[FN_IF]
     return isinstance(branches, list) and len(branches) == 3
+
+
+def transform_names(template: Any) -> list[str]:
+    """The template's Transform as a list of names (a single string is a list of one)."""
+    declared = template.get(TRANSFORM) if isinstance(template, Mapping) else None
+    if declared is None:
+        return []
+    items = declared if isinstance(declared, list) else [declared]
+    return [str(item) for item in items]

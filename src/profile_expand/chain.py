@@ -18,8 +18,8 @@ from profile_expand import cfn
 from profile_expand.errors import ChainError, ChainProblem
 from profile_expand.yaml_io import to_plain
 
-LANGUAGE_EXTENSIONS: Final = "AWS::LanguageExtensions"
-SERVERLESS: Final = "AWS::Serverless-2016-10-31"
+LANGUAGE_EXTENSIONS: Final = cfn.LANGUAGE_EXTENSIONS
+SERVERLESS: Final = cfn.SERVERLESS
 APPLICABLE: Final = (LANGUAGE_EXTENSIONS, SERVERLESS)
 DEFAULT_REGION: Final = "us-east-1"
 # Where a local CodeUri/DefinitionUri is shown to live; `sam package` uploads the real artifact.
@@ -53,11 +53,7 @@ class Chain:
 
 def transform_names(template: Any) -> list[str]:
     """The template's Transform as a list of names (a single string is a list of one)."""
-    declared = template.get(cfn.TRANSFORM) if isinstance(template, Mapping) else None
-    if declared is None:
-        return []
-    items = declared if isinstance(declared, list) else [declared]
-    return [str(item) for item in items]
+    return cfn.transform_names(template)
 
 
 def without_transform(
@@ -198,7 +194,7 @@ def _collections_without_values(template: Any) -> Iterator[str]:
             continue
         for key, value in item.items():
             stack.append(value)
-            if not (isinstance(key, str) and key.startswith("Fn::ForEach::")):
+            if not (isinstance(key, str) and key.startswith(cfn.FOR_EACH_PREFIX)):
                 continue
             if not (isinstance(value, list) and len(value) == 3):
                 continue
@@ -258,7 +254,8 @@ def translate_serverless(template: Any, region: str = DEFAULT_REGION) -> tuple[d
             SERVERLESS,
             [
                 ChainProblem(
-                    f"previewing SAM templates needs aws-sam-translator ({error}); pip install aws-sam-translator"
+                    "the macro receives SAM's translation of this template, and translating it needs "
+                    f"aws-sam-translator: pip install 'profile-expand[sam]' ({error})"
                 )
             ],
         ) from error

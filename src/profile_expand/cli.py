@@ -19,8 +19,8 @@ from typing import Any, Final
 import profile_expand
 from profile_expand import cfn, cli_lint, cli_migrate, lintrc, rollout
 from profile_expand.chain import DEFAULT_REGION, Chain, apply_chain, transform_names, without_transform
-from profile_expand.core import Expansion, expand_with_report, uses_shorthand
-from profile_expand.errors import ChainError, CommandExit, InvalidTemplateError, TemplateSyntaxError
+from profile_expand.core import Expansion, analyse, expand_with_report, uses_shorthand
+from profile_expand.errors import ERROR, ChainError, CommandExit, InvalidTemplateError, TemplateSyntaxError
 from profile_expand.yaml_io import Format, decode, dump, locate, position_of, to_plain
 
 PROG: Final = "profile-expand"
@@ -116,15 +116,46 @@ def _add_macro_name(parser: argparse.ArgumentParser) -> None:
 
 def _run_expand(args: argparse.Namespace) -> int:
     loaded = _load(args.template, macro_name=args.macro_name)
+    output_format = Format(args.format) if args.format else loaded.format
+    # A file without Resources is a snippet: the macro's own error says how it can be used.
+    if not loaded.chain.has_profile_expand and _has_resources(loaded.chain.template):
+        return _without_macro(loaded, args.output, output_format)
     _report_chain(loaded)
     expansion = _expand(loaded)
-    output_format = Format(args.format) if args.format else loaded.format
     # --no-transform: a template to deploy where macros cannot run; other transforms stay for CloudFormation.
     template = (
         without_transform(expansion.template, args.macro_name) if args.no_transform else expansion.template
     )
     _write(args.output, dump(template, output_format))
     return EXIT_OK
+
+
+def _without_macro(loaded: _Loaded, output: str | None, output_format: Format) -> int:
+    """The Transform does not list the macro: nothing is expanded or corrected; the findings say what fails.
+
+    The template is written as CloudFormation will receive it; 1 when it cannot deploy as written.
+    """
+    template = to_plain(loaded.chain.template)
+    model = analyse(template, transform_declared=False, macro_name=loaded.macro_name)
+    # IamRole left as written fails the deploy (W9001), as does any error the rules find.
+    fails = uses_shorthand(template) or any(finding.severity == ERROR for finding in model.findings)
+    if model.findings or fails:
+        names = transform_names(loaded.source)
+        declared = f"Transform lists {', '.join(names)} but not" if names else "no Transform:"
+        print(
+            f"{PROG}: warning: {loaded.name} has {declared} {loaded.macro_name}: CloudFormation deploys it as "
+            "written, nothing expanded or corrected",
+            file=sys.stderr,
+        )
+    for finding in model.findings:
+        position = _error_position(loaded, finding.logical_id, finding.path)
+        _say(loaded, position, f"{finding.severity}: {finding.code} {finding.lint_text()}")
+    _write(output, dump(template, output_format))
+    return EXIT_TEMPLATE if fails else EXIT_OK
+
+
+def _has_resources(template: Any) -> bool:
+    return isinstance(template, Mapping) and cfn.RESOURCES in template
 
 
 def _expand(loaded: _Loaded) -> Expansion:

@@ -556,9 +556,12 @@ def test_without_a_chain_the_transform_is_left_as_written(tmp_path, capsys):
 def test_missing_transform_is_announced(tmp_path, capsys):
     source = write(tmp_path, "plain.yaml", WEB.replace("Transform: ProfileExpand\n", ""))
 
-    assert main(["expand", str(source)]) == 0
+    # IamRole reaches CloudFormation as written, and the deploy fails: not a success.
+    assert main(["expand", str(source)]) == 1
 
-    assert "no Transform: ProfileExpand" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no Transform: ProfileExpand" in err and "nothing expanded or corrected" in err
+    assert "W9001 IamRole is ProfileExpand shorthand" in err
 
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "shorthand"
@@ -569,7 +572,7 @@ def test_real_json_templates_come_out_as_the_macro_fragment(tmp_path, capsys):
     for path in sorted(CORPUS.glob("*.json")):
         template = json.loads(path.read_text())
         try:
-            expected = json.dumps(expand_with_report(template).template, indent=2) + "\n"
+            expected = json.dumps(expand_with_report(template).template, indent=2, ensure_ascii=False) + "\n"
         except InvalidTemplateError:
             expected = None
         code = main(["expand", str(path)])
@@ -788,7 +791,7 @@ def test_expand_and_event_take_the_macro_name(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["transformId"] == "123456789012::TeamExpand"
 
     # Under the default name the template does not list the macro, and the preview says so.
-    assert main(["expand", str(source)]) == 0
+    assert main(["expand", str(source)]) == 1
     assert "Transform lists TeamExpand but not ProfileExpand" in capsys.readouterr().err
 
 

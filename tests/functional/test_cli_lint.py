@@ -304,3 +304,76 @@ def test_sam_messages_name_plain_types(tmp_path, capsys):
     lint_json(capsys, str(source))
     # cfn-lint's own findings are its own; ours never show an internal type either.
     assert "_node" not in capsys.readouterr().out
+
+
+# -- item 8: advice that fits --------------------------------------------------------------------------
+
+NO_RESOURCES = """\
+Parameters:
+  Name:
+    Type: String
+Outputs:
+  Name:
+    Value: !Ref Name
+"""
+
+
+def test_a_template_without_resources_gets_no_fn_transform_advice(tmp_path, capsys):
+    plain = write(tmp_path, "plain.yaml", NO_RESOURCES)
+    _, findings = lint_json(capsys, str(plain))
+    # No Transform: the macro never runs; cfn-lint's own E1001 says what is missing.
+    assert [f["Rule"]["Id"] for f in findings] == ["E1001"]  # type: ignore[index]
+
+    declared = write(tmp_path, "declared.yaml", "Transform: ProfileExpand\n" + NO_RESOURCES)
+    _, findings = lint_json(capsys, str(declared))
+    (ours,) = [f for f in findings if f["Rule"]["Id"] == "E9002"]  # type: ignore[index]
+    assert "no Resources section" in str(ours["Message"]) and "Fn::Transform" not in str(ours["Message"])
+
+
+LOOP_FIRST = f"""\
+Transform: [ProfileExpand, AWS::LanguageExtensions]
+Resources:
+{ROLE}  Fn::ForEach::Workers:
+    - Name
+    - [Blue, Green]
+    - Worker${{Name}}:
+        Type: AWS::EC2::Instance
+        Properties:
+          ImageId: ami-0123456789abcdef0
+          IamRole: !Ref AppRole
+"""
+
+
+def test_macro_listed_before_language_extensions_is_an_error_saying_the_order(tmp_path, capsys):
+    source = write(tmp_path, "loop.yaml", LOOP_FIRST)
+
+    code, findings = lint_json(capsys, str(source))
+
+    assert code == 2
+    ours = [f for f in findings if str(f["Rule"]["Id"]).startswith(("E9", "W9"))]  # type: ignore[index]
+    assert [f["Rule"]["Id"] for f in ours] == ["E9002"]  # type: ignore[index]
+    message = str(ours[0]["Message"])
+    assert "Transform: [AWS::LanguageExtensions, ProfileExpand]" in message
+    assert "does not list" not in message
+    # The preview does not pretend: IamRole would reach CloudFormation unexpanded.
+    assert main(["expand", str(source)]) == 1
+    err = capsys.readouterr().err
+    loop = line_of(LOOP_FIRST, "Fn::ForEach::Workers")
+    # At the loop (its value starts on the line below its key).
+    assert any(f"{source}:{line}:" in err for line in (loop, loop + 1)), err
+    assert "List AWS::LanguageExtensions first" in err
+
+
+def test_expand_without_the_transform_corrects_nothing_and_shows_the_finding(tmp_path, capsys):
+    text = ROLE_AS_PROFILE.replace("Transform: ProfileExpand\n", "")
+    source = write(tmp_path, "plain.yaml", text)
+
+    assert main(["expand", str(source), "--format", "json"]) == 1
+
+    captured = capsys.readouterr()
+    written = json.loads(captured.out)
+    # As CloudFormation receives it: the role is still where the profile belongs, no profile made.
+    assert written["Resources"]["Web"]["Properties"]["IamInstanceProfile"] == {"Ref": "AppRole"}
+    assert "AppRoleInstanceProfile" not in written["Resources"]
+    assert "nothing expanded or corrected" in captured.err
+    assert f"{source}:{line_of(text, 'IamInstanceProfile')}:" in captured.err and "E9001" in captured.err

@@ -15,7 +15,7 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[impo
 from cfnlint.template import Template  # type: ignore[import-untyped]
 
 from profile_expand import cfn
-from profile_expand.core import analyse
+from profile_expand.core import analyse, unexpanded_loops
 from profile_expand.errors import ERROR, MACRO_ERROR, Finding
 from profile_expand.model import Model
 from profile_expand.override_spec import SHIPPED_FILE
@@ -30,6 +30,9 @@ MACRO_NAME: Final = "macro_name"
 
 # A site type whose schema the override spec patches: the sign that it has been applied in a region.
 _WITNESS_TYPE: Final = "AWS::EC2::Instance"
+
+# Where cfn-lint keeps the loops as written, before its own AWS::LanguageExtensions transform.
+_FOR_EACH: Final = "Fn::ForEach"
 
 # The resource types only SAM knows: what SAM generates is named after one of them.
 _SAM_TYPES: Final = "AWS::Serverless::"
@@ -102,24 +105,34 @@ def model(template: Template, macro_name: str = cfn.TRANSFORM_NAME) -> Model:
 
 def _analyse(template: Template, macro_name: str) -> Model:
     declared = has_transform(template, macro_name)
+    if declared and _before_macro(template, macro_name, cfn.LANGUAGE_EXTENSIONS) is False:
+        # cfn-lint ran the loops whatever the order; the macro, listed first, sees them as written.
+        loops = {
+            str(entry[1]): plain(entry[2])
+            for entry in template.transform_pre.get(_FOR_EACH, [])
+            if len(entry) == 3 and entry[0] == cfn.RESOURCES
+        }
+        unexpanded = unexpanded_loops(loops, macro_name)
+        if unexpanded:
+            return Model((), unexpanded, None)
     view = plain(template.template)
-    if declared and _serverless_first(template, macro_name):
+    if declared and _before_macro(template, macro_name, cfn.SERVERLESS):
         # The chain needs aws-sam-translator, which cfn-lint itself no longer does; imported only here.
-        from profile_expand.chain import DEFAULT_REGION, SERVERLESS, translate_serverless
+        from profile_expand.chain import DEFAULT_REGION, translate_serverless
         from profile_expand.errors import ChainError
 
         try:
             region = template.regions[0] if template.regions else DEFAULT_REGION
             view, _notes = translate_serverless(view, region)
         except ChainError as error:
-            # SAM rejects the template, so the macro never runs: SAM's reasons are the macro view's errors.
+            # No translation, so no macro run to judge: SAM's reasons (or its absence) are the errors.
             findings = tuple(
                 Finding(
                     MACRO_ERROR,
                     ERROR,
                     _logical_id(problem.path),
                     (),
-                    f"{SERVERLESS} rejects the template before {macro_name} runs: {problem.message}",
+                    f"{cfn.SERVERLESS}: {problem.message}",
                 )
                 for problem in error.problems
             )
@@ -127,12 +140,12 @@ def _analyse(template: Template, macro_name: str) -> Model:
     return analyse(view, transform_declared=declared, macro_name=macro_name)
 
 
-def _serverless_first(template: Template, macro_name: str) -> bool:
-    """AWS::Serverless-2016-10-31 is listed before the macro: CloudFormation runs SAM first."""
-    from profile_expand.chain import SERVERLESS
-
+def _before_macro(template: Template, macro_name: str, transform: str) -> bool | None:
+    """Whether the template lists `transform` before the macro (CloudFormation runs it first); None if not at all."""
     declared = [name for name in template.transform_pre.get(cfn.TRANSFORM, []) if isinstance(name, str)]
-    return SERVERLESS in declared[: declared.index(macro_name)] if macro_name in declared else False
+    if transform not in declared or macro_name not in declared:
+        return None
+    return declared.index(transform) < declared.index(macro_name)
 
 
 def _logical_id(path: tuple[str | int, ...]) -> str:
