@@ -7,6 +7,7 @@ aws-sam-translator. The core never imports this module; the CLI does.
 from __future__ import annotations
 
 import copy
+import functools
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -243,7 +244,11 @@ def translate_serverless(template: Any, region: str = DEFAULT_REGION) -> tuple[d
     """
     # Imported here: aws-sam-translator (and boto3 with it) is only needed for SAM templates.
     try:
-        import boto3
+        import boto3  # noqa: F401  (aws-sam-translator's own dependency: its absence is said here)
+        from samtranslator.metrics.metrics import (  # type: ignore[import-untyped]
+            DummyMetricsPublisher,
+            Metrics,
+        )
         from samtranslator.model.exceptions import (  # type: ignore[import-untyped]
             InvalidDocumentException,
         )
@@ -262,17 +267,56 @@ def translate_serverless(template: Any, region: str = DEFAULT_REGION) -> tuple[d
 
     sam_template = to_plain(template)
     notes = list(_replace_local_artifacts(sam_template))
+    # SAM counts what it does; published to nowhere, or it warns of "unpublished metrics" on exit.
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
     translator = Translator(
         managed_policy_map={},
         sam_parser=Parser(),
-        # Only the region is read from the session (for AWS::Region and the partition); no AWS call.
-        boto_session=boto3.session.Session(region_name=region),
+        boto_session=_session(region),
+        metrics=metrics,
     )
     try:
         translated: dict[str, Any] = translator.translate(sam_template=sam_template, parameter_values={})
     except InvalidDocumentException as error:
         raise ChainError(SERVERLESS, list(_sam_messages(error))) from error
-    return _with_source_nodes(translated, template), notes
+    finally:
+        metrics.publish()
+    return _with_source_nodes(_stable_conditions(translated, template), template), notes
+
+
+@functools.cache
+def _session(region: str) -> Any:
+    """One boto3 session per region and run (making one costs more than translating a small template).
+
+    Only its region is read (for AWS::Region and the partition); it never calls AWS.
+    """
+    import boto3
+
+    return boto3.session.Session(region_name=region)
+
+
+def _stable_conditions(translated: dict[str, Any], source: Any) -> dict[str, Any]:
+    """SAM's combined conditions with their terms in name order, not in the order of a Python set.
+
+    SAM builds a shared usage plan's or a deployment preference's Fn::Or from a set, so the same input
+    gave a different text under another PYTHONHASHSEED. Fn::Or and Fn::And do not depend on the order.
+    """
+    conditions = translated.get(cfn.CONDITIONS)
+    written = source.get(cfn.CONDITIONS) if isinstance(source, Mapping) else None
+    written = written if isinstance(written, Mapping) else {}
+    if not isinstance(conditions, dict):
+        return translated
+    for name, condition in conditions.items():
+        if name in written or not (isinstance(condition, dict) and len(condition) == 1):
+            continue
+        ((function, terms),) = condition.items()
+        named = isinstance(terms, list) and all(
+            isinstance(term, dict) and list(term) == [cfn.CONDITION] and isinstance(term[cfn.CONDITION], str)
+            for term in terms
+        )
+        if function in (cfn.FN_OR, cfn.FN_AND) and named:
+            conditions[name] = {function: sorted(terms, key=lambda term: str(term[cfn.CONDITION]))}
+    return translated
 
 
 def _with_source_nodes(translated: dict[str, Any], source: Any) -> dict[str, Any]:

@@ -124,10 +124,13 @@ def _config(arguments: list[str], macro_name: str | None) -> Any:
 
         @property
         def configure_rules(self) -> dict[str, Any]:
-            configured: dict[str, Any] = dict(super().configure_rules or {})
-            if macro_name is not None:
-                for rule in RULES:
-                    configured[rule.id] = {**(configured.get(rule.id) or {}), MACRO_NAME_SETTING: macro_name}
+            # Read for every rule of every template: nothing added unless there is something to add.
+            configured: dict[str, Any] = super().configure_rules
+            if macro_name is None:
+                return configured
+            configured = dict(configured or {})
+            for rule in RULES:
+                configured[rule.id] = {**(configured.get(rule.id) or {}), MACRO_NAME_SETTING: macro_name}
             return configured
 
     return Config(arguments)
