@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from profile_expand.cli import main
-from tests.support import ROOT
+from tests.support import ROOT, line_of
+from tests.support import write_file as write
 
 SAM = ROOT / "tests" / "fixtures" / "lint" / "sam"
 BAD = ROOT / "tests" / "fixtures" / "lint" / "templates" / "bad"
@@ -58,17 +59,6 @@ Resources:
       ImageId: ami-0123456789abcdef0
       IamRoel: !Ref AppRole
 """
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def line_of(text: str, needle: str) -> int:
-    (line,) = [number for number, line in enumerate(text.splitlines(), start=1) if needle in line]
-    return line
 
 
 def lint_json(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, list[dict[str, object]]]:
