@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Final
 
 from profile_expand import cfn
@@ -18,6 +19,8 @@ MACRO_NAME_OPTION: Final = "--macro-name"
 # cfn-lint resolves rule modules by name, wherever the package is installed.
 RULES_MODULE: Final = "profile_expand.lint_rules"
 STDIN: Final = "-"
+# What a folder given to `lint` contributes (as pre-commit's hook selects files: JSON, YAML, .template).
+TEMPLATE_SUFFIXES: Final = (".json", ".yaml", ".yml", ".template")
 EXIT_CFN_LINT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 HELP: Final = f"""\
@@ -25,7 +28,8 @@ usage: {PROG} [{MACRO_NAME_OPTION} NAME] [cfn-lint options and templates ...]
 
 cfn-lint with the ProfileExpand rules (and the IamRole shorthand taught to its schemas). Templates and
 options go in any order, as for cfn-lint; globs (`templates/**/*.yaml`) are expanded as cfn-lint does,
-and `-` (or no template) reads standard input.
+a folder stands for the .json, .yaml, .yml and .template files under it, and `-` (or no template) reads
+standard input.
 
   {MACRO_NAME_OPTION} NAME  the name the macro is deployed under (default {cfn.TRANSFORM_NAME})
 
@@ -109,6 +113,13 @@ def split_macro_name(arguments: Sequence[str]) -> tuple[str | None, list[str]]:
     return macro_name, rest
 
 
+def _templates_in(folder: Path) -> list[str]:
+    """The files under `folder` (any depth) that cfn-lint would take for templates, by name, sorted."""
+    return sorted(
+        str(path) for path in folder.rglob("*") if path.is_file() and path.suffix in TEMPLATE_SUFFIXES
+    )
+
+
 def _config(arguments: list[str], macro_name: str | None) -> Any:
     """cfn-lint's configuration from its own arguments and files, with our rules appended to theirs."""
     from cfnlint.config import ConfigMixIn  # type: ignore[import-untyped]
@@ -117,6 +128,19 @@ def _config(arguments: list[str], macro_name: str | None) -> Any:
 
     class Config(ConfigMixIn):  # type: ignore[misc]  # cfn-lint ships no py.typed
         # Properties, not arguments: a .cfnlintrc's append_rules and configure_rules are kept, not replaced.
+        @property
+        def templates(self) -> list[str] | None:
+            # A folder stands for the templates in it (cfn-lint itself reports a folder as E0000).
+            named: list[str] | None = super().templates
+            if named is None:
+                return None
+            ignored = set(self._ignore_templates())
+            found: list[str] = []
+            for name in named:
+                inside = _templates_in(Path(name)) if Path(name).is_dir() else [name]
+                found.extend(path for path in inside if path not in ignored and path not in found)
+            return found
+
         @property
         def append_rules(self) -> list[str]:
             rules: list[str] = list(super().append_rules)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from profile_expand.cli import main
+from profile_expand.yaml_io import decode, to_plain
 from tests.support import ROOT, line_of
 from tests.support import write_file as write
 
@@ -130,6 +131,23 @@ def test_options_go_before_or_after_the_templates_and_globs_expand(tmp_path, cap
         str(tmp_path / "b.yaml"),
     }
     assert all(":W9002:" in line for line in out_after.splitlines())
+
+
+def test_a_folder_stands_for_the_templates_under_it(tmp_path, capsys):
+    write(tmp_path, "web.yaml", ROLE_AS_PROFILE)
+    (tmp_path / "nested").mkdir()
+    write(
+        tmp_path / "nested",
+        "typos.json",
+        json.dumps(to_plain(decode(TWO_TYPOS).nodes)),
+    )
+    write(tmp_path, "notes.txt", "not a template")
+
+    code = main(["lint", str(tmp_path), "--format", "parseable"])
+
+    files = {line.split(":")[0] for line in capsys.readouterr().out.splitlines()}
+    assert files == {str(tmp_path / "web.yaml"), str(tmp_path / "nested" / "typos.json")}
+    assert code == 6  # the error of one and the warning of the other
 
 
 def test_macro_name_without_a_value_is_a_usage_error(capsys):
