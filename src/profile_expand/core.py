@@ -172,6 +172,17 @@ def analyse(
     return Model(found, findings, plan, corrections)
 
 
+def has_site_types(template: Mapping[str, Any]) -> bool:
+    """Whether any resource is of a site's type or an instance profile: what the analysis can judge."""
+    resources = template.get(cfn.RESOURCES) if isinstance(template, Mapping) else None
+    return isinstance(resources, Mapping) and any(
+        isinstance(resource, Mapping)
+        and isinstance(resource.get(cfn.TYPE), str)
+        and (bool(sites_for(resource[cfn.TYPE])) or resource[cfn.TYPE] == cfn.INSTANCE_PROFILE_TYPE)
+        for resource in resources.values()
+    )
+
+
 def uses_shorthand(template: Mapping[str, Any]) -> bool:
     """Whether any site of the template holds the IamRole shorthand: what only the macro can deploy."""
     found = analyse(template, transform_declared=False, lint=False).found

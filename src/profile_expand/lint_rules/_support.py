@@ -15,11 +15,10 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[impo
 from cfnlint.template import Template  # type: ignore[import-untyped]
 
 from profile_expand import cfn
-from profile_expand.core import analyse, unexpanded_loops
+from profile_expand.core import analyse, has_site_types, unexpanded_loops
 from profile_expand.errors import ERROR, MACRO_ERROR, Finding
 from profile_expand.model import Model
 from profile_expand.override_spec import SHIPPED_FILE
-from profile_expand.sites import sites_for
 
 # The rules' source_url: the README section that documents them.
 SOURCE_URL: Final = "https://github.com/profile-expand/profile-expand#lint-rules"
@@ -119,7 +118,7 @@ def _analyse(template: Template, macro_name: str) -> Model:
     view = plain(template.template)
     # SAM passes site types and instance profiles through and never makes one: without any, its
     # translation cannot change what the rules find, and is skipped (it costs more than linting).
-    if declared and _before_macro(template, macro_name, cfn.SERVERLESS) and _has_site_types(view):
+    if declared and _before_macro(template, macro_name, cfn.SERVERLESS) and has_site_types(view):
         # The chain needs aws-sam-translator, which cfn-lint itself no longer does; imported only here.
         from profile_expand.chain import DEFAULT_REGION, translate_serverless
         from profile_expand.errors import ChainError
@@ -141,16 +140,6 @@ def _analyse(template: Template, macro_name: str) -> Model:
             )
             return Model((), findings, None)
     return analyse(view, transform_declared=declared, macro_name=macro_name)
-
-
-def _has_site_types(template: Mapping[str, Any]) -> bool:
-    resources = template.get(cfn.RESOURCES)
-    return isinstance(resources, Mapping) and any(
-        isinstance(resource, Mapping)
-        and isinstance(resource.get(cfn.TYPE), str)
-        and (bool(sites_for(resource[cfn.TYPE])) or resource[cfn.TYPE] == cfn.INSTANCE_PROFILE_TYPE)
-        for resource in resources.values()
-    )
 
 
 def _before_macro(template: Template, macro_name: str, transform: str) -> bool | None:
