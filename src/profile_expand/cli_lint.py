@@ -8,7 +8,7 @@ and the rules add the macro's (E9002/W9002) and the mistakes', at the source's l
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -74,7 +74,7 @@ def run(arguments: Sequence[str]) -> int:
             else:
                 print(str(error))
             return EXIT_CFN_LINT_FAILED
-        Runner(config).cli()
+        _runner(Runner, Match)(config).cli()
     except SystemExit as stop:  # cfn-lint always ends this way, with its exit bits (or usage: 2)
         return stop.code if isinstance(stop.code, int) else EXIT_CFN_LINT_FAILED
     except Exception as error:  # cfn-lint raised instead of reporting: one line, never a traceback
@@ -111,6 +111,45 @@ def split_macro_name(arguments: Sequence[str]) -> tuple[str | None, list[str]]:
             rest.append(argument)
         position += 1
     return macro_name, rest
+
+
+def _runner(runner: Any, match: Any) -> Any:
+    """cfn-lint's Runner, but one template's crash inside cfn-lint is that template's E0002, not the run's end."""
+    from cfnlint.rules.errors import RuleError
+    from cfnlint.runner.template import run_template_by_file_paths  # type: ignore[import-untyped]
+
+    class OneTemplate:
+        """The run's configuration, seen as naming one template."""
+
+        def __init__(self, config: Any, filename: str) -> None:
+            self._config = config
+            self.templates = [filename]
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._config, name)
+
+    class Runner(runner):  # type: ignore[misc]  # cfn-lint ships no py.typed
+        def run(self) -> Iterator[Any]:
+            config = self.config
+            if config.deployment_files or config.parameter_files or not config.templates:
+                yield from super().run()
+                return
+            for filename in config.templates:
+                try:
+                    # Whole, before any is printed: a crash leaves no half-reported template.
+                    found = list(run_template_by_file_paths(OneTemplate(config, filename), self.rules))
+                except Exception as error:  # cfn-lint's own bug, on this template only
+                    found = [
+                        match.create(
+                            filename=filename,
+                            rule=RuleError(),
+                            message=f"cfn-lint failed on this template ({type(error).__name__}: {error}); "
+                            "the other templates were linted",
+                        )
+                    ]
+                yield from found
+
+    return Runner
 
 
 def _templates_in(folder: Path) -> list[str]:

@@ -288,6 +288,31 @@ def test_serverless_application_from_sar_expands_and_lints_without_aws(tmp_path,
     assert code == 4
 
 
+# cfn-lint 1.58 itself raises TypeError on this one (it sorts logical IDs 0 and "Bad-Name" while logging
+# its SAM globals merge) and `cfn-lint` stops the whole run with a traceback.
+SAM_INT_ID = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Bad-Name:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.12, Handler: a.b, CodeUri: s3://bucket/code.zip}
+  0:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.12, Handler: a.b, CodeUri: s3://bucket/code.zip}
+"""
+
+
+def test_a_template_cfn_lint_crashes_on_hides_no_other_templates_findings(tmp_path, capsys):
+    crashing = write(tmp_path, "a_int_id.yaml", SAM_INT_ID)
+    other = write(tmp_path, "b_other.yaml", ROLE_AS_PROFILE)
+
+    code, findings = lint_json(capsys, str(crashing), str(other))
+
+    found = {(Path(str(f["Filename"])).name, f["Rule"]["Id"]) for f in findings}  # type: ignore[index]
+    assert ("a_int_id.yaml", "E0002") in found and ("b_other.yaml", "W9002") in found
+    assert code == 6
+
+
 HTTP_API_TAGS = """\
 Transform: [AWS::Serverless-2016-10-31, ProfileExpand]
 Resources:
