@@ -6,17 +6,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench local-invoke lambda-image golden events migrate-figures clean dist
+.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench local-invoke lambda-image golden events extra-corpus migrate-figures precision clean dist
 
-$(STAMP): pyproject.toml requirements-dev.txt src/lambda-requirements.txt
+DEMO_STAMP := $(VENV)/.installed-demo
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# `make demo` installs only what the demo runs: the package and its pinned dependencies.
+$(DEMO_STAMP): pyproject.toml requirements-demo.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-demo.txt -e .
+	touch $(DEMO_STAMP)
+
+# `make test` (and every target below) adds the rest: the SAM CLI, moto, mypy, ruff, pytest...
+$(STAMP): pyproject.toml requirements-dev.txt requirements-demo.txt src/lambda-requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
-	touch $(STAMP)
+	touch $(DEMO_STAMP) $(STAMP)
 
 setup: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/profile-expand expand examples/web-app.yaml
 
 test: lint typecheck pytest sam-validate sam-build
@@ -63,9 +73,21 @@ dist: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python scripts/regenerate_golden.py
 
-# The README's migration figures: ../shared/corpus/originals, plus $$PROFILE_EXPAND_EXTRA_CORPUS when set.
+# The README's precision and migration figures: ../shared/corpus/originals and the extra corpus, the 97
+# public templates of docs/extra-corpus-sources.json, fetched with git into EXTRA_CORPUS by `make extra-corpus`.
+CORPUS ?= ../shared/corpus/originals
+EXTRA_CORPUS ?= .extra-corpus
+
+extra-corpus: $(DEMO_STAMP)
+	$(BIN)/python scripts/fetch_extra_corpus.py $(EXTRA_CORPUS)
+
 migrate-figures: $(STAMP)
-	$(BIN)/python scripts/migrate_figures.py
+	@test -d $(EXTRA_CORPUS) || { echo "no $(EXTRA_CORPUS): run make extra-corpus (or pass EXTRA_CORPUS=folder)"; exit 2; }
+	$(BIN)/python scripts/migrate_figures.py $(CORPUS) $(EXTRA_CORPUS)
+
+precision: $(STAMP)
+	@test -d $(EXTRA_CORPUS) || { echo "no $(EXTRA_CORPUS): run make extra-corpus (or pass EXTRA_CORPUS=folder)"; exit 2; }
+	$(BIN)/python scripts/precision.py --corpus $(CORPUS) --extra $(EXTRA_CORPUS)
 
 clean:
 	rm -rf $(VENV) dist .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

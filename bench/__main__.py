@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import coldstart, inprocess, lint, runtime
+from bench import adversarial, coldstart, inprocess, lint, runtime
 from bench.generators import (
     MAX_RESOURCES,
     MAX_TEMPLATE_BYTES,
@@ -24,7 +24,7 @@ from bench.generators import (
     generate_template,
 )
 from bench.report import machine, report
-from bench.settings import RESULTS
+from bench.settings import ADVERSARIAL_RATIO_TARGET, RESULTS
 from bench.targets import (
     LINT_RATIO_TARGET,
     cold_start_targets,
@@ -74,6 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         timings.append(inprocess.time_expansion(label, fragment, args.rounds, args.seconds))
         if fragment != snapshot:
             raise SystemExit("bench: expand() modified its input")
+    for name, shape in adversarial.SHAPES.items():
+        fragment = adversarial.at_limit(shape)
+        label = f"adversarial: {name}, ~1 MB{adversarial.answer(fragment)}"
+        timings.append(
+            inprocess.time_expansion(label, fragment, args.rounds, args.seconds, ADVERSARIAL_RATIO_TARGET)
+        )
     cold = None
     python_runtime: coldstart.RuntimeColdStart | str | None = None
     if not args.skip_cold_start:

@@ -48,6 +48,11 @@ FOR_EACH_PREFIX: Final = "Fn::ForEach::"
 MAX_CONDITION_TERMS: Final = 10
 # CloudFormation's limit of resources per template (after transforms).
 MAX_RESOURCES: Final = 500
+# CloudFormation's limit on a logical ID's length.
+MAX_LOGICAL_ID: Final = 255
+# Fn::If inside Fn::If: deeper than this is no template a person wrote (and would exhaust the stack).
+MAX_IF_DEPTH: Final = 32
+TOO_DEEP_IF: Final = f"Fn::If is nested more than {MAX_IF_DEPTH} levels deep here."
 
 
 def ref(logical_id: str) -> dict[str, Any]:
@@ -74,10 +79,19 @@ def is_fn_if(node: object) -> bool:
     return isinstance(branches, list) and len(branches) == 3
 
 
-def transform_names(template: Any) -> list[str]:
-    """The template's Transform as a list of names (a single string is a list of one)."""
+def transform_items(template: Any) -> list[Any]:
+    """The template's Transform as a list (a single transform is a list of one), as written."""
     declared = template.get(TRANSFORM) if isinstance(template, Mapping) else None
     if declared is None:
         return []
-    items = declared if isinstance(declared, list) else [declared]
-    return [str(item) for item in items]
+    return list(declared) if isinstance(declared, list) else [declared]
+
+
+def transform_name(item: Any) -> str:
+    """A Transform entry's name (one with parameters is written {Name: ..., Parameters: ...})."""
+    return str(item.get("Name")) if isinstance(item, Mapping) else str(item)
+
+
+def transform_names(template: Any) -> list[str]:
+    """The names of the template's transforms, in order."""
+    return [transform_name(item) for item in transform_items(template)]

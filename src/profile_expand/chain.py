@@ -52,25 +52,27 @@ class Chain:
     has_profile_expand: bool = True
 
 
-def transform_names(template: Any) -> list[str]:
-    """The template's Transform as a list of names (a single string is a list of one)."""
-    return cfn.transform_names(template)
+# Read in one place (cfn.py), shared with the core; kept under these names for the chain's callers.
+transform_items = cfn.transform_items
+transform_names = cfn.transform_names
 
 
 def without_transform(
-    template: Mapping[str, Any], macro_name: str = cfn.TRANSFORM_NAME, listed: list[str] | None = None
+    template: Mapping[str, Any], macro_name: str = cfn.TRANSFORM_NAME, listed: list[Any] | None = None
 ) -> dict[str, Any]:
     """A copy of the template whose Transform lists `listed` (default: its own) less the macro.
 
-    The key goes when nothing is left. Other transforms stay, for CloudFormation (or cfn-lint) to see.
+    The key goes when nothing is left. Other transforms stay as written (parameters included), for
+    CloudFormation (or cfn-lint) to see.
     """
-    names = [name for name in (transform_names(template) if listed is None else listed) if name != macro_name]
+    items = transform_items(template) if listed is None else listed
+    kept = [item for item in items if cfn.transform_name(item) != macro_name]
     result: dict[str, Any] = {}
     for key, value in template.items():
         if key != cfn.TRANSFORM:
             result[key] = value
-        elif names:
-            result[key] = names if len(names) > 1 else names[0]
+        elif kept:
+            result[key] = kept if len(kept) > 1 else kept[0]
     return result
 
 
@@ -81,7 +83,8 @@ def apply_chain(template: Any, region: str = DEFAULT_REGION, macro_name: str = c
     The input is not modified. When something was applied, the result's Transform starts at
     ProfileExpand (the part CloudFormation has still to run).
     """
-    names = transform_names(template)
+    items = transform_items(template)
+    names = [cfn.transform_name(item) for item in items]
     if macro_name not in names:
         return Chain(template, left=names, has_profile_expand=False)
     position = names.index(macro_name)
@@ -90,18 +93,20 @@ def apply_chain(template: Any, region: str = DEFAULT_REGION, macro_name: str = c
     if not before:
         return chain
     current = template
-    for name in before:
+    skipped: list[Any] = []  # as written: a transform with parameters keeps them
+    for name, item in zip(before, items, strict=False):
         if name == LANGUAGE_EXTENSIONS:
             current = _language_extensions(current, region, chain)
         elif name == SERVERLESS:
             current = _serverless(current, region, chain)
         else:
             chain.skipped.append(name)
+            skipped.append(item)
             continue
         chain.applied.append(name)
     # Keep the type of the original mapping (cfn-lint's nodes carry positions) but a fresh Transform.
     result = copy.copy(current)
-    result[cfn.TRANSFORM] = [*chain.skipped, macro_name, *after]
+    result[cfn.TRANSFORM] = [*skipped, *items[position:]]
     if cfn.TRANSFORM not in current:
         # SAM drops the Transform key; put it back where templates keep it, before Resources.
         result = _with_key_first(result, cfn.TRANSFORM)

@@ -1,34 +1,39 @@
 """`profile-expand`: preview the macro's output, lint the result, write a macro event for `sam local invoke`.
 
-Exit codes: 0 ok, 1 template errors (the macro's own words), 2 usage or unreadable input; `lint` exits as
-cfn-lint does.
+Exit codes: 0 ok, 1 template errors (the macro's own words), 2 usage, unreadable input or unwritable output;
+`lint` exits as cfn-lint does; 3 an internal error (a bug: one line, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import json
+import os
 import sys
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 import profile_expand
-from profile_expand import cfn, cli_lint, cli_migrate, lintrc, rollout
+from profile_expand import cfn, cli_lint, cli_migrate, files, lintrc, rollout
 from profile_expand.chain import DEFAULT_REGION, Chain, apply_chain, transform_names, without_transform
 from profile_expand.core import Expansion, analyse, expand_with_report, uses_shorthand
 from profile_expand.errors import ERROR, ChainError, CommandExit, InvalidTemplateError, TemplateSyntaxError
 from profile_expand.yaml_io import Format, decode, dump, locate, position_of, to_plain
 
 PROG: Final = "profile-expand"
-STDIN: Final = "-"
-STDIN_NAME: Final = "<stdin>"
+STDIN: Final = files.STDIN
+STDIN_NAME: Final = files.STDIN_NAME
 EXIT_OK: Final = 0
 EXIT_TEMPLATE: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_INTERNAL: Final = 3
+# Set to see the traceback of an internal error.
+DEBUG_VARIABLE: Final = "PROFILE_EXPAND_DEBUG"
+_OUTPUT_ERRORS: Final = frozenset({errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EFBIG, errno.EIO, 0})
 EVENT_ACCOUNT_ID: Final = "123456789012"
 
 
@@ -57,9 +62,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     try:
         code: int = args.run(args)
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except CommandExit as stop:
         return stop.code
+    except OSError as error:
+        if error.errno not in _OUTPUT_ERRORS:
+            return _internal_error(error)
+        # Standard output closed, full or a broken pipe: what was printed may be cut short.
+        files.silence_stdout()
+        print(f"{PROG}: error: cannot write standard output: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    except RecursionError:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        print(f"{PROG}: error: the template is nested too deeply to process", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as error:
+        return _internal_error(error)
     return code
+
+
+def _internal_error(error: BaseException) -> int:
+    """A bug: one line for the user, the traceback only on request."""
+    if os.environ.get(DEBUG_VARIABLE):
+        raise error
+    said = " ".join(str(error).split())  # one line, whatever the exception's text
+    print(
+        f"{PROG}: internal error: {type(error).__name__}: {said} (a bug in profile-expand; please report "
+        f"it; {DEBUG_VARIABLE}=1 shows the traceback)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,18 +153,18 @@ def _run_expand(args: argparse.Namespace) -> int:
     output_format = Format(args.format) if args.format else loaded.format
     # A file without Resources is a snippet: the macro's own error says how it can be used.
     if not loaded.chain.has_profile_expand and _has_resources(loaded.chain.template):
-        return _without_macro(loaded, args.output, output_format)
+        return _without_macro(loaded, args.output, output_format, args.template)
     _report_chain(loaded)
     expansion = _expand(loaded)
     # --no-transform: a template to deploy where macros cannot run; other transforms stay for CloudFormation.
     template = (
         without_transform(expansion.template, args.macro_name) if args.no_transform else expansion.template
     )
-    _write(args.output, dump(template, output_format))
+    _write(args.output, dump(template, output_format), source=args.template)
     return EXIT_OK
 
 
-def _without_macro(loaded: _Loaded, output: str | None, output_format: Format) -> int:
+def _without_macro(loaded: _Loaded, output: str | None, output_format: Format, source: str) -> int:
     """The Transform does not list the macro: nothing is expanded or corrected; the findings say what fails.
 
     The template is written as CloudFormation will receive it; 1 when it cannot deploy as written.
@@ -150,7 +184,7 @@ def _without_macro(loaded: _Loaded, output: str | None, output_format: Format) -
     for finding in model.findings:
         position = _error_position(loaded, finding.logical_id, finding.path)
         _say(loaded, position, f"{finding.severity}: {finding.code} {finding.lint_text()}")
-    _write(output, dump(template, output_format))
+    _write(output, dump(template, output_format), source=source)
     return EXIT_TEMPLATE if fails else EXIT_OK
 
 
@@ -196,7 +230,7 @@ def _run_event(args: argparse.Namespace) -> int:
         "params": {},
         "templateParameterValues": _parameter_defaults(fragment),
     }
-    _write(args.output, json.dumps(event, indent=2) + "\n")
+    _write(args.output, json.dumps(event, indent=2) + "\n", source=args.template)
     return EXIT_OK
 
 
@@ -221,12 +255,11 @@ def _parameter_defaults(template: Any) -> dict[str, Any]:
 
 
 def _load(template: str, region: str = DEFAULT_REGION, macro_name: str = cfn.TRANSFORM_NAME) -> _Loaded:
-    name = STDIN_NAME if template == STDIN else template
+    name = files.display_name(template)
     try:
-        text = sys.stdin.read() if template == STDIN else Path(template).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        print(f"{PROG}: error: cannot read {name}: {reason}", file=sys.stderr)
+        text = files.read_template(template)
+    except files.UnreadableInputError as error:
+        print(error, file=sys.stderr)
         raise CommandExit(EXIT_USAGE) from error
     try:
         decoded = decode(text, name)
@@ -276,12 +309,20 @@ def _say(loaded: _Loaded, position: tuple[int, int], message: str) -> None:
     print(f"{loaded.name}:{position[0]}:{position[1]}: {message}", file=sys.stderr)
 
 
-def _write(output: str | None, text: str) -> None:
+def _write(output: str | None, text: str, source: str | None = None) -> None:
+    """Write to standard output, or replace the file `output` whole; never over the `source` it came from."""
     if output is None or output == STDIN:
-        sys.stdout.write(text)
+        files.write_stdout(text)
         return
+    if source is not None and files.same_file(output, source):
+        print(
+            f"{PROG}: error: {output} is the input {source}: write the output to another file "
+            "(an expansion over its source would lose the author's file)",
+            file=sys.stderr,
+        )
+        raise CommandExit(EXIT_USAGE)
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        files.write_atomic(output, text)
     except OSError as error:
         print(f"{PROG}: error: cannot write {output}: {error.strerror or error}", file=sys.stderr)
         raise CommandExit(EXIT_USAGE) from error

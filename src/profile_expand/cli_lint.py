@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from profile_expand import cfn
+from profile_expand import cfn, files
 
 PROG: Final = "profile-expand lint"
 MACRO_NAME_OPTION: Final = "--macro-name"
@@ -74,7 +74,7 @@ def run(arguments: Sequence[str]) -> int:
             else:
                 print(str(error))
             return EXIT_CFN_LINT_FAILED
-        _runner(Runner, Match)(config).cli()
+        _runner(Runner, Match, get_formatter)(config).cli()
     except SystemExit as stop:  # cfn-lint always ends this way, with its exit bits (or usage: 2)
         return stop.code if isinstance(stop.code, int) else EXIT_CFN_LINT_FAILED
     except Exception as error:  # cfn-lint raised instead of reporting: one line, never a traceback
@@ -113,8 +113,9 @@ def split_macro_name(arguments: Sequence[str]) -> tuple[str | None, list[str]]:
     return macro_name, rest
 
 
-def _runner(runner: Any, match: Any) -> Any:
-    """cfn-lint's Runner, but one template's crash inside cfn-lint is that template's E0002, not the run's end."""
+def _runner(runner: Any, match: Any, get_formatter: Any) -> Any:
+    """cfn-lint's Runner, but one template's crash inside cfn-lint is that template's E0002, not the run's
+    end, and its report is written whole or not at all."""
     from cfnlint.rules.errors import RuleError
     from cfnlint.runner.template import run_template_by_file_paths  # type: ignore[import-untyped]
 
@@ -148,6 +149,25 @@ def _runner(runner: Any, match: Any) -> Any:
                         )
                     ]
                 yield from found
+
+        def _cli_output(self, matches: list[Any]) -> None:
+            # cfn-lint's own order and text; the file replaced whole (cfn-lint truncates, then writes).
+            matches.sort(key=lambda found: (found.filename or "", found.linenumber, found.rule.id))
+            output = get_formatter(self.config).print_matches(matches, self.rules, config=self.config)
+            if output:
+                target = self.config.output_file
+                try:
+                    if target:
+                        files.write_atomic(target, output)
+                    else:
+                        files.write_stdout(output + "\n")
+                except OSError as error:
+                    where = target or "standard output"
+                    print(f"{PROG}: error: cannot write {where}: {error.strerror or error}", file=sys.stderr)
+                    if not target:
+                        files.silence_stdout()
+                    raise SystemExit(EXIT_USAGE) from error
+            self._exit(matches)
 
     return Runner
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from pathlib import Path
 from typing import Any, Final
 
-from profile_expand.errors import TemplateSyntaxError
+from profile_expand import files
+from profile_expand.errors import InvalidTemplateError, TemplateSyntaxError
 from profile_expand.migrate import Conversion, Plan
-from profile_expand.migrate_source import MigrateError, migrate_text
+from profile_expand.migrate_source import LocatedMigrateError, MigrateError, migrate_text
 
 EXIT_OK: Final = 0
 EXIT_CHANGES: Final = 1
 EXIT_USAGE: Final = 2
-STDIN: Final = "-"
+STDIN: Final = files.STDIN
 
 
 def register(commands: Any) -> None:
@@ -44,16 +44,12 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    name = "<stdin>" if args.template == STDIN else args.template
+    name = files.display_name(args.template)
     try:
-        if args.template == STDIN:
-            text = sys.stdin.read()
-        else:
-            # newline="": CRLF files stay CRLF (read_text would turn them into LF).
-            with Path(args.template).open(encoding="utf-8", newline="") as stream:
-                text = stream.read()
-    except OSError as error:
-        print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
+        # CRLF files stay CRLF: the text is written back with the author's own line ends.
+        text = files.read_template(args.template, keep_newlines=True)
+    except files.UnreadableInputError as error:
+        print(error, file=sys.stderr)
         return EXIT_USAGE
     try:
         migration = migrate_text(text, None if args.template == STDIN else args.template)
@@ -61,7 +57,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}:{error.line}:{error.column}: {error.message}", file=sys.stderr)
         return EXIT_USAGE
     except MigrateError as error:
-        print(f"{name}: cannot edit this file: {error}", file=sys.stderr)
+        where = f"{name}:{error.line}:{error.column}" if isinstance(error, LocatedMigrateError) else name
+        print(f"{where}: cannot edit this file: {error}; nothing written", file=sys.stderr)
+        return EXIT_CHANGES
+    except InvalidTemplateError as error:
+        # The macro rejects the template (or a conversion of it): migrate converts nothing it cannot prove.
+        for problem in error.errors:
+            print(f"{name}: {problem}", file=sys.stderr)
+        print(f"{name}: nothing written", file=sys.stderr)
         return EXIT_CHANGES
     report = sys.stdout if args.check else sys.stderr
     for line in describe(migration.plan):
@@ -83,13 +86,17 @@ def run(args: argparse.Namespace) -> int:
             name,
             f"{name} (migrated)",
         )
-        sys.stdout.writelines(diff)
+        files.write_stdout("".join(diff))
         return EXIT_CHANGES if migration.plan.conversions else EXIT_OK
-    if args.output:
-        with Path(args.output).open("w", encoding="utf-8", newline="") as stream:
-            stream.write(migration.text)
-    else:
-        sys.stdout.write(migration.text)
+    if not args.output or args.output == STDIN:
+        files.write_stdout(migration.text)
+        return EXIT_OK
+    # In place (-o TEMPLATE) is safe: the file is replaced whole, or left as it was.
+    try:
+        files.write_atomic(args.output, migration.text)
+    except OSError as error:
+        print(f"{name}: error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

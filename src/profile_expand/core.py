@@ -10,7 +10,7 @@ raised together, sorted by logical ID.
 # compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
 from profile_expand.conditions import Requirement, excludes, named, negated, plan_condition
@@ -25,11 +25,15 @@ from profile_expand.errors import (
     TemplateWarning,
     error_order,
 )
+from profile_expand.index import TemplateIndex, index_template
 from profile_expand.inline_roles import apply_name_rules, inline_role_properties, satisfies
 from profile_expand.mistakes import judge, site_role_rules
 from profile_expand.model import (
+    PROFILE,
+    PROFILE_WRONG_FORM,
     ROLE,
     SHORTHAND,
+    TOO_DEEP,
     Correction,
     Entry,
     Found,
@@ -39,10 +43,11 @@ from profile_expand.model import (
     Profile,
     Use,
     classify,
-    entries,
     generated_profile_id,
+    rejudged,
     role_as_profile,
     shorthand_without_transform,
+    site_entries,
 )
 from profile_expand.profile_options import (
     NO_OPTIONS,
@@ -52,24 +57,22 @@ from profile_expand.profile_options import (
     template_defaults,
     with_required_prefix,
 )
-from profile_expand.readiness import dependency_closure, depends_on_list, policies_by_role
+from profile_expand.readiness import dependents, depends_on_list
 from profile_expand.roles import (
-    MAX_LOGICAL_ID,
     REFERENCE,
     IfChoice,
     NoValue,
     Rejected,
     RoleChoice,
     RoleRef,
-    TemplateIndex,
     UseRole,
-    index_template,
     parse_role,
 )
-from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
+from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, sites_for
 from profile_expand.text import Path, digest, quote, short
 
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
+_NONE: Requirement = frozenset()  # no condition terms
 
 __all__ = [
     "Expansion",
@@ -140,23 +143,35 @@ def analyse(
     if resources is None:
         # Without the Transform the macro never runs: the missing section is cfn-lint's E1001 alone.
         return Model((), _macro_findings(diagnostics) if transform_declared else (), None)
-    if transform_declared:
-        for finding in unexpanded_loops(resources, macro_name):
-            diagnostics.at(finding.logical_id, finding.path).error(finding.message)
+    if not _within_limits(resources, None, diagnostics):
+        return Model((), _macro_findings(diagnostics), None)
     index = index_template(template, resources)
+    if transform_declared:
+        for finding in unexpanded_loops(dict(index.loops), macro_name):
+            diagnostics.at(finding.logical_id, finding.path).error(finding.message)
+    if not _within_limits(resources, index, diagnostics):
+        return Model((), _macro_findings(diagnostics), None)
+    if transform_declared:
+        _check_sections(template, index, diagnostics)
     defaults = template_defaults(template, diagnostics)
-    found, uses = collect(resources, index, defaults, diagnostics)
-    judgement = judge(found, uses, resources, index, lint=lint, macro_name=macro_name)
+    found, uses = collect(index, defaults, diagnostics)
     if not transform_declared:
+        mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name)
         shorthand = [shorthand_without_transform(f, macro_name) for f in found if f.kind == SHORTHAND]
-        mistakes, certain = judgement
         judged = (*(c.finding for c in certain), *mistakes)
         return Model(found, (*shorthand, *_roles_as_profiles(found, (), macro_name), *judged), None)
     plan = None
     if uses:
-        plan = make_plan(uses, resources, defaults, diagnostics)
-        check(plan, template, resources, index, diagnostics)
-    mistakes, certain = judgement
+        plan = make_plan(uses, index, defaults, diagnostics)
+        # The mistakes are judged against the template as the macro leaves it: a site may name a profile
+        # (or role) the macro generates, and a second expansion must find nothing left to do.
+        as_it_will_be = index.with_generated(_generated_types(plan))
+        found = rejudged(found, as_it_will_be)
+        plan = _with_naming_sites(plan, found, as_it_will_be)
+        check(plan, index, diagnostics)
+        _check_generated_roles_named(found, plan, diagnostics)
+        index = as_it_will_be
+    mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name)
     corrections = _corrections(certain, diagnostics)
     if diagnostics.has_errors():
         plan = None
@@ -187,6 +202,55 @@ def uses_shorthand(template: Mapping[str, Any]) -> bool:
     """Whether any site of the template holds the IamRole shorthand: what only the macro can deploy."""
     found = analyse(template, transform_declared=False, lint=False).found
     return any(leaf.kind == SHORTHAND for leaf in found)
+
+
+def _generated_types(plan: Plan) -> dict[str, str]:
+    types = {role.logical_id: cfn.IAM_ROLE_TYPE for role in plan.roles}
+    types.update((profile.logical_id, cfn.INSTANCE_PROFILE_TYPE) for profile in plan.profiles)
+    return types
+
+
+def _with_naming_sites(plan: Plan, found: tuple[Found, ...], index: TemplateIndex) -> Plan:
+    """A site naming a generated profile uses it too: the profile exists whenever that site may (its
+    resource's Condition, the Fn::If branches around it), as for the uses it is generated for."""
+    needs: dict[str, set[Requirement]] = {}
+    for leaf in found:
+        if leaf.kind in (PROFILE, PROFILE_WRONG_FORM) and leaf.profile in index.generated:
+            condition = index.resource_conditions.get(leaf.logical_id)
+            need: Requirement = frozenset((named(condition),)) if condition else _NONE
+            if cfn.FN_IF in leaf.path:
+                need |= _branch_terms(index.resources[leaf.logical_id], leaf.path)
+            needs.setdefault(leaf.profile, set()).add(need)
+    if not needs:
+        return plan
+    profiles = []
+    for profile in plan.profiles:
+        extra = needs.get(profile.logical_id)
+        if extra is not None:
+            role = profile.role.condition
+            # As for every use: the profile exists only with its role.
+            added = {need | {named(role)} if role else need for need in extra}
+            requirements = profile.requirements | added
+            profile = profile._replace(requirements=requirements, condition=plan_condition(requirements))
+        profiles.append(profile)
+    return plan._replace(profiles=tuple(profiles))
+
+
+def _check_generated_roles_named(found: tuple[Found, ...], plan: Plan, diagnostics: Diagnostics) -> None:
+    """A role the macro generates, named where an instance profile belongs: its profile goes there."""
+    generated = {role.logical_id: role for role in plan.roles}
+    for leaf in found:
+        role = generated.get(leaf.role or "") if leaf.kind == ROLE else None
+        if role is None:
+            continue
+        profiles = [p.logical_id for p in plan.profiles if p.roles_entry == cfn.ref(role.logical_id)]
+        form = leaf.form or leaf.site.writes
+        instead = " or ".join(f"`{form.shown(profile)}`" for profile in profiles)
+        diagnostics.at(leaf.logical_id, leaf.path).error(
+            f"{quote(leaf.value)} is role {short(role.logical_id)}, which ProfileExpand generates for the "
+            f"inline {cfn.IAM_ROLE_SHORTHAND} of {', '.join(role.users)}, but {leaf.site.profile_property} "
+            f"takes an instance profile: write {instead or 'an instance profile'}."
+        )
 
 
 def _corrections(certain: tuple[Correction, ...], diagnostics: Diagnostics) -> tuple[Correction, ...]:
@@ -258,6 +322,48 @@ def _resources(
     return resources
 
 
+def _within_limits(
+    resources: Mapping[str, Any], index: TemplateIndex | None, diagnostics: Diagnostics
+) -> bool:
+    """CloudFormation's own limits, checked first: the number of resources before the index is built,
+    the length of logical IDs as it is built. Past them no template deploys, and no later pass runs."""
+    if index is None:
+        if len(resources) > cfn.MAX_RESOURCES:
+            diagnostics.at("").error(_too_many(f"the template has {len(resources)} resources"))
+            return False
+        return True
+    for logical_id in index.long_ids:
+        diagnostics.at(logical_id).error(
+            f"the logical ID is {len(logical_id)} characters long, more than CloudFormation's "
+            f"{cfn.MAX_LOGICAL_ID}; shorten it."
+        )
+    return not diagnostics.has_errors()
+
+
+def _too_many(count: str) -> str:
+    return (
+        f"{count}, more than CloudFormation's limit of {cfn.MAX_RESOURCES}; split the template into "
+        "nested stacks (each with its own `Transform: ProfileExpand`) or share roles between resources."
+    )
+
+
+def _check_sections(template: Mapping[str, Any], index: TemplateIndex, diagnostics: Diagnostics) -> None:
+    """Conditions is a mapping, and each resource's Condition names one of them: the macro copies
+    conditions onto what it generates, and would otherwise replace the section or write a dangling name."""
+    if cfn.CONDITIONS in template and not isinstance(template[cfn.CONDITIONS], Mapping):
+        diagnostics.at("").error(
+            f"{cfn.CONDITIONS} must be a mapping of condition names to conditions, not "
+            f"{quote(template[cfn.CONDITIONS])}."
+        )
+        return
+    for logical_id, condition in index.undefined_conditions:
+        spot = diagnostics.at(logical_id, (cfn.CONDITION,))
+        if isinstance(condition, str):
+            spot.error(f"condition {quote(condition)} is not defined in {cfn.CONDITIONS}; define it there.")
+        else:
+            spot.error(f"{cfn.CONDITION} takes a condition name (a string), not {quote(condition)}.")
+
+
 def _macro_findings(diagnostics: Diagnostics) -> tuple[Finding, ...]:
     """What the macro answers: its errors (unique, sorted) if any, else its warnings (sorted)."""
     if diagnostics.has_errors():
@@ -282,29 +388,36 @@ def _roles_as_profiles(
 
 
 def collect(
-    resources: Mapping[str, Any], index: TemplateIndex, defaults: ProfileOptions, diagnostics: Diagnostics
+    index: TemplateIndex, defaults: ProfileOptions, diagnostics: Diagnostics
 ) -> tuple[tuple[Found, ...], tuple[Use, ...]]:
     """Every value found at a site, judged; and the uses: the sites the macro rewrites."""
     found: list[Found] = []
     uses: list[Use] = []
-    for logical_id, resource in resources.items():
-        if not (isinstance(logical_id, str) and isinstance(resource, Mapping)):
-            continue
-        kind = resource.get(cfn.TYPE)
-        sites = sites_for(kind) if isinstance(kind, str) else ()
-        if not sites:
-            continue
+    for logical_id, resource, sites in index.sited:
         spot = diagnostics.at(logical_id)
         condition = resource.get(cfn.CONDITION)
-        requirement: Requirement = frozenset({named(condition)} if isinstance(condition, str) else ())
+        requirement: Requirement = frozenset((named(condition),)) if isinstance(condition, str) else _NONE
         for site in sites:
             # A container inside Fn::If (e.g. LaunchTemplateData: !If [...]) is rewritten in each branch,
             # and what that branch uses exists under the branch's condition.
-            for path, container in containers(resource, site.container, through_fn_if=True):
-                at_site = list(entries(site, path, container))
-                in_branch = requirement | _branch_terms(resource, path) if cfn.FN_IF in path else requirement
+            for path, at_site in site_entries(resource, site):
+                if at_site is None:
+                    spot.below(*path).error(cfn.TOO_DEEP_IF)
+                    continue
                 for entry in at_site:
+                    # Inside Fn::If branches (around the container, or an option entry) what the entry
+                    # uses exists under the branches' conditions.
+                    in_branch = (
+                        requirement | _branch_terms(resource, entry[0])
+                        if cfn.FN_IF in entry[0]
+                        else requirement
+                    )
                     leaves = classify(logical_id, site, entry, index)
+                    if any(leaf.kind == TOO_DEEP for leaf in leaves):
+                        for leaf in leaves:
+                            if leaf.kind == TOO_DEEP:
+                                spot.below(*leaf.path).error(cfn.TOO_DEEP_IF)
+                        continue
                     found.extend(leaves)
                     if len(at_site) > 1 and _conflicts(site, entry, at_site, spot):
                         continue
@@ -318,7 +431,7 @@ def collect(
                     # site's own choice.
                     if site.profile_name_prefix:
                         options = with_required_prefix(options, site.profile_name_prefix, at)
-                    rules = _role_rules(resources, resource, site, index, at)
+                    rules = _role_rules(resource, site, index, at)
                     options = options.over(defaults)
                     roles = tuple(_roles_of(choice, in_branch))
                     uses.append(
@@ -333,7 +446,8 @@ def _conflicts(site: Site, entry: Entry, at_site: list[Entry], spot: Spot) -> bo
     Only asked when a container holds more than one entry."""
     container, key, _, shorthand = entry
     if site.kind is SiteKind.OPTION_SETTING:
-        if not shorthand or all(other[3] for other in at_site):
+        # Entries in two branches of one Fn::If never deploy together.
+        if not shorthand or all(other[3] or _exclusive_paths(container, other[0]) for other in at_site):
             return False
         spot.below(*container, "OptionName").error(
             f"both {cfn.IAM_ROLE_SHORTHAND} and {site.profile_property} options are set in "
@@ -400,10 +514,10 @@ def _corrected_role(site: Site, value: object, leaves: tuple[Found, ...]) -> str
 
 
 def _role_rules(
-    resources: Mapping[str, Any], resource: Mapping[str, Any], site: Site, index: TemplateIndex, spot: Spot
+    resource: Mapping[str, Any], site: Site, index: TemplateIndex, spot: Spot
 ) -> tuple[RoleNameRule, ...]:
     """The site's naming rule for the role, when it applies to this resource."""
-    rules, undecided = site_role_rules(resources, resource, site, index)
+    rules, undecided = site_role_rules(resource, site, index)
     when, rule = site.role_name_rule_when, site.role_name_rule
     if undecided and when is not None and rule is not None:
         spot.warn(
@@ -427,6 +541,14 @@ def _check_misplaced(resource: Mapping[str, Any], sites: tuple[Site, ...], spot:
     )
 
 
+def _exclusive_paths(first: Path, second: Path) -> bool:
+    """Whether two paths part in the two branches of one Fn::If (never both deployed)."""
+    for position, (step, other) in enumerate(zip(first, second, strict=False)):
+        if step != other:
+            return position > 0 and first[position - 1] == cfn.FN_IF and {step, other} == {1, 2}
+    return False
+
+
 def _branch_terms(resource: Mapping[str, Any], path: Path) -> Requirement:
     """The conditions of the Fn::If branches a path goes through: the condition, or its Fn::Not."""
     terms = set()
@@ -443,22 +565,28 @@ def _branch_terms(resource: Mapping[str, Any], path: Path) -> Requirement:
 
 
 def make_plan(
-    uses: tuple[Use, ...], resources: Mapping[str, Any], defaults: ProfileOptions, diagnostics: Diagnostics
+    uses: tuple[Use, ...], index: TemplateIndex, defaults: ProfileOptions, diagnostics: Diagnostics
 ) -> Plan:
     """The roles and profiles to generate for the uses, and the dependencies to add."""
     roles = _plan_inline_roles(uses, diagnostics)
     profiles = _plan_profiles(uses, roles, defaults, diagnostics)
-    depends_on = _plan_readiness(uses, resources, diagnostics)
+    depends_on = _plan_readiness(uses, index, diagnostics)
     return Plan(uses, roles, profiles, depends_on)
 
 
 def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[RoleRef, Requirement]]:
-    """Each role a choice may use, with the condition terms under which it is used."""
-    if isinstance(choice, UseRole):
-        yield choice.role, requirement
-    elif isinstance(choice, IfChoice):
-        yield from _roles_of(choice.when_true, requirement | {named(choice.condition)})
-        yield from _roles_of(choice.when_false, requirement | {negated(choice.condition)})
+    """Each role a choice may use, with the condition terms under which it is used, in branch order.
+
+    Iterative, and the terms become a set only where a role is used: a chain of Fn::If 31 deep built
+    a set at every level."""
+    pending: list[tuple[RoleChoice, tuple[str, ...]]] = [(choice, ())]
+    while pending:
+        here, terms = pending.pop()
+        if isinstance(here, UseRole):
+            yield here.role, requirement.union(terms) if terms else requirement
+        elif isinstance(here, IfChoice):
+            pending.append((here.when_false, (*terms, negated(here.condition))))
+            pending.append((here.when_true, (*terms, named(here.condition))))
 
 
 def _plan_inline_roles(uses: tuple[Use, ...], diagnostics: Diagnostics) -> tuple[InlineRole, ...]:
@@ -562,34 +690,34 @@ def _profile_groups(
 
 
 def _plan_readiness(
-    uses: tuple[Use, ...], resources: Mapping[str, Any], diagnostics: Diagnostics
+    uses: tuple[Use, ...], index: TemplateIndex, diagnostics: Diagnostics
 ) -> dict[str, list[str]]:
     """Resource -> policies on its roles that it must wait for (DependsOn to add, in logical-ID order:
     reordering the template must not reorder a resource's DependsOn)."""
-    attached = policies_by_role(resources)
+    attached = index.policies_by_role
     if not attached:
         return {}
-    closures: dict[str, set[str]] = {}
-    wanted: dict[str, list[str]] = {}
+    resources = index.resources
+    dependents_of = dependents(resources)
+    wanted: dict[str, set[str]] = {}
     for use in uses:
         if not use.readiness:
             continue  # the author (or profile-expand migrate, keeping a stack as it was) turned it off here
         resource = resources[use.logical_id]
+        written = set(depends_on_list(resource) or ())
         for role, _ in use.roles:
-            for policy in attached.get(role.template_role or "", []):
-                if policy in wanted.get(use.logical_id, []) or policy in (depends_on_list(resource) or []):
+            for policy in attached.get(role.template_role or "", ()):
+                if policy in wanted.get(use.logical_id, ()) or policy in written:
                     continue
-                if policy not in closures:
-                    closures[policy] = dependency_closure(resources, policy)
                 policy_condition = resources[policy].get(cfn.CONDITION)
-                if use.logical_id in closures[policy]:
+                if policy in dependents_of(use.logical_id):
                     reason = f"policy {policy} already depends on {use.logical_id} (a cycle)"
                 elif policy_condition is not None and policy_condition != resource.get(cfn.CONDITION):
                     reason = f"policy {policy} is under Condition {policy_condition}"
                 elif depends_on_list(resource) is None:
                     reason = "its DependsOn is not a logical ID or a list of them"
                 else:
-                    wanted.setdefault(use.logical_id, []).append(policy)
+                    wanted.setdefault(use.logical_id, set()).add(policy)
                     continue
                 diagnostics.at(use.logical_id, (cfn.DEPENDS_ON,)).warn(
                     f"DependsOn {policy} was not added because {reason}; the resource may start "
@@ -601,37 +729,27 @@ def _plan_readiness(
 # -- check -------------------------------------------------------------------------------------------
 
 
-def check(
-    plan: Plan,
-    template: Mapping[str, Any],
-    resources: Mapping[str, Any],
-    index: TemplateIndex,
-    diagnostics: Diagnostics,
-) -> None:
+def check(plan: Plan, index: TemplateIndex, diagnostics: Diagnostics) -> None:
     """What the plan would break: services' role naming rules, taken IDs and names, CloudFormation's limits."""
     for use in plan.uses:
         if not use.role_rules:
             continue
         for role, _ in use.roles:
             if role.definition is None:
-                _check_role_rules(use, role, resources, diagnostics.at(use.logical_id, use.path))
-    _check_generated_ids(plan, template, resources, index, diagnostics)
+                _check_role_rules(use, role, index, diagnostics.at(use.logical_id, use.path))
+    _check_generated_ids(plan, index, diagnostics)
     _check_profile_names(plan.profiles, diagnostics)
-    count = len(resources) + len(plan.roles) + len(plan.profiles)
+    count = len(index.resources) + len(plan.roles) + len(plan.profiles)
     if count > cfn.MAX_RESOURCES:
-        diagnostics.at("").error(
-            f"the expanded template would have {count} resources, more than CloudFormation's limit of "
-            f"{cfn.MAX_RESOURCES}; split the template into nested stacks (each with its own "
-            "`Transform: ProfileExpand`) or share roles between resources."
-        )
+        diagnostics.at("").error(_too_many(f"the expanded template would have {count} resources"))
 
 
-def _check_role_rules(use: Use, role: RoleRef, resources: Mapping[str, Any], spot: Spot) -> None:
+def _check_role_rules(use: Use, role: RoleRef, index: TemplateIndex, spot: Spot) -> None:
     """A service's naming rule for the role: an error when the role's name cannot meet it."""
     for rule in use.role_rules:
         if role.template_role:
-            properties = resources[role.template_role].get(cfn.PROPERTIES)
-            verdict = satisfies(properties if isinstance(properties, Mapping) else {}, rule)
+            properties = index.role_properties[role.template_role]
+            verdict = satisfies(properties, rule)
             if verdict is None:
                 spot.warn(
                     f"{use.site.resource_type} needs a role with {rule.describe()}; role {role.template_role} "
@@ -646,7 +764,6 @@ def _check_role_rules(use: Use, role: RoleRef, resources: Mapping[str, Any], spo
         if verdict is False:
             named_as = quote(role.roles_entry)
             if role.template_role:
-                properties = resources[role.template_role].get(cfn.PROPERTIES) or {}
                 named_as = f"{role.template_role} (RoleName {quote(properties.get(cfn.ROLE_NAME))})"
             spot.error(
                 f"{use.site.resource_type} needs a role with {rule.describe()}, "
@@ -654,17 +771,10 @@ def _check_role_rules(use: Use, role: RoleRef, resources: Mapping[str, Any], spo
             )
 
 
-def _check_generated_ids(
-    plan: Plan,
-    template: Mapping[str, Any],
-    resources: Mapping[str, Any],
-    index: TemplateIndex,
-    diagnostics: Diagnostics,
-) -> None:
+def _check_generated_ids(plan: Plan, index: TemplateIndex, diagnostics: Diagnostics) -> None:
     """Each generated logical ID fits CloudFormation, is free and names one resource; so is the name of
     its new condition."""
-    conditions = template.get(cfn.CONDITIONS)
-    condition_names = set(conditions) if isinstance(conditions, Mapping) else set()
+    condition_names = set(index.condition_names)
     generated: list[tuple[InlineRole | Profile, str]] = [(role, "role") for role in plan.roles]
     generated += [(profile, "instance profile") for profile in plan.profiles]
     first_holder: dict[str, tuple[InlineRole | Profile, str]] = {}
@@ -682,7 +792,7 @@ def _check_generated_ids(
             )
             continue
         chosen = isinstance(resource, Profile) and resource.options.logical_id is not None
-        problem = _id_problem(resource.logical_id, chosen, resources, index)
+        problem = _id_problem(resource.logical_id, chosen, index)
         if problem and chosen:
             spot.error(f"Profile LogicalId {short(resource.logical_id)} {problem}.")
         elif problem:
@@ -700,15 +810,15 @@ def _check_generated_ids(
             condition_names.add(name)
 
 
-def _id_problem(
-    logical_id: str, chosen: bool, resources: Mapping[str, Any], index: TemplateIndex
-) -> str | None:
+def _id_problem(logical_id: str, chosen: bool, index: TemplateIndex) -> str | None:
     """Why a generated logical ID cannot be used (chosen: the author wrote it as a Profile LogicalId)."""
-    if len(logical_id) > MAX_LOGICAL_ID:
-        return f"is longer than CloudFormation's {MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+    if len(logical_id) > cfn.MAX_LOGICAL_ID:
+        return (
+            f"is longer than CloudFormation's {cfn.MAX_LOGICAL_ID} characters; shorten the role's logical ID"
+        )
     if logical_id not in index.taken_ids:
         return None
-    other = resources.get(logical_id)
+    other = index.resources.get(logical_id)
     owner = f"a resource of type {other.get(cfn.TYPE)}" if isinstance(other, Mapping) else "taken"
     if logical_id in index.parameter_types:
         owner = "a parameter"
@@ -770,23 +880,25 @@ def render(template: Mapping[str, Any], model: Model) -> Expansion:
     if plan is None and not model.corrections:
         return Expansion(dict(template), warnings, (), 0)
     new_resources = dict(template[cfn.RESOURCES])
+    # Every rewrite of a resource is applied in one copy of it: a rewrite at a time copied a list of
+    # 10,000 launch specifications once per specification.
+    rewrites: dict[str, list[tuple[Path, Callable[[Any], Any]]]] = {}
     for correction in model.corrections:
-        new_resources[correction.logical_id] = _replace_at(
-            new_resources[correction.logical_id], correction.path, _constant(correction.value)
-        )
+        rewrites.setdefault(correction.logical_id, []).append((correction.path, _constant(correction.value)))
+    if plan is not None:
+        ids_by_options: dict[str, dict[str, str]] = {}
+        for profile in plan.profiles:
+            ids_by_options.setdefault(profile.options.key, {})[profile.role.key] = profile.logical_id
+        for use in plan.uses:
+            # A use whose every branch is AWS::NoValue has no profile of its own.
+            value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
+            rewrites.setdefault(use.logical_id, []).append((use.container, _writer(use, value)))
+    for logical_id, at in rewrites.items():
+        new_resources[logical_id] = _replace_each(new_resources[logical_id], at)
     if plan is None:
         result = dict(template)
         result[cfn.RESOURCES] = new_resources
         return Expansion(result, warnings, (), 0)
-    ids_by_options: dict[str, dict[str, str]] = {}
-    for profile in plan.profiles:
-        ids_by_options.setdefault(profile.options.key, {})[profile.role.key] = profile.logical_id
-    for use in plan.uses:
-        # A use whose every branch is AWS::NoValue has no profile of its own.
-        value = _render_choice(use.choice, use.site.writes, ids_by_options.get(use.options.key, {}))
-        new_resources[use.logical_id] = _replace_at(
-            new_resources[use.logical_id], use.container, _writer(use, value)
-        )
     for logical_id, policies in plan.depends_on.items():
         new_resources[logical_id] = _with_depends_on(new_resources[logical_id], policies)
     new_conditions: dict[str, Any] = {}
@@ -880,18 +992,35 @@ def _writer(use: Use, value: Any) -> Callable[[Any], Any]:
     return write_property
 
 
-def _replace_at(node: Any, path: Path, rewrite: Callable[[Any], Any]) -> Any:
-    """A copy of node with rewrite applied at path; only the containers on the path are copied."""
-    if not path:
-        return rewrite(node)
-    step, rest = path[0], path[1:]
-    if isinstance(node, list) and isinstance(step, int):
-        copied = list(node)
-        copied[step] = _replace_at(node[step], rest, rewrite)
-        return copied
-    copied_mapping = dict(node)
-    copied_mapping[step] = _replace_at(node[step], rest, rewrite)
-    return copied_mapping
+# The key of a _Trie level holding the rewrites at that level's path (no step of a path is None).
+_HERE: Final = None
+_Trie = dict[Any, Any]
+
+
+def _replace_each(node: Any, rewrites: list[tuple[Path, Callable[[Any], Any]]]) -> Any:
+    """A copy of node with each rewrite applied at its path, in order; each container on the paths is
+    copied once however many rewrites lie below it."""
+    trie: _Trie = {}
+    for path, rewrite in rewrites:
+        level = trie
+        for step in path:
+            level = level.setdefault(step, {})
+        level.setdefault(_HERE, []).append(rewrite)
+    return _apply(node, trie)
+
+
+def _apply(node: Any, trie: _Trie) -> Any:
+    """Rewrites below first, then those here (which keep what they do not replace: a container's own
+    rewrite renames one key and keeps the values below it)."""
+    steps = [step for step in trie if step is not _HERE]
+    if steps:
+        copied: Any = list(node) if isinstance(node, list) else dict(node)
+        for step in steps:
+            copied[step] = _apply(node[step], trie[step])
+        node = copied
+    for rewrite in trie.get(_HERE, ()):
+        node = rewrite(node)
+    return node
 
 
 def _with_depends_on(resource: Mapping[str, Any], policies: list[str]) -> dict[str, Any]:

@@ -92,10 +92,9 @@ def satisfies(properties: Mapping[str, Any], rule: RoleNameRule) -> bool | None:
     return None
 
 
-def carries_policy(role: Mapping[str, Any], policy_name: str) -> bool:
-    """Whether a role resource's ManagedPolicyArns names the AWS managed policy (in any spelling)."""
-    properties = role.get(cfn.PROPERTIES)
-    arns = properties.get(MANAGED_POLICY_ARNS) if isinstance(properties, Mapping) else None
+def carries_policy(properties: Mapping[str, Any], policy_name: str) -> bool:
+    """Whether a role's ManagedPolicyArns (in its Properties) names the AWS managed policy (any spelling)."""
+    arns = properties.get(MANAGED_POLICY_ARNS)
     return isinstance(arns, list) and any(policy_name in quote(entry) for entry in arns)
 
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import yaml
 
-from profile_expand import cfn
+from profile_expand import cfn, files
 from profile_expand.errors import ProfileExpandError
 
 PROG: Final = "profile-expand cfnlintrc"
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             f"{PROG}: note: {path} is rewritten from its settings; its comments are not kept", file=sys.stderr
         )
     try:
-        path.write_text(yaml.safe_dump(merged, sort_keys=False, default_flow_style=False), encoding="utf-8")
+        files.write_atomic(path, yaml.safe_dump(merged, sort_keys=False, default_flow_style=False))
     except OSError as error:
         print(f"{PROG}: error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
         return 2

@@ -39,6 +39,15 @@ class MigrateError(ProfileExpandError):
     """The file cannot be edited as planned (a layout migrate does not handle); nothing is written."""
 
 
+class LocatedMigrateError(MigrateError):
+    """A MigrateError at a place in the file: 1-based `line` and `column`."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
 class Migration(NamedTuple):
     """The migrated text, the plan it follows, and how its expansion differs from the original (a bug)."""
 
@@ -55,7 +64,9 @@ class _Edit(NamedTuple):
 
 def migrate_text(text: str, filename: str | None = None) -> Migration:
     """Plan the migration of a template file and write it; the result is re-read and proven equal."""
-    original = decode(text, filename).plain
+    decoded = decode(text, filename)
+    _refuse_merge_keys(decoded.nodes)
+    original = decoded.plain
     the_plan = plan(original)
     if not the_plan.conversions:
         return Migration(text, the_plan, ())
@@ -68,10 +79,38 @@ def migrate_text(text: str, filename: str | None = None) -> Migration:
 # -- nodes -------------------------------------------------------------------------------------------
 
 
+def _refuse_merge_keys(nodes: Any) -> None:
+    """A `<<` merge key: the text does not say which value each key has, so no edit of it is safe."""
+    stack = [nodes]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if getattr(node, "using_merge", False):
+                mark: Any = getattr(node, "start_mark", None)
+                raise LocatedMigrateError(
+                    mark.line + 1,
+                    mark.column + 1,
+                    "a YAML merge key (<<), which CloudFormation does not support; resolve it (aws "
+                    "cloudformation package does) and migrate the result",
+                )
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def _compose(text: str) -> Any:
     from ruamel.yaml import YAML  # only migrate needs it: kept out of the other commands' start-up
+    from ruamel.yaml.error import MarkedYAMLError
 
-    return YAML(typ="rt").compose(text)
+    try:
+        return YAML(typ="rt").compose(text)
+    except MarkedYAMLError as error:
+        # PyYAML (CloudFormation's reading) accepts a few things ruamel.yaml, which migrate edits with,
+        # does not: a tab after `key:`, say.
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        message = f"{error.problem or error}, which migrate's YAML editor (ruamel.yaml) does not read"
+        raise LocatedMigrateError(line, column, message) from error
 
 
 def _entries(node: Any) -> list[tuple[Any, Any]]:
@@ -310,9 +349,19 @@ def _transform_edit(text: str, root: Any, fmt: Format) -> _Edit:
     if existing is not None:
         value = existing[1]
         end = _content_end(text, value)
-        if type(value).__name__ == "ScalarNode":
+        if type(value).__name__ == "ScalarNode" or (
+            type(value).__name__ == "MappingNode" and value.flow_style
+        ):
+            # One transform (a name, or `{Name: ..., Parameters: ...}`) becomes a list of two.
             start = int(value.start_mark.index)
             return _Edit(start, end, f"[{text[start:end]}, {macro}]")
+        if type(value).__name__ == "MappingNode":
+            raise LocatedMigrateError(
+                value.start_mark.line + 1,
+                value.start_mark.column + 1,
+                "the Transform is a mapping over several lines; write it as a list, "
+                "[{Name: ..., Parameters: ...}], and run migrate again",
+            )
         if value.flow_style:
             if not value.value:
                 closing = text.rfind("]", 0, end + 1)

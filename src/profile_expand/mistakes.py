@@ -25,6 +25,7 @@ from profile_expand.errors import (
     WARNING,
     Finding,
 )
+from profile_expand.index import RoleEntry, TemplateIndex
 from profile_expand.inline_roles import carries_policy, satisfies
 from profile_expand.model import (
     PROFILE,
@@ -41,7 +42,6 @@ from profile_expand.roles import (
     ARN,
     REFERENCE,
     SUB,
-    TemplateIndex,
     role_arn_mention,
     role_mention,
     template_role_in,
@@ -63,7 +63,6 @@ Judgement = tuple[tuple[Finding, ...], tuple[Correction, ...]]
 def judge(
     found: tuple[Found, ...],
     uses: tuple[Use, ...],
-    resources: Mapping[str, Any],
     index: TemplateIndex,
     *,
     lint: bool = True,
@@ -80,12 +79,12 @@ def judge(
             _wrong_form(leaf, findings, corrections)
         elif leaf.kind == ROLE_NAME and lint:
             findings.append(_role_by_name(leaf, macro_name))
-    for logical_id in _profile_ids(index):
-        _roles_by_arn(logical_id, resources[logical_id], index, findings, corrections)
+    for logical_id, role_entries in index.profile_roles.items():
+        _roles_by_arn(logical_id, role_entries, index, findings, corrections)
     if lint:
         used = _used_profiles(found)
-        findings.extend(_untrusted_roles(used, uses, resources, index))
-        findings.extend(_naming_rules(found, used, resources, index))
+        findings.extend(_untrusted_roles(used, uses, index))
+        findings.extend(_naming_rules(found, used, index))
     unique = dict.fromkeys(findings)  # one finding per place and message, in the order found
     return tuple(unique), tuple(corrections)
 
@@ -119,7 +118,7 @@ def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correct
     fix: Any = None
     if profile is not None and not (isinstance(value, str) and wanted is ProfileForm.NAME):
         fix = wanted.reference(profile)
-        shown = f"!Ref {profile}" if wanted is ProfileForm.NAME else f"!GetAtt {profile}.Arn"
+        shown = wanted.shown(profile)
         what = f"is the {written} of instance profile {short(profile)}"
     elif isinstance(value, str) and wanted is ProfileForm.NAME and value.rsplit("/", 1)[-1]:
         fix = shown = value.rsplit("/", 1)[-1]
@@ -150,7 +149,7 @@ def _role_by_name(found: Found, macro_name: str) -> Finding:
     site, role = found.site, found.role or ""
     profile = generated_profile_id(role)
     wanted = wanted_forms(site, found.form)
-    reference = f"!Ref {profile}" if ProfileForm.NAME in wanted else f"!GetAtt {profile}.Arn"
+    reference = (ProfileForm.NAME if ProfileForm.NAME in wanted else ProfileForm.ARN).shown(profile)
     message = (
         f"{quote(found.value)} is the RoleName of role {short(role)}, and no instance profile of this "
         f"template has that name, but {where(found)} takes an instance profile "
@@ -165,36 +164,14 @@ def _role_by_name(found: Found, macro_name: str) -> Finding:
 # -- a profile's Roles holding an ARN -----------------------------------------------------------------
 
 
-def _profile_ids(index: TemplateIndex) -> list[str]:
-    return [lid for lid, kind in index.resource_types.items() if kind == cfn.INSTANCE_PROFILE_TYPE]
-
-
-def _role_entries(profile: Mapping[str, Any]) -> Iterator[tuple[Path, object]]:
-    """(path below the profile, value) of each entry of its Roles, both branches of an Fn::If."""
-    properties = profile.get(cfn.PROPERTIES)
-    roles = properties.get(cfn.ROLES) if isinstance(properties, Mapping) else None
-    if isinstance(roles, list):
-        for position, entry in enumerate(roles):
-            yield from _branches((cfn.PROPERTIES, cfn.ROLES, position), entry)
-
-
-def _branches(path: Path, value: object) -> Iterator[tuple[Path, object]]:
-    if cfn.is_fn_if(value):
-        assert isinstance(value, dict)
-        for position in (1, 2):
-            yield from _branches((*path, cfn.FN_IF, position), value[cfn.FN_IF][position])
-    else:
-        yield path, value
-
-
 def _roles_by_arn(
     logical_id: str,
-    profile: Mapping[str, Any],
+    role_entries: tuple[RoleEntry, ...],
     index: TemplateIndex,
     findings: list[Finding],
     corrections: list[Correction],
 ) -> None:
-    for path, entry in _role_entries(profile):
+    for path, entry in role_entries:
         mention = role_arn_mention(entry, index)
         if mention is None:
             continue
@@ -233,9 +210,9 @@ def _used_profiles(found: tuple[Found, ...]) -> dict[str, Found]:
     return used
 
 
-def _template_roles_of(profile: Mapping[str, Any], index: TemplateIndex) -> Iterator[str]:
+def _template_roles_of(profile: str, index: TemplateIndex) -> Iterator[str]:
     """The template's roles in a profile's Roles: by Ref, GetAtt Arn, Fn::Sub or their literal RoleName."""
-    for _, entry in _role_entries(profile):
+    for _, entry in index.profile_roles.get(profile, ()):
         mention = role_mention(entry, index)
         if mention is not None and mention[0] is not None:
             yield mention[0]
@@ -244,11 +221,11 @@ def _template_roles_of(profile: Mapping[str, Any], index: TemplateIndex) -> Iter
 
 
 def _untrusted_roles(
-    used: Mapping[str, Found], uses: tuple[Use, ...], resources: Mapping[str, Any], index: TemplateIndex
+    used: Mapping[str, Found], uses: tuple[Use, ...], index: TemplateIndex
 ) -> Iterator[Finding]:
     users: dict[str, str] = {}  # role -> how an instance gets it
     for profile, leaf in used.items():
-        for role in _template_roles_of(resources[profile], index):
+        for role in _template_roles_of(profile, index):
             users.setdefault(
                 role,
                 f"instance profile {short(profile)} (used by {short(leaf.logical_id)} at "
@@ -267,8 +244,9 @@ def _untrusted_roles(
     from profile_expand.trust import Trust, ec2_trust
 
     for role, user in users.items():
-        properties = resources[role].get(cfn.PROPERTIES)
-        document = properties.get(_TRUST_DOCUMENT) if isinstance(properties, Mapping) else None
+        if role in index.generated:
+            continue  # a role the macro generates trusts EC2
+        document = index.role_properties[role].get(_TRUST_DOCUMENT)
         if ec2_trust(document) is not Trust.NOT_EC2:
             continue  # EC2 is trusted, or an intrinsic leaves it open: never guess
         yield _finding(
@@ -285,7 +263,7 @@ def _untrusted_roles(
 
 
 def site_role_rules(
-    resources: Mapping[str, Any], resource: Mapping[str, Any], site: Site, index: TemplateIndex
+    resource: Mapping[str, Any], site: Site, index: TemplateIndex
 ) -> tuple[tuple[RoleNameRule, ...], bool]:
     """The site's naming rules for the role inside its profile, as they apply to this resource; and
     whether it stays undecided (the rule holds only if a role outside the template carries a policy)."""
@@ -296,31 +274,34 @@ def site_role_rules(
         return (rule,), False
     related = next((value for _, value in containers(resource, when.role_property)), None)
     related_role = template_role_in(related, index)
-    if related_role is not None:
-        return ((rule,) if carries_policy(resources[related_role], when.policy_name) else ()), False
+    if related_role is not None and related_role not in index.generated:
+        carried = carries_policy(index.role_properties[related_role], when.policy_name)
+        return ((rule,) if carried else ()), False
     return (), related is not None
 
 
 def _naming_rules(
-    found: tuple[Found, ...], used: Mapping[str, Found], resources: Mapping[str, Any], index: TemplateIndex
+    found: tuple[Found, ...], used: Mapping[str, Found], index: TemplateIndex
 ) -> Iterator[Finding]:
     for leaf in found:
         site = leaf.site
         if leaf.kind not in (PROFILE, PROFILE_WRONG_FORM) and leaf.how is None:
             continue
         if site.profile_name_prefix:
-            yield from _profile_name_rule(leaf, site.profile_name_prefix, resources)
+            yield from _profile_name_rule(leaf, site.profile_name_prefix, index)
         if leaf.profile is None or used.get(leaf.profile) != leaf:
             continue
-        rules, _ = site_role_rules(resources, resources[leaf.logical_id], site, index)
+        rules, _ = site_role_rules(index.resources[leaf.logical_id], site, index)
         for rule in rules:
-            for role in dict.fromkeys(_template_roles_of(resources[leaf.profile], index)):
-                yield from _role_name_rule(leaf, role, rule, resources)
+            for role in dict.fromkeys(_template_roles_of(leaf.profile, index)):
+                yield from _role_name_rule(leaf, role, rule, index)
 
 
-def _profile_name_rule(leaf: Found, prefix: str, resources: Mapping[str, Any]) -> Iterator[Finding]:
+def _profile_name_rule(leaf: Found, prefix: str, index: TemplateIndex) -> Iterator[Finding]:
     """A service's prefix for the profile's own name (RDS Custom: AWSRDSCustom)."""
     need = f"{leaf.site.resource_type} needs an instance profile whose name starts with {prefix}"
+    if leaf.profile in index.generated:
+        return  # the macro gives the profiles it generates the prefix
     if leaf.profile is None:
         # A literal name or profile ARN: the name is what it says.
         if isinstance(leaf.value, str):
@@ -333,8 +314,7 @@ def _profile_name_rule(leaf: Found, prefix: str, resources: Mapping[str, Any]) -
                     f"{need}, but {quote(leaf.value)} names {quote(name)}: use a profile named {prefix}...",
                 )
         return
-    profile = resources[leaf.profile]
-    properties = profile.get(cfn.PROPERTIES)
+    properties = index.resources[leaf.profile].get(cfn.PROPERTIES)
     written = properties.get(cfn.INSTANCE_PROFILE_NAME) if isinstance(properties, Mapping) else None
     user = f"{short(leaf.logical_id)} uses it at {format_path(leaf.path)}"
     if written is None:
@@ -356,12 +336,9 @@ def _profile_name_rule(leaf: Found, prefix: str, resources: Mapping[str, Any]) -
         )
 
 
-def _role_name_rule(
-    leaf: Found, role: str, rule: RoleNameRule, resources: Mapping[str, Any]
-) -> Iterator[Finding]:
+def _role_name_rule(leaf: Found, role: str, rule: RoleNameRule, index: TemplateIndex) -> Iterator[Finding]:
     """A service's rule for the role inside a hand-written profile (ECS managed instances, PCS, RDS)."""
-    properties = resources[role].get(cfn.PROPERTIES)
-    properties = properties if isinstance(properties, Mapping) else {}
+    properties = index.role_properties[role]
     verdict = satisfies(properties, rule)
     need = (
         f"{leaf.site.resource_type} needs the role in instance profile {short(leaf.profile)} (used by "

@@ -23,9 +23,10 @@ from profile_expand.errors import (
     WARNING,
     Finding,
 )
+from profile_expand.index import EMPTY_INDEX, TemplateIndex, branches
 from profile_expand.profile_options import ProfileOptions
-from profile_expand.roles import ARN, BUILT, RoleChoice, RoleRef, TemplateIndex, role_mention
-from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
+from profile_expand.roles import ARN, BUILT, RoleChoice, RoleRef, role_mention
+from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
 from profile_expand.text import Path, quote
 
 # What a value found at a site is. mistakes.py derives the findings (and the macro's corrections) of the
@@ -38,6 +39,7 @@ PROFILE_WRONG_FORM: Final = (
 PROFILE: Final = "profile"  # a profile of the template, in a form the property takes
 ROLE_NAME: Final = "role-name"  # the literal RoleName of a template role (no profile has that name)
 UNKNOWN: Final = "unknown"  # a name, a parameter, an import, another intrinsic: nothing to judge
+TOO_DEEP: Final = "too-deep"  # an Fn::If nested more than cfn.MAX_IF_DEPTH deep: an error
 
 OPTION_NAME: Final = "OptionName"
 OPTION_VALUE: Final = "Value"
@@ -187,18 +189,50 @@ def entries(site: Site, path: Path, container: object) -> Iterator[Entry]:
     if site.kind is SiteKind.OPTION_SETTING:
         if not isinstance(container, list):
             return
-        for position, entry in enumerate(container):
-            if not (isinstance(entry, Mapping) and entry.get(OPTION_NAMESPACE) == site.option_namespace):
-                continue
-            option = entry.get(OPTION_NAME)
-            if option == cfn.IAM_ROLE_SHORTHAND or option == site.profile_property:
-                shorthand = option == cfn.IAM_ROLE_SHORTHAND
-                yield (*path, position), OPTION_VALUE, entry.get(OPTION_VALUE), shorthand
+        for position, item in enumerate(container):
+            # An entry may sit in an Fn::If branch (the other branch another entry, or AWS::NoValue).
+            for entry_path, entry in branches((*path, position), item):
+                if not (isinstance(entry, Mapping) and entry.get(OPTION_NAMESPACE) == site.option_namespace):
+                    continue
+                option = entry.get(OPTION_NAME)
+                if option == cfn.IAM_ROLE_SHORTHAND or option == site.profile_property:
+                    shorthand = option == cfn.IAM_ROLE_SHORTHAND
+                    yield entry_path, OPTION_VALUE, entry.get(OPTION_VALUE), shorthand
     elif isinstance(container, Mapping):
         if cfn.IAM_ROLE_SHORTHAND in container:
             yield path, cfn.IAM_ROLE_SHORTHAND, container[cfn.IAM_ROLE_SHORTHAND], True
         if site.profile_property in container:
             yield path, site.profile_property, container[site.profile_property], False
+
+
+def site_entries(resource: Mapping[str, Any], site: Site) -> Iterator[tuple[Path, list[Entry] | None]]:
+    """Each container of one site of a resource (both branches of an Fn::If on the way) and the
+    entries in it, or None where Fn::If is nested too deep to look: the one walk of a resource's
+    sites, for the core and the guard."""
+    for path, container in containers(resource, site.container, through_fn_if=True):
+        yield path, None if cfn.is_fn_if(container) else list(entries(site, path, container))
+
+
+def site_values(
+    resource_type: str,
+    properties: Mapping[str, Any],
+    logical_id: str = "",
+    index: TemplateIndex = EMPTY_INDEX,
+) -> tuple[Found, ...]:
+    """Every value at a site of one resource, classified, from its type and (resolved) properties alone:
+    what the guard judges of one resource at a time. Without `index`, nothing is a template's resource.
+
+    >>> [leaf.kind for leaf in site_values("AWS::EC2::Instance", {"IamInstanceProfile": "arn:aws:iam::1:role/r"})]
+    ['role']
+    """
+    resource = {cfn.TYPE: resource_type, cfn.PROPERTIES: properties}
+    return tuple(
+        leaf
+        for site in sites_for(resource_type)
+        for _, at_site in site_entries(resource, site)
+        for entry in at_site or ()
+        for leaf in classify(logical_id, site, entry, index)
+    )
 
 
 def classify(logical_id: str, site: Site, entry: Entry, index: TemplateIndex) -> tuple[Found, ...]:
@@ -208,16 +242,35 @@ def classify(logical_id: str, site: Site, entry: Entry, index: TemplateIndex) ->
         return (Found(logical_id, site, container, key, (), value, SHORTHAND),)
     found = []
     for steps, leaf, form in _leaves(site, value, (), None, top=True):
+        if cfn.is_fn_if(leaf):  # nested deeper than _leaves looks
+            found.append(Found(logical_id, site, container, key, steps, leaf, TOO_DEEP, form=form))
+            continue
         kind, role, how, profile = _judge(site, leaf, form, index)
         found.append(Found(logical_id, site, container, key, steps, leaf, kind, role, how, form, profile))
     return tuple(found)
+
+
+def rejudged(found: tuple[Found, ...], index: TemplateIndex) -> tuple[Found, ...]:
+    """The leaves judged again against the index of the template as the macro leaves it: only a leaf
+    that named nothing of the template (UNKNOWN) can now name a generated resource."""
+    if not index.generated:
+        return found
+    return tuple(
+        _rejudge(leaf, index) if leaf.kind == UNKNOWN and not isinstance(leaf.value, str) else leaf
+        for leaf in found
+    )
+
+
+def _rejudge(leaf: Found, index: TemplateIndex) -> Found:
+    kind, role, how, profile = _judge(leaf.site, leaf.value, leaf.form, index)
+    return leaf._replace(kind=kind, role=role, how=how, profile=profile)
 
 
 def _leaves(
     site: Site, value: object, steps: Path, form: ProfileForm | None, *, top: bool
 ) -> Iterator[tuple[Path, object, ProfileForm | None]]:
     """Each value a deployment may use: both branches of an Fn::If, the Arn and Name of an object form."""
-    if cfn.is_fn_if(value):
+    if cfn.is_fn_if(value) and steps.count(cfn.FN_IF) < cfn.MAX_IF_DEPTH:
         assert isinstance(value, dict)
         for position in (1, 2):
             yield from _leaves(site, value[cfn.FN_IF][position], (*steps, cfn.FN_IF, position), form, top=top)
@@ -362,7 +415,7 @@ def _role_message(found: Found, macro_name: str) -> str:
     if found.role:
         role = found.role
         profile = generated_profile_id(role)
-        reference = f"!Ref {profile}" if form is ProfileForm.NAME else f"!GetAtt {profile}.Arn"
+        reference = form.shown(profile)
         return (
             f"{written} is role {role} (an {cfn.IAM_ROLE_TYPE}), but {where} takes {takes}. "
             f"{shorthand_advice(site, f'!Ref {role}', macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} with "

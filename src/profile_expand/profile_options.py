@@ -34,6 +34,9 @@ _PREFIX: Final = r"[\w+=,.@-]{1,64}"
 _LOGICAL_ID: Final = r"[A-Za-z0-9]{1,255}"
 
 
+_NO_OPTIONS_KEY: Final = "[null,null,null]"  # canonical([None, None, None])
+
+
 class ProfileOptions(NamedTuple):
     """What a generated profile looks like beyond its role. None means: not set."""
 
@@ -47,6 +50,8 @@ class ProfileOptions(NamedTuple):
     @property
     def key(self) -> str:
         # Without a LogicalId the key is what it always was: NamePrefix digests derive from it.
+        if self.path is None and self.name is None and self.name_prefix is None and self.logical_id is None:
+            return _NO_OPTIONS_KEY  # the usual case, asked for at every use
         if self.logical_id is None:
             return canonical([self.path, self.name, self.name_prefix])
         return canonical([self.path, self.name, self.name_prefix, self.logical_id])

@@ -3,42 +3,18 @@
 Without this, CloudFormation may start an instance as soon as its profile exists, before an
 AWS::IAM::Policy (or ManagedPolicy, or RolePolicy) on the same role is attached: the first boot then
 runs without its permissions. Dependencies that would close a cycle, or that point at a resource under
-another Condition, are not added.
+another Condition, are not added. Which policies attach to which role is read once, by index.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from profile_expand import cfn
 
-_POLICY_TYPES: Final = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
-_ROLE_POLICY_TYPE: Final = "AWS::IAM::RolePolicy"
 _SUB_NAME: Final = r"\$\{(?!!)([A-Za-z0-9]+)(?:\.[^}]*)?\}"
-
-
-def policies_by_role(resources: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Role logical ID -> logical IDs of the template's policies that attach to it (template order)."""
-    attached: dict[str, list[str]] = {}
-    for logical_id, resource in resources.items():
-        if not isinstance(resource, Mapping):
-            continue
-        properties = resource.get(cfn.PROPERTIES)
-        if not isinstance(properties, Mapping):
-            continue
-        kind = resource.get(cfn.TYPE)
-        if kind in _POLICY_TYPES and isinstance(properties.get(cfn.ROLES), list):
-            targets = properties[cfn.ROLES]
-        elif kind == _ROLE_POLICY_TYPE:
-            targets = [properties.get(cfn.ROLE_NAME)]
-        else:
-            continue
-        for target in targets:
-            if isinstance(target, Mapping) and isinstance(target.get(cfn.REF), str) and len(target) == 1:
-                attached.setdefault(target[cfn.REF], []).append(logical_id)
-    return attached
 
 
 def depends_on_list(resource: Mapping[str, Any]) -> list[str] | None:
@@ -79,13 +55,33 @@ def references(resource: object) -> Iterator[str]:
             pending.extend(node)
 
 
-def dependency_closure(resources: Mapping[str, Any], start: str) -> set[str]:
-    """Every resource `start` depends on, directly or through other resources."""
-    seen: set[str] = set()
-    pending = [start]
-    while pending:
-        for name in references(resources.get(pending.pop())):
-            if name in resources and name not in seen:
-                seen.add(name)
-                pending.append(name)
-    return seen
+def dependents(resources: Mapping[str, Any]) -> Callable[[str], frozenset[str]]:
+    """dependents(resources)(target): every resource that depends on `target`, directly or through
+    others. Each resource is read once, on the first question, however many targets are asked about
+    (a closure per policy re-read the template for each: quadratic in chained policies)."""
+    reverse: dict[str, set[str]] = {}
+    answers: dict[str, frozenset[str]] = {}
+    read: list[bool] = []
+
+    def read_once() -> None:
+        read.append(True)
+        for name, resource in resources.items():
+            for target in references(resource):
+                if target in resources and target != name:
+                    reverse.setdefault(target, set()).add(name)
+
+    def of(target: str) -> frozenset[str]:
+        if not read:
+            read_once()
+        if target not in answers:
+            seen: set[str] = set()
+            pending = [target]
+            while pending:
+                for name in reverse.get(pending.pop(), ()):
+                    if name not in seen:
+                        seen.add(name)
+                        pending.append(name)
+            answers[target] = frozenset(seen)
+        return answers[target]
+
+    return of

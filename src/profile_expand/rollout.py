@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import profile_expand
-from profile_expand import cfn
+from profile_expand import cfn, files
 from profile_expand.errors import ProfileExpandError, TemplateSyntaxError
 from profile_expand.yaml_io import decode, dump_json, to_plain
 
@@ -177,11 +177,10 @@ def stack_set_template(
 
 def _read_built_template(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
+        text = files.read_template(str(path))
+    except files.UnreadableInputError as error:
         raise RolloutError(
-            f"cannot read {path} ({error.strerror or error}): run `sam build` first, or name the built "
-            "template with --built-template"
+            f"{error.message}: run `sam build` first, or name the built template with --built-template"
         ) from error
     try:
         template = to_plain(decode(text, str(path)).nodes)
@@ -575,7 +574,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     if args.template_out:
-        args.template_out.write_text(dump_json(plan.template), encoding="utf-8")
+        try:
+            files.write_atomic(args.template_out, dump_json(plan.template))
+        except OSError as error:
+            print(
+                f"{PROG}: error: cannot write {args.template_out}: {error.strerror or error}", file=sys.stderr
+            )
+            return 2
     print(describe(plan))
     if args.dry_run:
         print("Dry run: nothing was created or changed.")

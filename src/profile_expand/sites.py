@@ -13,6 +13,7 @@ from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
 
+_NO_VALUE: Final = {cfn.REF: cfn.NO_VALUE}
 # A container path segment meaning "each item of this list".
 EACH: Final = "*"
 
@@ -34,6 +35,12 @@ class ProfileForm(Enum):
         if self is ProfileForm.NAME_OBJECT:
             return {"Name": cfn.ref(profile_id)}
         return {"Arn": cfn.get_att(profile_id, cfn.ARN_ATTRIBUTE)}
+
+    def shown(self, profile_id: str) -> str:
+        """How a message writes this form's reference in YAML short form (an object's: its inner one)."""
+        if self in (ProfileForm.ARN, ProfileForm.ARN_OBJECT):
+            return f"!GetAtt {profile_id}.Arn"
+        return f"!Ref {profile_id}"
 
 
 class SiteKind(Enum):
@@ -284,27 +291,37 @@ def containers(
 ) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every (path, value) reached from `node` by a site's container steps (EACH: every list item).
 
-    With through_fn_if, a Fn::If met on the way is followed into both branches (either may deploy):
-    the lint rules look there; the macro rewrites only what it can see without choosing a branch.
+    With through_fn_if, a Fn::If met on the way is followed into both branches (either may deploy),
+    at most cfn.MAX_IF_DEPTH deep: a deeper Fn::If is yielded as the container (the caller reports it).
+    Depth first, in the order written; iterative, so that a deep path costs no chain of generators.
     """
-    if through_fn_if and isinstance(node, Mapping) and len(node) == 1 and cfn.FN_IF in node:
-        branches = node[cfn.FN_IF]
-        if isinstance(branches, list) and len(branches) == 3:
-            for position in (1, 2):
-                yield from containers(
-                    branches[position], steps, (*path, cfn.FN_IF, position), through_fn_if=True
-                )
-        return
-    if not steps:
-        yield path, node
-        return
-    step, rest = steps[0], steps[1:]
-    if step == EACH:
-        if isinstance(node, list):
-            for position, item in enumerate(node):
-                yield from containers(item, rest, (*path, position), through_fn_if=through_fn_if)
-    elif isinstance(node, Mapping) and step in node:
-        yield from containers(node[step], rest, (*path, step), through_fn_if=through_fn_if)
+    # (value, how many steps taken, its path, how many Fn::If around it)
+    pending: list[tuple[Any, int, tuple[str | int, ...], int]] = [(node, 0, path, 0)]
+    while pending:
+        value, taken, here, depth = pending.pop()
+        # type() first: the Mapping ABC's check is a measurable share of a 500-site template's time.
+        mapping = type(value) is dict or isinstance(value, Mapping)
+        if through_fn_if and mapping and len(value) == 1 and cfn.FN_IF in value:
+            branches = value[cfn.FN_IF]
+            if isinstance(branches, list) and len(branches) == 3:
+                if depth >= cfn.MAX_IF_DEPTH:
+                    yield here, value
+                    continue
+                # A branch of AWS::NoValue holds no container (a common way to write "none here").
+                for position in (2, 1):
+                    if branches[position] != _NO_VALUE:
+                        pending.append((branches[position], taken, (*here, cfn.FN_IF, position), depth + 1))
+            continue
+        if taken == len(steps):
+            yield here, value
+            continue
+        step = steps[taken]
+        if step == EACH:
+            if isinstance(value, list):
+                for position in range(len(value) - 1, -1, -1):
+                    pending.append((value[position], taken + 1, (*here, position), depth))
+        elif mapping and step in value:
+            pending.append((value[step], taken + 1, (*here, step), depth))
 
 
 def sites_for(resource_type: str) -> tuple[Site, ...]:

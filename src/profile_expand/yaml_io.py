@@ -1,12 +1,18 @@
 """Template files in and out: decode with positions (cfn-lint's decoder), dump with short-form tags.
 
-Used by the CLI only; the core sees plain dicts, lists and strings.
+Used by the CLI only; the core sees plain dicts, lists and strings. Scalars are read as CloudFormation reads
+them: YAML 1.1 (`yes` is true, `017` is 15, as cfn-lint reads them too), except that a timestamp stays the
+text the author wrote, and the tags CloudFormation does not support (`!!set`, `!!binary`, `!!omap`,
+`!!pairs`) are refused at their line rather than changed into something else.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import math
+import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -14,9 +20,17 @@ from typing import Any, Final
 
 import yaml
 from cfnlint.decode import cfn_json, cfn_yaml  # type: ignore[import-untyped]
+from cfnlint.decode.mark import Mark  # type: ignore[import-untyped]
+from cfnlint.decode.node import dict_node, str_node  # type: ignore[import-untyped]
 
 from profile_expand import cfn
 from profile_expand.errors import TemplateSyntaxError
+
+# Mappings and lists nested deeper than this are refused at the first one too deep: the decoders and the
+# steps after them recurse, and no real template comes near it.
+MAX_NESTING: Final = 100
+# YAML tags CloudFormation does not support (its template-formats documentation): refused, never converted.
+_UNSUPPORTED_TAGS: Final = {"set": "!!set", "binary": "!!binary", "omap": "!!omap", "pairs": "!!pairs"}
 
 
 class Format(Enum):
@@ -54,19 +68,27 @@ def decode(text: str, filename: str | None = None) -> Decoded:
 
 
 def _decode_json(text: str) -> Any:
+    _check_json_nesting(text)
     try:
-        return cfn_json.loads(text)
+        nodes = cfn_json.loads(text)
     except cfn_json.JSONDecodeError as error:
         # cfn-lint's own error carries matches (duplicate keys, bad delimiters) with 1-based lines.
         first = error.matches[0]
         raise TemplateSyntaxError(first.linenumber, first.columnnumber, first.message) from error
     except json.JSONDecodeError as error:
         raise TemplateSyntaxError(error.lineno, error.colno, error.msg) from error
+    except ValueError as error:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        found = re.search(rf"\d{{{_max_digits() + 1},}}", text)
+        offset = found.start() if found else 0
+        line, column = _line_column(text, offset)
+        raise TemplateSyntaxError(line, column, _too_many_digits(len(found[0]) if found else 0)) from error
+    _check_values(nodes)
+    return nodes
 
 
 def _decode_yaml(text: str, filename: str | None) -> Any:
     try:
-        return cfn_yaml.loads(text, filename)
+        nodes = _load_yaml(text, filename)
     except cfn_yaml.CfnParseError as error:
         first = error.matches[0]
         raise TemplateSyntaxError(first.linenumber, first.columnnumber, first.message) from error
@@ -76,6 +98,152 @@ def _decode_yaml(text: str, filename: str | None) -> Any:
         raise TemplateSyntaxError(line, column, error.problem or str(error)) from error
     except yaml.YAMLError as error:
         raise TemplateSyntaxError(1, 1, str(error)) from error
+    except RecursionError as error:
+        line, column = _yaml_too_deep(text)
+        raise TemplateSyntaxError(line, column, _too_deep()) from error
+    _check_values(nodes)
+    return nodes
+
+
+class _Loader(cfn_yaml.CfnFullLoader):  # type: ignore[misc]
+    """cfn-lint's YAML loader, with the scalar readings of the module docstring."""
+
+
+def _located_error(node: Any, message: str) -> cfn_yaml.CfnParseError:
+    mark = node.start_mark
+    match = cfn_yaml.build_match(None, message, mark.line, mark.column, "")
+    return cfn_yaml.CfnParseError(None, [match])
+
+
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    # CloudFormation has no timestamp type: `2010-09-09` or `2030-01-01T00:00:00Z` is the text as written.
+    return str_node(node.value, node.start_mark, node.end_mark)
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_int(node)
+    except ValueError as error:
+        raise _located_error(node, _too_many_digits(sum(c.isdigit() for c in node.value))) from error
+
+
+def _refuse_tag(tag: str) -> Any:
+    def refuse(loader: _Loader, node: yaml.Node) -> Any:
+        raise _located_error(
+            node,
+            f"CloudFormation does not support the YAML tag {tag}: write the value as a plain list, mapping "
+            "or string",
+        )
+
+    return refuse
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+for _name, _tag in _UNSUPPORTED_TAGS.items():
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_name}", _refuse_tag(_tag))
+_Loader.add_multi_constructor("!", cfn_yaml.multi_constructor)
+
+
+def _load_yaml(text: str, filename: str | None) -> Any:
+    """cfn_yaml.loads with this module's loader: the same nodes, marks and checks."""
+    loader = _Loader(text, filename)
+    try:
+        template = loader.get_single_data()
+    except (yaml.YAMLError, RecursionError):
+        raise
+    except Exception as error:  # as cfn_yaml.loads: cfn-lint's constructors fail on odd keys (`yes:` twice)
+        match = cfn_yaml.build_match(filename, f"Template could not be parsed: {error}", 0, 0, "")
+        raise cfn_yaml.CfnParseError(filename, [match]) from error
+    finally:
+        loader.dispose()
+    if template is None:
+        return dict_node({}, Mark(0, 0), Mark(0, 0))
+    if "&" in text:
+        # cfn-lint's guard against alias amplification ("billion laughs").
+        cfn_yaml._guard_alias_expansion(template, filename)
+    return template
+
+
+def _max_digits() -> int:
+    limit: int = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+    return limit
+
+
+def _too_many_digits(digits: int) -> str:
+    return f"an integer of {digits} digits; at most {_max_digits()} are read: quote it to make it a string"
+
+
+def _too_deep() -> str:
+    return f"mappings and lists nested more than {MAX_NESTING} levels deep; profile-expand reads up to {MAX_NESTING}"
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+_JSON_TOKEN: Final = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_json_nesting(text: str) -> None:
+    """Refuse JSON nested too deeply before cfn-lint's recursive decoder meets it."""
+    if text.count("{") + text.count("[") <= MAX_NESTING:
+        return
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        kind = token[0]
+        if kind in "{[":
+            depth += 1
+            if depth > MAX_NESTING:
+                line, column = _line_column(text, token.start())
+                raise TemplateSyntaxError(line, column, _too_deep())
+        elif kind in "}]":
+            depth -= 1
+
+
+def _yaml_too_deep(text: str) -> tuple[int, int]:
+    """Where YAML first nests deeper than MAX_NESTING (parser events only, nothing constructed)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING and event.start_mark is not None:
+                    return event.start_mark.line + 1, event.start_mark.column + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return 1, 1
+
+
+def _check_values(nodes: Any) -> None:
+    """Refuse, at its place, a template nested deeper than MAX_NESTING or holding a number JSON cannot hold.
+
+    CloudFormation's processed template is JSON: `.inf`, `.nan` or `1e400` have no JSON form (Python's
+    would write `Infinity`, which no JSON reader takes). No recursion: the depth is what is checked.
+    """
+    stack: list[tuple[Any, int]] = [(nodes, 0)]
+    while stack:
+        node, depth = stack.pop()
+        entries: list[tuple[Any, Any]]
+        if isinstance(node, Mapping):
+            entries = list(node.items())
+        elif isinstance(node, list):
+            entries = [(None, child) for child in node]
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            line, column = _mark_position(node) or (1, 1)
+            raise TemplateSyntaxError(line, column, _too_deep())
+        for key, child in entries:
+            if isinstance(child, float) and not math.isfinite(child):
+                # A number has no mark of its own: its key's, or its list's.
+                line, column = _mark_position(key) or _mark_position(node) or (1, 1)
+                raise TemplateSyntaxError(
+                    line, column, f"the number {child} has no JSON form, so no CloudFormation value: quote it"
+                )
+            stack.append((child, depth + 1))
 
 
 def to_plain(value: Any) -> Any:

@@ -8,7 +8,7 @@ import pytest
 
 from profile_expand import InvalidTemplateError, expand, expand_with_report
 from profile_expand.inline_roles import apply_name_rules, managed_policy_arn, satisfies
-from profile_expand.readiness import dependency_closure, references
+from profile_expand.readiness import dependents, references
 from profile_expand.sites import RoleNameRule
 
 RDS = RoleNameRule(name_prefixes=("AWSRDSCustom",))
@@ -181,7 +181,7 @@ def test_references_walk_deep_templates_without_recursion() -> None:
         deep = {"Nested": [deep]}
     assert list(references({"Properties": deep})) == ["Target"]
     resources = {"A": {"Properties": deep}, "Target": {"DependsOn": "B"}, "B": {}}
-    assert dependency_closure(resources, "A") == {"Target", "B"}
+    assert dependents(resources)("B") == {"Target", "A"}
 
 
 def test_profile_options_and_inline_errors_are_all_reported() -> None:
