@@ -15,24 +15,13 @@ import pytest
 
 from profile_expand.cli import main
 from profile_expand.yaml_io import decode, to_plain
+from tests.functional.test_cli import ROLE
 from tests.support import ROOT, line_of
 from tests.support import write_file as write
 
 SAM = ROOT / "tests" / "fixtures" / "lint" / "sam"
 BAD = ROOT / "tests" / "fixtures" / "lint" / "templates" / "bad"
 
-ROLE = """\
-  AppRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal:
-              Service: ec2.amazonaws.com
-            Action: sts:AssumeRole
-"""
 
 # The classic mistake under the Transform: the macro corrects it, with a warning (W9002) and no error.
 ROLE_AS_PROFILE = f"""\
@@ -42,7 +31,7 @@ Resources:
     Type: AWS::EC2::Instance
     Properties:
       ImageId: ami-0123456789abcdef0
-      IamInstanceProfile: !Ref AppRole
+      IamInstanceProfile: !Ref HostRole
 """
 
 # The macro rejects this one (a misspelt role), and cfn-lint has its own error in another resource.
@@ -53,12 +42,12 @@ Resources:
     Type: AWS::EC2::Instance
     Properties:
       ImageId: ami-0123456789abcdef0
-      IamRole: !Ref AppRol
+      IamRole: !Ref HostRol
   Worker:
     Type: AWS::EC2::Instance
     Properties:
       ImageId: ami-0123456789abcdef0
-      IamRoel: !Ref AppRole
+      IamRoel: !Ref HostRole
 """
 
 
@@ -106,7 +95,7 @@ def test_a_template_the_macro_rejects_is_still_linted_by_cfn_lint(tmp_path, caps
 
     assert code == 2
     at = {(f["Rule"]["Id"], f["Location"]["Start"]["LineNumber"]) for f in findings}  # type: ignore[index]
-    assert ("E9002", line_of(TWO_TYPOS, "IamRole: !Ref AppRol")) in at
+    assert ("E9002", line_of(TWO_TYPOS, "IamRole: !Ref HostRol")) in at
     assert ("E3002", line_of(TWO_TYPOS, "IamRoel")) in at
 
 
@@ -170,7 +159,7 @@ EMOJI = {
     "Description": "Web server 🚀",
     "Transform": "ProfileExpand",
     "Resources": {
-        "AppRole": {
+        "HostRole": {
             "Type": "AWS::IAM::Role",
             "Properties": {
                 "AssumeRolePolicyDocument": {
@@ -189,7 +178,7 @@ EMOJI = {
             "Type": "AWS::EC2::Instance",
             "Properties": {
                 "ImageId": "ami-0123456789abcdef0",
-                "IamRole": {"Ref": "AppRole"},
+                "IamRole": {"Ref": "HostRole"},
                 "Tags": [{"Key": "Name", "Value": "café ☕"}],
             },
         },
@@ -255,7 +244,7 @@ Resources:
     Type: AWS::EC2::Instance
     Properties:
       ImageId: ami-0123456789abcdef0
-      IamRole: !Ref AppRole
+      IamRole: !Ref HostRole
 """
 
 
@@ -278,7 +267,7 @@ def test_serverless_application_from_sar_expands_and_lints_without_aws(tmp_path,
     expanded = json.loads(captured.out)
     assert expanded["Resources"]["Rotator"]["Type"] == "AWS::CloudFormation::Stack"
     assert expanded["Resources"]["Web"]["Properties"]["IamInstanceProfile"] == {
-        "Ref": "AppRoleInstanceProfile"
+        "Ref": "HostRoleInstanceProfile"
     }
     assert "Serverless Application Repository" in captured.err  # the placeholder is announced
 
@@ -373,7 +362,7 @@ Resources:
         Type: AWS::EC2::Instance
         Properties:
           ImageId: ami-0123456789abcdef0
-          IamRole: !Ref AppRole
+          IamRole: !Ref HostRole
 """
 
 
@@ -406,7 +395,7 @@ def test_expand_without_the_transform_corrects_nothing_and_shows_the_finding(tmp
     captured = capsys.readouterr()
     written = json.loads(captured.out)
     # As CloudFormation receives it: the role is still where the profile belongs, no profile made.
-    assert written["Resources"]["Web"]["Properties"]["IamInstanceProfile"] == {"Ref": "AppRole"}
-    assert "AppRoleInstanceProfile" not in written["Resources"]
+    assert written["Resources"]["Web"]["Properties"]["IamInstanceProfile"] == {"Ref": "HostRole"}
+    assert "HostRoleInstanceProfile" not in written["Resources"]
     assert "nothing expanded or corrected" in captured.err
     assert f"{source}:{line_of(text, 'IamInstanceProfile')}:" in captured.err and "E9001" in captured.err
