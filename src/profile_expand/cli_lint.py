@@ -48,8 +48,11 @@ def register(commands: Any) -> None:
 
 def run(arguments: Sequence[str]) -> int:
     """Lint as cfn-lint does, with the rules appended; cfn-lint's exit code."""
-    if any(argument in ("-h", "--help") for argument in arguments):
-        print(HELP)
+    try:
+        if any(argument in ("-h", "--help") for argument in arguments):
+            files.write_stdout(HELP + "\n")
+    except OSError as error:
+        return _cannot_write_stdout(error)
     try:
         macro_name, cfnlint_arguments = split_macro_name(arguments)
     except ValueError as error:
@@ -77,10 +80,18 @@ def run(arguments: Sequence[str]) -> int:
         _runner(Runner, Match, get_formatter)(config).cli()
     except SystemExit as stop:  # cfn-lint always ends this way, with its exit bits (or usage: 2)
         return stop.code if isinstance(stop.code, int) else EXIT_CFN_LINT_FAILED
+    except OSError as error:  # cfn-lint printing its help or usage into a closed pipe
+        return _cannot_write_stdout(error)
     except Exception as error:  # cfn-lint raised instead of reporting: one line, never a traceback
         print(f"{PROG}: error: cfn-lint: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_CFN_LINT_FAILED
     return 0
+
+
+def _cannot_write_stdout(error: OSError) -> int:
+    files.silence_stdout()
+    print(f"{PROG}: error: cannot write standard output: {error.strerror or error}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def split_macro_name(arguments: Sequence[str]) -> tuple[str | None, list[str]]:

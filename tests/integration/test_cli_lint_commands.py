@@ -82,3 +82,21 @@ def test_adding_the_macro_after_sam_changes_none_of_cfn_lints_findings(tmp_path:
         tmp_path,
     )
     assert linted - ours(linted) == plain
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--help"], [str(FIXTURES / "templates" / "bad" / "expansion_warning.yaml")]],
+    ids=["help", "findings"],
+)
+def test_a_closed_standard_output_is_one_line_and_exit_2(arguments: list[str]) -> None:
+    done = subprocess.run(
+        ["bash", "-c", '"$@" >&-', "lint", str(BIN / "profile-expand"), "lint", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr == "profile-expand lint: error: cannot write standard output: standard output is closed\n"
+    )
