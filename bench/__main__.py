@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import adversarial, coldstart, guard_runtime, inprocess, runtime
+from bench import adversarial, coldstart, guard_runtime, inprocess, lint, runtime
 from bench.generators import (
     MAX_RESOURCES,
     MAX_TEMPLATE_BYTES,
@@ -24,7 +25,14 @@ from bench.generators import (
 )
 from bench.report import machine, report
 from bench.settings import ADVERSARIAL_RATIO_TARGET, RESULTS
-from bench.targets import cold_start_targets, expansion_targets, lambda_runtime_targets, memory_targets
+from bench.targets import (
+    LINT_RATIO_TARGET,
+    cold_start_targets,
+    expansion_targets,
+    lambda_runtime_targets,
+    lint_targets,
+    memory_targets,
+)
 from profile_expand import expand
 
 
@@ -41,6 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-cold-start", action="store_true", help="skip the import-time sections")
     parser.add_argument(
         "--skip-lambda-runtime", action="store_true", help="skip the runs in the Lambda image"
+    )
+    parser.add_argument("--skip-lint", action="store_true", help="skip lint against plain cfn-lint")
+    parser.add_argument("--lint-rounds", type=int, default=2, help="alternating rounds of each lint row")
+    parser.add_argument(
+        "--sam-inputs",
+        type=Path,
+        default=os.environ.get("PROFILE_EXPAND_SAM_INPUTS") or None,
+        help="aws/serverless-application-model's tests/translator/input, for a lint row (not in this "
+        "repository; default $PROFILE_EXPAND_SAM_INPUTS)",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
@@ -81,14 +98,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(guard_run, str):
             print(f"bench: the guard's runs on the Lambda runtime skipped: {guard_run}", file=sys.stderr)
     memory = inprocess.measure_memory(large)
+    lint_rows = None if args.skip_lint else lint.measure(args.lint_rounds, args.sam_inputs)
     targets = [
         *expansion_targets(timings),
         *cold_start_targets(cold, python_runtime if not isinstance(python_runtime, str) else None),
         *memory_targets(memory),
         *lambda_runtime_targets(lambda_run if not isinstance(lambda_run, str) else None),
         *guard_runtime.targets(guard_run if not isinstance(guard_run, str) else None),
+        *lint_targets(lint_rows or []),
     ]
-    text = report(timings, cold, memory, args.rounds, started, host, python_runtime, lambda_run, targets)
+    lint_lines = (
+        None if lint_rows is None else lint.lint_section(lint_rows, args.lint_rounds, LINT_RATIO_TARGET)
+    )
+    text = report(
+        timings, cold, memory, args.rounds, started, host, python_runtime, lambda_run, targets, lint_lines
+    )
     text += guard_runtime.section(guard_run)
     print(text, end="")
     if not args.no_write:

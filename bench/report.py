@@ -156,6 +156,7 @@ def report(
     runtime: RuntimeColdStart | str | None,
     lambda_run: RuntimeRun | str | None,
     targets: list[Target],
+    lint_lines: list[str] | None = None,
 ) -> str:
     lines = [
         "# Benchmark results",
@@ -267,6 +268,8 @@ def report(
             "",
             f"RSS of that process by stage (MB, current / peak so far): {stages}.",
         ]
+    if lint_lines is not None:
+        lines += ["", *lint_lines]
     lines += ["", *targets_section(targets)]
     return "\n".join(lines) + "\n"
 

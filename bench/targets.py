@@ -14,6 +14,7 @@ from bench.coldstart import (
     RuntimeColdStart,
 )
 from bench.inprocess import Memory, Timing
+from bench.lint import LintTiming
 from bench.runtime import RuntimeRun, init_cpu_ms
 from bench.settings import IMPORT_BUDGET_MS, MEMORY_SHARE
 
@@ -37,6 +38,22 @@ def expansion_targets(timings: list[Timing]) -> list[Target]:
         Target(f"expand / JSON round trip, {t.label}", t.ratio, t.target, "x")
         for t in timings
         if t.target is not None
+    ]
+
+
+# Issue 16: `profile-expand lint` at most this many times plain cfn-lint's CPU time, both ways.
+LINT_RATIO_TARGET = 1.05
+
+
+def lint_targets(rows: list[LintTiming]) -> list[Target]:
+    return [
+        Target(
+            f"lint / plain cfn-lint, {row.label} ({row.templates}), {row.mode}",
+            row.ratio,
+            LINT_RATIO_TARGET,
+            "x",
+        )
+        for row in rows
     ]
 
 

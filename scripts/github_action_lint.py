@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -52,83 +51,17 @@ def main() -> int:
     print("+ " + shlex.join(command), flush=True)
     lint = subprocess.run(command, check=False, capture_output=True, text=True)
     sys.stdout.write(lint.stdout)
-    sys.stdout.write(lint.stderr)  # which transforms it applied, and the macro's own messages
+    sys.stdout.write(lint.stderr)
     code = lint.returncode
     if not sarif_file.is_file():
         return _usage(f"profile-expand lint wrote no SARIF (exit code {code}); see its messages above")
     sarif = json.loads(sarif_file.read_text(encoding="utf-8"))
-    # The macro's own errors and warnings (a template it rejects is not linted further) are printed as
-    # TEMPLATE:LINE:COLUMN: message, not as cfn-lint findings: carry them into the report as E9002/W9002.
-    if _add_macro_messages(sarif, lint.stderr, templates):
-        sarif_file.write_text(json.dumps(sarif, indent=2) + "\n", encoding="utf-8")
     results = _results(sarif)
     for result in results:
         print(_annotation(result))
     print(f"{len(results)} finding(s) in {len(templates)} template(s); SARIF: {sarif_file}")
     _outputs({"sarif-file": str(sarif_file), "exit-code": str(code), "findings": str(len(results))})
     return 0
-
-
-_MESSAGE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<warning>warning: )?(?P<text>.+)$")
-_MACRO_RULES = {
-    "E9002": ("error", "The ProfileExpand macro rejects this template (its own words)."),
-    "W9002": ("warning", "The ProfileExpand macro would warn about this template (its own words)."),
-}
-
-
-def _add_macro_messages(sarif: Any, stderr: str, templates: list[str]) -> int:
-    """Add each `file:line:col: message` line about a linted template to the SARIF run; how many added."""
-    runs = sarif.get("runs") or []
-    if not runs:
-        return 0
-    run = runs[0]
-    results = run.setdefault("results", [])
-    seen = {(_uri(r), _line(r), r.get("ruleId"), r.get("message", {}).get("text")) for r in results}
-    added = 0
-    for line in stderr.splitlines():
-        found = _MESSAGE.match(line)
-        if not found or found["file"] not in templates:
-            continue
-        rule = "W9002" if found["warning"] else "E9002"
-        key = (found["file"], int(found["line"]), rule, found["text"])
-        if key in seen:
-            continue
-        seen.add(key)
-        results.append(
-            {
-                "ruleId": rule,
-                "level": _MACRO_RULES[rule][0],
-                "message": {"text": found["text"]},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": found["file"], "uriBaseId": "EXECUTIONROOT"},
-                            "region": {"startLine": int(found["line"]), "startColumn": int(found["column"])},
-                        }
-                    }
-                ],
-            }
-        )
-        added += 1
-    if added:
-        rules = run.setdefault("tool", {}).setdefault("driver", {}).setdefault("rules", [])
-        known = {r.get("id") for r in rules}
-        for rule, (_, text) in _MACRO_RULES.items():
-            if rule not in known:
-                rules.append({"id": rule, "shortDescription": {"text": text}})
-    return added
-
-
-def _uri(result: dict[str, Any]) -> str | None:
-    locations = result.get("locations") or [{}]
-    uri: str | None = locations[0].get("physicalLocation", {}).get("artifactLocation", {}).get("uri")
-    return uri
-
-
-def _line(result: dict[str, Any]) -> int | None:
-    locations = result.get("locations") or [{}]
-    line: int | None = locations[0].get("physicalLocation", {}).get("region", {}).get("startLine")
-    return line
 
 
 def _results(sarif: Any) -> list[dict[str, Any]]:

@@ -67,3 +67,17 @@ def macro_event(fragment: Any, request_id: str = "req-0001", **extra: Any) -> di
 def fake_context_source() -> str:
     """Python source that builds the same fake context in a subprocess that cannot import the tests."""
     return f"import types\ncontext = types.SimpleNamespace(**{asdict(FakeLambdaContext())!r})\n"
+
+
+def write_file(folder: Path, name: str, text: str) -> Path:
+    """A UTF-8 file `name` in `folder` holding `text`."""
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based number of the only line of `text` containing `needle`."""
+    lines = [number for number, line in enumerate(text.splitlines(), start=1) if needle in line]
+    assert len(lines) == 1, (needle, lines)
+    return lines[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 RESOURCES: Final = "Resources"
@@ -38,6 +39,10 @@ ROLE_NAME: Final = "RoleName"
 IAM_ROLE_SHORTHAND: Final = "IamRole"
 METADATA_KEY: Final = "ProfileExpand"
 TRANSFORM_NAME: Final = "ProfileExpand"
+# The transforms CloudFormation may run before the macro, and the loops of the first.
+LANGUAGE_EXTENSIONS: Final = "AWS::LanguageExtensions"
+SERVERLESS: Final = "AWS::Serverless-2016-10-31"
+FOR_EACH_PREFIX: Final = "Fn::ForEach::"
 
 # Conditions: at most 10 terms per Fn::Or / Fn::And (and at least 2).
 MAX_CONDITION_TERMS: Final = 10
@@ -72,3 +77,21 @@ def is_fn_if(node: object) -> bool:
         return False
     branches = node[FN_IF]
     return isinstance(branches, list) and len(branches) == 3
+
+
+def transform_items(template: Any) -> list[Any]:
+    """The template's Transform as a list (a single transform is a list of one), as written."""
+    declared = template.get(TRANSFORM) if isinstance(template, Mapping) else None
+    if declared is None:
+        return []
+    return list(declared) if isinstance(declared, list) else [declared]
+
+
+def transform_name(item: Any) -> str:
+    """A Transform entry's name (one with parameters is written {Name: ..., Parameters: ...})."""
+    return str(item.get("Name")) if isinstance(item, Mapping) else str(item)
+
+
+def transform_names(template: Any) -> list[str]:
+    """The names of the template's transforms, in order."""
+    return [transform_name(item) for item in transform_items(template)]

@@ -7,6 +7,7 @@ aws-sam-translator. The core never imports this module; the CLI does.
 from __future__ import annotations
 
 import copy
+import functools
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from cfnlint.template.transforms import _language_extensions as cfnlint_le  # ty
 
 from profile_expand import cfn
 from profile_expand.errors import ChainError, ChainProblem
+from profile_expand.yaml_io import to_plain
 
-LANGUAGE_EXTENSIONS: Final = "AWS::LanguageExtensions"
-SERVERLESS: Final = "AWS::Serverless-2016-10-31"
+LANGUAGE_EXTENSIONS: Final = cfn.LANGUAGE_EXTENSIONS
+SERVERLESS: Final = cfn.SERVERLESS
 APPLICABLE: Final = (LANGUAGE_EXTENSIONS, SERVERLESS)
 DEFAULT_REGION: Final = "us-east-1"
 # Where a local CodeUri/DefinitionUri is shown to live; `sam package` uploads the real artifact.
@@ -31,6 +33,8 @@ _ARTIFACT_PROPERTIES: Final[dict[str, tuple[str, ...]]] = {
     "AWS::Serverless::Api": ("DefinitionUri",),
     "AWS::Serverless::HttpApi": ("DefinitionUri",),
     "AWS::Serverless::StateMachine": ("DefinitionUri",),
+    # A mapping here is an application of the Serverless Application Repository: SAM would ask SAR for it.
+    "AWS::Serverless::Application": ("Location",),
 }
 
 
@@ -48,22 +52,9 @@ class Chain:
     has_profile_expand: bool = True
 
 
-def transform_items(template: Any) -> list[Any]:
-    """The template's Transform as a list (a single transform is a list of one), as written."""
-    declared = template.get(cfn.TRANSFORM) if isinstance(template, Mapping) else None
-    if declared is None:
-        return []
-    return list(declared) if isinstance(declared, list) else [declared]
-
-
-def _transform_name(item: Any) -> str:
-    # A transform with parameters is written {Name: ..., Parameters: ...}.
-    return str(item.get("Name")) if isinstance(item, Mapping) else str(item)
-
-
-def transform_names(template: Any) -> list[str]:
-    """The names of the template's transforms, in order."""
-    return [_transform_name(item) for item in transform_items(template)]
+# Read in one place (cfn.py), shared with the core; kept under these names for the chain's callers.
+transform_items = cfn.transform_items
+transform_names = cfn.transform_names
 
 
 def without_transform(
@@ -75,7 +66,7 @@ def without_transform(
     CloudFormation (or cfn-lint) to see.
     """
     items = transform_items(template) if listed is None else listed
-    kept = [item for item in items if _transform_name(item) != macro_name]
+    kept = [item for item in items if cfn.transform_name(item) != macro_name]
     result: dict[str, Any] = {}
     for key, value in template.items():
         if key != cfn.TRANSFORM:
@@ -93,7 +84,7 @@ def apply_chain(template: Any, region: str = DEFAULT_REGION, macro_name: str = c
     ProfileExpand (the part CloudFormation has still to run).
     """
     items = transform_items(template)
-    names = [_transform_name(item) for item in items]
+    names = [cfn.transform_name(item) for item in items]
     if macro_name not in names:
         return Chain(template, left=names, has_profile_expand=False)
     position = names.index(macro_name)
@@ -209,7 +200,7 @@ def _collections_without_values(template: Any) -> Iterator[str]:
             continue
         for key, value in item.items():
             stack.append(value)
-            if not (isinstance(key, str) and key.startswith("Fn::ForEach::")):
+            if not (isinstance(key, str) and key.startswith(cfn.FOR_EACH_PREFIX)):
                 continue
             if not (isinstance(value, list) and len(value) == 3):
                 continue
@@ -243,9 +234,26 @@ def _intrinsics_in(value: Any) -> set[str]:
 
 
 def _serverless(template: Any, region: str, chain: Chain) -> Any:
+    translated, notes = translate_serverless(template, region)
+    chain.notes.extend(notes)
+    return translated
+
+
+def translate_serverless(template: Any, region: str = DEFAULT_REGION) -> tuple[dict[str, Any], list[str]]:
+    """SAM's translation of the template, as CloudFormation will run it, with no AWS call; and notes.
+
+    Local artifacts and Serverless Application Repository locations become placeholder S3 URIs (what
+    `sam package` and CloudFormation put there), as cfn-lint did before it stopped translating. SAM reads
+    plain data (its messages name a value's type); resources it passes through unchanged are given back
+    as the template's own, so that positions in the file still reach them. Raises ChainError.
+    """
     # Imported here: aws-sam-translator (and boto3 with it) is only needed for SAM templates.
     try:
-        import boto3
+        import boto3  # noqa: F401  (aws-sam-translator's own dependency: its absence is said here)
+        from samtranslator.metrics.metrics import (  # type: ignore[import-untyped]
+            DummyMetricsPublisher,
+            Metrics,
+        )
         from samtranslator.model.exceptions import (  # type: ignore[import-untyped]
             InvalidDocumentException,
         )
@@ -256,23 +264,77 @@ def _serverless(template: Any, region: str, chain: Chain) -> Any:
             SERVERLESS,
             [
                 ChainProblem(
-                    f"previewing SAM templates needs aws-sam-translator ({error}); pip install aws-sam-translator"
+                    "the macro receives SAM's translation of this template, and translating it needs "
+                    f"aws-sam-translator: pip install 'profile-expand[sam]' ({error})"
                 )
             ],
         ) from error
 
-    sam_template = copy.deepcopy(template)
-    chain.notes.extend(_replace_local_artifacts(sam_template))
+    sam_template = to_plain(template)
+    notes = list(_replace_local_artifacts(sam_template))
+    # SAM counts what it does; published to nowhere, or it warns of "unpublished metrics" on exit.
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
     translator = Translator(
         managed_policy_map={},
         sam_parser=Parser(),
-        # Only the region is read from the session (for AWS::Region and the partition); no AWS call.
-        boto_session=boto3.session.Session(region_name=region),
+        boto_session=_session(region),
+        metrics=metrics,
     )
     try:
-        return translator.translate(sam_template=sam_template, parameter_values={})
+        translated: dict[str, Any] = translator.translate(sam_template=sam_template, parameter_values={})
     except InvalidDocumentException as error:
         raise ChainError(SERVERLESS, list(_sam_messages(error))) from error
+    finally:
+        metrics.publish()
+    return _with_source_nodes(_stable_conditions(translated, template), template), notes
+
+
+@functools.cache
+def _session(region: str) -> Any:
+    """One boto3 session per region and run (making one costs more than translating a small template).
+
+    Only its region is read (for AWS::Region and the partition); it never calls AWS.
+    """
+    import boto3
+
+    return boto3.session.Session(region_name=region)
+
+
+def _stable_conditions(translated: dict[str, Any], source: Any) -> dict[str, Any]:
+    """SAM's combined conditions with their terms in name order, not in the order of a Python set.
+
+    SAM builds a shared usage plan's or a deployment preference's Fn::Or from a set, so the same input
+    gave a different text under another PYTHONHASHSEED. Fn::Or and Fn::And do not depend on the order.
+    """
+    conditions = translated.get(cfn.CONDITIONS)
+    written = source.get(cfn.CONDITIONS) if isinstance(source, Mapping) else None
+    written = written if isinstance(written, Mapping) else {}
+    if not isinstance(conditions, dict):
+        return translated
+    for name, condition in conditions.items():
+        if name in written or not (isinstance(condition, dict) and len(condition) == 1):
+            continue
+        ((function, terms),) = condition.items()
+        named = isinstance(terms, list) and all(
+            isinstance(term, dict) and list(term) == [cfn.CONDITION] and isinstance(term[cfn.CONDITION], str)
+            for term in terms
+        )
+        if function in (cfn.FN_OR, cfn.FN_AND) and named:
+            conditions[name] = {function: sorted(terms, key=lambda term: str(term[cfn.CONDITION]))}
+    return translated
+
+
+def _with_source_nodes(translated: dict[str, Any], source: Any) -> dict[str, Any]:
+    """The translation, with each resource SAM left as written replaced by the source's own node."""
+    resources = translated.get(cfn.RESOURCES)
+    originals = source.get(cfn.RESOURCES) if isinstance(source, Mapping) else None
+    if not isinstance(resources, dict) or not isinstance(originals, Mapping):
+        return translated
+    for logical_id, resource in resources.items():
+        original = originals.get(logical_id)
+        if original is not None and to_plain(original) == resource:
+            resources[logical_id] = original
+    return translated
 
 
 def _sam_messages(error: Any) -> Iterator[ChainProblem]:
@@ -301,7 +363,16 @@ def _replace_local_artifacts(template: Any) -> Iterator[str]:
             value = properties.get(name)
             if name == "CodeUri" and value is None and not _has_other_code(properties):
                 value = "."  # SAM CLI's default: the template's own folder
-            if isinstance(value, str) and not value.startswith("s3://"):
+            if name == "Location" and isinstance(value, Mapping):
+                application = value.get("ApplicationId")
+                key = str(application).rsplit("/", 1)[-1] if isinstance(application, str) else logical_id
+                uri = f"https://{LOCAL_ARTIFACT_BUCKET}.s3.amazonaws.com/serverlessrepo/{key}.yaml"
+                properties[name] = uri
+                yield (
+                    f"{logical_id}.{name} (a Serverless Application Repository application) is shown as "
+                    f"{uri}: the preview does not ask AWS for the application's template"
+                )
+            elif isinstance(value, str) and not value.startswith(("s3://", "https://")):
                 key = value.strip("./") or "."
                 uri = f"s3://{LOCAL_ARTIFACT_BUCKET}/{key}"
                 properties[name] = uri

@@ -12,25 +12,16 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 import profile_expand
-from profile_expand import cfn, cli_migrate, files, lintrc, rollout
-from profile_expand.chain import (
-    DEFAULT_REGION,
-    Chain,
-    apply_chain,
-    transform_items,
-    transform_names,
-    without_transform,
-)
-from profile_expand.core import Expansion, expand_with_report, uses_shorthand
-from profile_expand.errors import ChainError, CommandExit, InvalidTemplateError, TemplateSyntaxError
+from profile_expand import cfn, cli_lint, cli_migrate, files, lintrc, rollout
+from profile_expand.chain import DEFAULT_REGION, Chain, apply_chain, transform_names, without_transform
+from profile_expand.core import Expansion, analyse, expand_with_report, uses_shorthand
+from profile_expand.errors import ERROR, ChainError, CommandExit, InvalidTemplateError, TemplateSyntaxError
 from profile_expand.yaml_io import Format, decode, dump, locate, position_of, to_plain
 
 PROG: Final = "profile-expand"
@@ -43,17 +34,7 @@ EXIT_INTERNAL: Final = 3
 # Set to see the traceback of an internal error.
 DEBUG_VARIABLE: Final = "PROFILE_EXPAND_DEBUG"
 _OUTPUT_ERRORS: Final = frozenset({errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EFBIG, errno.EIO, 0})
-# cfn-lint's exit bits, by the severity of what it found.
-_LINT_BITS: Final = {"error": 2, "warning": 4, "informational": 8}
-_LINT_LEVELS: Final = {
-    "informational": ("informational", "warning", "error"),
-    "warning": ("warning", "error"),
-    "error": ("error",),
-    "none": (),
-}
 EVENT_ACCOUNT_ID: Final = "123456789012"
-# The folder `cfn-lint --append-rules` takes; the lint subcommand adds it when it is installed.
-LINT_RULES_DIR: Final = Path(profile_expand.__file__).parent / "lint_rules"
 
 
 @dataclass
@@ -70,9 +51,13 @@ class _Loaded:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code instead of exiting (the console script exits with it)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["lint"]:
+        # cfn-lint's own options, in any order around the templates: argparse here would reject them.
+        return cli_lint.run(arguments[1:])
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as stop:  # argparse: --help (0) or a usage error (2)
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     try:
@@ -133,19 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_macro_name(expand)
     expand.set_defaults(run=_run_expand)
 
-    lint = commands.add_parser(
-        "lint",
-        help="expand, then run cfn-lint with this project's rules; findings point at TEMPLATE's lines",
-    )
-    lint.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
-    _add_macro_name(lint)
-    lint.add_argument(
-        "cfnlint_args",
-        nargs=argparse.REMAINDER,
-        metavar="[TEMPLATE ...] CFN-LINT-OPTION",
-        help="more templates, then options passed to cfn-lint (e.g. --format parseable, --ignore-checks W3005)",
-    )
-    lint.set_defaults(run=_run_lint)
+    cli_lint.register(commands)
 
     event = commands.add_parser("event", help="write a macro event for `sam local invoke -e FILE`")
     event.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
@@ -177,15 +150,46 @@ def _add_macro_name(parser: argparse.ArgumentParser) -> None:
 
 def _run_expand(args: argparse.Namespace) -> int:
     loaded = _load(args.template, macro_name=args.macro_name)
+    output_format = Format(args.format) if args.format else loaded.format
+    # A file without Resources is a snippet: the macro's own error says how it can be used.
+    if not loaded.chain.has_profile_expand and _has_resources(loaded.chain.template):
+        return _without_macro(loaded, args.output, output_format, args.template)
     _report_chain(loaded)
     expansion = _expand(loaded)
-    output_format = Format(args.format) if args.format else loaded.format
     # --no-transform: a template to deploy where macros cannot run; other transforms stay for CloudFormation.
     template = (
         without_transform(expansion.template, args.macro_name) if args.no_transform else expansion.template
     )
     _write(args.output, dump(template, output_format), source=args.template)
     return EXIT_OK
+
+
+def _without_macro(loaded: _Loaded, output: str | None, output_format: Format, source: str) -> int:
+    """The Transform does not list the macro: nothing is expanded or corrected; the findings say what fails.
+
+    The template is written as CloudFormation will receive it; 1 when it cannot deploy as written.
+    """
+    template = to_plain(loaded.chain.template)
+    model = analyse(template, transform_declared=False, macro_name=loaded.macro_name)
+    # IamRole left as written fails the deploy (W9001), as does any error the rules find.
+    fails = uses_shorthand(template) or any(finding.severity == ERROR for finding in model.findings)
+    if model.findings or fails:
+        names = transform_names(loaded.source)
+        declared = f"Transform lists {', '.join(names)} but not" if names else "no Transform:"
+        print(
+            f"{PROG}: warning: {loaded.name} has {declared} {loaded.macro_name}: CloudFormation deploys it as "
+            "written, nothing expanded or corrected",
+            file=sys.stderr,
+        )
+    for finding in model.findings:
+        position = _error_position(loaded, finding.logical_id, finding.path)
+        _say(loaded, position, f"{finding.severity}: {finding.code} {finding.lint_text()}")
+    _write(output, dump(template, output_format), source=source)
+    return EXIT_TEMPLATE if fails else EXIT_OK
+
+
+def _has_resources(template: Any) -> bool:
+    return isinstance(template, Mapping) and cfn.RESOURCES in template
 
 
 def _expand(loaded: _Loaded) -> Expansion:
@@ -206,137 +210,6 @@ def _error_position(loaded: _Loaded, logical_id: str, path: tuple[str | int, ...
     full_path = (cfn.RESOURCES, logical_id, *path) if logical_id else path
     # cfn-lint's JSON decoder marks a value's mapping from after its brace, maybe a line below: use the key.
     return locate(loaded.chain.template, full_path, at_key=loaded.format is Format.JSON).position
-
-
-# -- lint --------------------------------------------------------------------------------------------
-
-
-def _run_lint(args: argparse.Namespace) -> int:
-    # `lint a.yaml b.yaml --format parseable` (as pre-commit calls it): names before the first option.
-    rest: list[str] = list(args.cfnlint_args)
-    templates = [args.template]
-    while rest and (rest[0] == STDIN or not rest[0].startswith("-")):
-        templates.append(rest.pop(0))
-    code = 0
-    matches: list[Any] = []
-    rules: Any = None
-    config: Any = None
-    formatter: Any = None
-    for template in templates:
-        try:
-            found, rules, config, formatter = _lint_one(template, rest, args.macro_name)
-        except CommandExit as stop:
-            if stop.code != _LINT_BITS["error"]:
-                return stop.code  # cfn-lint could not run at all (its options)
-            code |= stop.code
-            continue
-        matches.extend(found)
-    if config is None:
-        return code
-    output = formatter.print_matches(matches, rules, config=config)
-    if output:
-        _write(config.output_file or None, output + "\n")
-    levels = _LINT_LEVELS.get(config.non_zero_exit_code or "informational", ())
-    for match in matches:
-        severity = str(match.rule.severity)
-        if severity in levels:
-            code |= _LINT_BITS.get(severity, 0)
-    return code
-
-
-def _lint_one(template: str, options: list[str], macro_name: str) -> tuple[list[Any], Any, Any, Any]:
-    """cfn-lint's findings on one expanded template at the source's lines; its rules, config, formatter."""
-    # cfn-lint's runner is imported here: `expand` and `event` do not need its rules and schemas loaded.
-    from cfnlint.config import ConfigMixIn  # type: ignore[import-untyped]
-    from cfnlint.rules import Match  # type: ignore[import-untyped]
-    from cfnlint.runner.cli import Runner, get_formatter  # type: ignore[import-untyped]
-
-    linted: Mapping[str, Any] | None = None
-    try:
-        loaded = _load(template, macro_name=macro_name)
-        _report_chain(loaded)
-        if loaded.chain.has_profile_expand:
-            linted = _for_lint(_expand(loaded).template, loaded)
-    except CommandExit as stop:
-        # cfn-lint's exit code for a template that has errors is 2, whatever kind they are.
-        raise CommandExit(_LINT_BITS["error"]) from stop
-    with tempfile.TemporaryDirectory(prefix="profile-expand-") as folder:
-        expanded_file = Path(folder) / f"expanded.{loaded.format.value}"
-        # Without the Transform the macro never runs: lint the file as it is, IamRole and all.
-        text = loaded.text if linted is None else dump(linted, loaded.format)
-        expanded_file.write_text(text, encoding="utf-8")
-        ours = ["--template", str(expanded_file)]
-        if LINT_RULES_DIR.is_dir():
-            ours += ["--append-rules", str(LINT_RULES_DIR)]
-            if macro_name != cfn.TRANSFORM_NAME:
-                ours += ["--configure-rule", *lint_rule_settings(macro_name)]
-        try:
-            config = ConfigMixIn([*ours, *options])
-            runner = Runner(config)
-            found = list(runner.run())
-        except SystemExit as stop:  # cfn-lint's own option parser: usage already printed
-            raise CommandExit(stop.code if isinstance(stop.code, int) else 1) from stop
-        except Exception as error:  # cfn-lint reports configuration problems this way, and exits 1
-            print(f"{PROG}: cfn-lint: {error}", file=sys.stderr)
-            raise CommandExit(1) from error
-    # A finding in a Fn::ForEach body comes once per generated copy; all copies point at one source line.
-    unique = {
-        (m.linenumber, m.columnnumber, str(m.rule.id), m.message): m
-        for m in (_at_source(match, loaded, linted, Match) for match in found)
-    }
-    return [unique[key] for key in sorted(unique)], runner.rules, config, get_formatter(config)
-
-
-def _for_lint(template: dict[str, Any], loaded: _Loaded) -> dict[str, Any]:
-    """The expanded template with the source's Transform less ProfileExpand, a name cfn-lint does not know.
-
-    Transforms the preview already applied stay listed: cfn-lint relaxes some rules for transformed
-    templates (unused parameters a Fn::ForEach used, say) and must judge this one as it would the source.
-    """
-    return without_transform(template, loaded.macro_name, to_plain(transform_items(loaded.source)))
-
-
-def _at_source(match: Any, loaded: _Loaded, linted: Mapping[str, Any] | None, match_type: Any) -> Any:
-    """The cfn-lint finding re-pointed at the source file: same path if it exists there, else its origin."""
-    if match.filename is None:
-        return match
-    if linted is None:  # the source file itself was linted: cfn-lint's own positions hold
-        start, end = (match.linenumber, match.columnnumber), (match.linenumberend, match.columnnumberend)
-    else:
-        path = tuple(getattr(match, "path", None) or ())
-        start = _source_position(loaded.chain.template, linted, path)
-        end = (start[0], start[1] + 1)
-    return match_type.create(
-        message=match.message,
-        filename=loaded.name,
-        rule=match.rule,
-        linenumber=start[0],
-        columnnumber=start[1],
-        linenumberend=end[0],
-        columnnumberend=end[1],
-    )
-
-
-def _source_position(source: Any, expanded: Mapping[str, Any], path: tuple[Any, ...]) -> tuple[int, int]:
-    found = locate(source, path, at_key=True)
-    if found.depth == len(path) or len(path) < 2 or path[0] != cfn.RESOURCES:
-        return found.position
-    if found.depth >= 2:
-        # The resource is the author's; the property is the macro's work, written where IamRole was.
-        if isinstance(found.node, Mapping) and cfn.IAM_ROLE_SHORTHAND in found.node:
-            return locate(found.node, (cfn.IAM_ROLE_SHORTHAND,), at_key=True).position
-        return found.position
-    # A generated instance profile: point at the first resource it was generated for.
-    generated = expanded.get(cfn.RESOURCES, {}).get(path[1], {})
-    metadata = generated.get(cfn.METADATA, {}) if isinstance(generated, Mapping) else {}
-    users = (
-        metadata.get(cfn.METADATA_KEY, {}).get("GeneratedFor", []) if isinstance(metadata, Mapping) else []
-    )
-    for user in users if isinstance(users, list) else []:
-        consumer = locate(source, (cfn.RESOURCES, user), at_key=True)
-        if consumer.depth == 2:
-            return consumer.position
-    return found.position
 
 
 # -- event -------------------------------------------------------------------------------------------
@@ -430,13 +303,6 @@ def _report_chain(loaded: _Loaded) -> None:
     print(line, file=sys.stderr)
     for note in chain.notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
-
-
-def lint_rule_settings(macro_name: str) -> list[str]:
-    """cfn-lint `--configure-rule` values that tell every ProfileExpand rule the macro's name."""
-    from profile_expand.lint_rules import MACRO_NAME_SETTING, RULES
-
-    return [f"{rule.id}:{MACRO_NAME_SETTING}={macro_name}" for rule in RULES]
 
 
 def _say(loaded: _Loaded, position: tuple[int, int], message: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Final, NamedTuple
 from profile_expand import cfn
 from profile_expand.conditions import Requirement, excludes, named, negated, plan_condition
 from profile_expand.errors import (
+    ERROR,
     MACRO_ERROR,
     MACRO_WARNING,
     Diagnostics,
@@ -69,7 +70,7 @@ from profile_expand.roles import (
     UseRole,
     parse_role,
 )
-from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind
+from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, sites_for
 from profile_expand.text import Path, digest, quote, short
 
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
@@ -141,10 +142,16 @@ def analyse(
     macro_name: the name the macro is deployed under (its MacroName), as the advice in findings says it.
     """
     diagnostics = Diagnostics()
-    resources = _resources(template, diagnostics.at(""))
-    if resources is None or not _within_limits(resources, None, diagnostics):
+    resources = _resources(template, diagnostics.at(""), macro_name)
+    if resources is None:
+        # Without the Transform the macro never runs: the missing section is cfn-lint's E1001 alone.
+        return Model((), _macro_findings(diagnostics) if transform_declared else (), None)
+    if not _within_limits(resources, None, diagnostics):
         return Model((), _macro_findings(diagnostics), None)
     index = index_template(template, resources)
+    if transform_declared:
+        for finding in unexpanded_loops(dict(index.loops), macro_name):
+            diagnostics.at(finding.logical_id, finding.path).error(finding.message)
     if not _within_limits(resources, index, diagnostics):
         return Model((), _macro_findings(diagnostics), None)
     if transform_declared:
@@ -206,6 +213,17 @@ def _without_transform(
     shorthand = [shorthand_without_transform(f, macro_name) for f in found if f.kind == SHORTHAND]
     judged = (*(c.finding for c in certain), *mistakes)
     return Model(found, (*shorthand, *_roles_as_profiles(found, (), macro_name), *judged), None)
+
+
+def has_site_types(template: Mapping[str, Any]) -> bool:
+    """Whether any resource is of a site's type or an instance profile: what the analysis can judge."""
+    resources = template.get(cfn.RESOURCES) if isinstance(template, Mapping) else None
+    return isinstance(resources, Mapping) and any(
+        isinstance(resource, Mapping)
+        and isinstance(resource.get(cfn.TYPE), str)
+        and (bool(sites_for(resource[cfn.TYPE])) or resource[cfn.TYPE] == cfn.INSTANCE_PROFILE_TYPE)
+        for resource in resources.values()
+    )
 
 
 def uses_shorthand(template: Mapping[str, Any]) -> bool:
@@ -272,10 +290,51 @@ def _corrections(certain: tuple[Correction, ...], diagnostics: Diagnostics) -> t
     return certain
 
 
-def _resources(template: object, spot: Spot) -> Mapping[str, Any] | None:
+def unexpanded_loops(
+    resources: Mapping[str, Any], macro_name: str = cfn.TRANSFORM_NAME
+) -> tuple[Finding, ...]:
+    """E9002 for each Fn::ForEach loop (nested ones too) whose resources use the shorthand.
+
+    The macro sees a loop only when AWS::LanguageExtensions has not run before it (listed after it, or
+    not at all): it cannot expand what the loop will make, and CloudFormation would receive IamRole.
+    """
+    found = []
+    for key, body in _loop_bodies(resources):
+        if uses_shorthand({cfn.RESOURCES: body}):
+            found.append(
+                Finding(
+                    MACRO_ERROR,
+                    ERROR,
+                    key,
+                    (),
+                    f"IamRole in the resources of this loop is never expanded: {macro_name} runs before "
+                    f"{cfn.LANGUAGE_EXTENSIONS} makes them, and sees only the loop. List "
+                    f"{cfn.LANGUAGE_EXTENSIONS} first: `{cfn.TRANSFORM}: [{cfn.LANGUAGE_EXTENSIONS}, {macro_name}]`.",
+                )
+            )
+    return tuple(found)
+
+
+def _loop_bodies(resources: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(loop key, its resources) for each Fn::ForEach::Name [identifier, collection, resources]."""
+    for key, value in resources.items():
+        if not (isinstance(key, str) and key.startswith(cfn.FOR_EACH_PREFIX)):
+            continue
+        if isinstance(value, list) and len(value) == 3 and isinstance(value[2], Mapping):
+            yield key, value[2]
+            yield from _loop_bodies(value[2])
+
+
+def _resources(
+    template: object, spot: Spot, macro_name: str = cfn.TRANSFORM_NAME
+) -> Mapping[str, Any] | None:
     """The Resources section, or None after recording why this is no template."""
     if not isinstance(template, Mapping):
         spot.error(f"the fragment must be a template (a JSON object), not {quote(template)}.")
+        return None
+    if cfn.RESOURCES not in template and macro_name in cfn.transform_names(template):
+        # A template-level Transform, so not Fn::Transform: the template itself lacks the section.
+        spot.error(f"the template has no {cfn.RESOURCES} section: CloudFormation requires one.")
         return None
     if cfn.RESOURCES not in template:
         spot.error(

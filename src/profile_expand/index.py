@@ -55,6 +55,9 @@ class TemplateIndex(NamedTuple):
     long_ids: tuple[str, ...] = ()  # logical IDs longer than CloudFormation's 255 characters
     # Resources whose Condition is no condition of the template: (logical ID, the value written).
     undefined_conditions: tuple[tuple[str, object], ...] = ()
+    # Fn::ForEach loops as written (AWS::LanguageExtensions has not run): (key, [identifier, collection,
+    # resources]). The macro sees them only when listed before that transform, and cannot expand them.
+    loops: tuple[tuple[str, list[Any]], ...] = ()
 
     def with_generated(self, types: Mapping[str, str]) -> "TemplateIndex":
         """The index of the template as the macro will leave it: generated ID -> resource type added."""
@@ -77,10 +80,17 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
     taken: list[Any] = []
     written_conditions: list[tuple[str, object]] = []
     long_ids: list[str] = []
+    loops: list[tuple[str, list[Any]]] = []
     for logical_id, resource in resources.items():
         taken.append(logical_id)
         if isinstance(logical_id, str) and len(logical_id) > cfn.MAX_LOGICAL_ID:
             long_ids.append(logical_id)
+        if (
+            isinstance(logical_id, str)
+            and logical_id.startswith(cfn.FOR_EACH_PREFIX)
+            and isinstance(resource, list)
+        ):
+            loops.append((logical_id, resource))
         if not (isinstance(logical_id, str) and isinstance(resource, Mapping)):
             continue
         kind, condition = resource.get(cfn.TYPE), resource.get(cfn.CONDITION)
@@ -144,6 +154,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
             for logical_id, condition in written_conditions
             if not (isinstance(condition, str) and condition in condition_names)
         ),
+        loops=tuple(loops),
     )
 
 

@@ -1,5 +1,8 @@
 """`profile-expand cfnlintrc`: write or merge the `.cfnlintrc` that teaches cfn-lint and `sam validate --lint`
-the shorthand (this package's rules and its override spec), keeping the project's other settings.
+the shorthand (this package's rules, by module name), keeping the project's other settings.
+
+Nothing in the file depends on the machine: cfn-lint imports the rules module wherever the package is
+installed, and the rules apply the override spec to cfn-lint's schemas themselves.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import yaml
 
 from profile_expand import cfn, files
 from profile_expand.errors import ProfileExpandError
-from profile_expand.override_spec import override_spec_path
 
 PROG: Final = "profile-expand cfnlintrc"
 DEFAULT_FILE: Final = Path(".cfnlintrc")
@@ -22,7 +24,7 @@ RULES_MODULE: Final = "profile_expand.lint_rules"
 APPEND_RULES: Final = "append_rules"
 OVERRIDE_SPEC: Final = "override_spec"
 CONFIGURE_RULES: Final = "configure_rules"
-# Our override file wherever it is installed (another venv, an older install): replaced, not a conflict.
+# Our override file wherever it is installed (another venv, an older install): no longer needed, removed.
 _OURS: Final = ("profile_expand", "data", "override-spec.json")
 
 
@@ -30,15 +32,15 @@ class LintrcError(ProfileExpandError):
     """The existing configuration cannot be merged without losing a setting; the message says which."""
 
 
-def merge(existing: Mapping[str, Any] | None, spec: Path, macro_name: str | None = None) -> dict[str, Any]:
-    """The configuration with our rules appended and our override spec named; other keys unchanged.
+def merge(existing: Mapping[str, Any] | None, macro_name: str | None = None) -> dict[str, Any]:
+    """The configuration with our rules appended; other keys unchanged, a path to our override spec removed.
 
     macro_name (the name the macro is deployed under, template.yaml's MacroName) is set for each of our
     rules in configure_rules, beside whatever else the project configures for them; None leaves
-    configure_rules as it is.
+    configure_rules as it is. A project's own override spec stays: the rules patch the schemas besides.
 
-    >>> merge({"ignore_checks": ["W3005"]}, Path("/venv/profile_expand/data/override-spec.json"))
-    {'ignore_checks': ['W3005'], 'append_rules': ['profile_expand.lint_rules'], 'override_spec': '/venv/profile_expand/data/override-spec.json'}
+    >>> merge({"ignore_checks": ["W3005"], "override_spec": "/venv/profile_expand/data/override-spec.json"})
+    {'ignore_checks': ['W3005'], 'append_rules': ['profile_expand.lint_rules']}
     """
     result = dict(existing or {})
     rules = result.get(APPEND_RULES, [])
@@ -48,14 +50,9 @@ def merge(existing: Mapping[str, Any] | None, spec: Path, macro_name: str | None
     if RULES_MODULE not in rules:
         rules = [*rules, RULES_MODULE]
     result[APPEND_RULES] = rules
-    current = result.get(OVERRIDE_SPEC)
-    # cfn-lint takes one override spec: a different one of the user's cannot be silently replaced.
-    if current is not None and not _is_ours(current) and Path(str(current)) != spec:
-        raise LintrcError(
-            f"{OVERRIDE_SPEC} already names {current}; cfn-lint takes one override spec. Merge the patches "
-            f"of {spec} into it and leave this file as it is, or remove the setting and run this again"
-        )
-    result[OVERRIDE_SPEC] = str(spec)
+    if _is_ours(result.get(OVERRIDE_SPEC)):
+        # A path into one machine's install, written by older releases: the rules need it no more.
+        del result[OVERRIDE_SPEC]
     if macro_name is not None:
         result[CONFIGURE_RULES] = _with_macro_name(result.get(CONFIGURE_RULES), macro_name)
     return result
@@ -131,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     try:
-        merged = merge(existing, override_spec_path(), args.macro_name)
+        merged = merge(existing, args.macro_name)
     except LintrcError as error:
         print(f"{PROG}: error: {path}: {error}", file=sys.stderr)
         return 1
@@ -139,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{path}: already set up for ProfileExpand")
         return 0
     if args.check:
-        print(f"{path}: needs {APPEND_RULES} {RULES_MODULE} and {OVERRIDE_SPEC} {override_spec_path()}")
+        print(f"{path}: needs {APPEND_RULES} {RULES_MODULE} (and no {OVERRIDE_SPEC} path into an install)")
         return 1
     text = path.read_text(encoding="utf-8") if existing is not None else ""
     if "#" in text:
@@ -151,7 +148,5 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"{PROG}: error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
         return 2
-    print(
-        f"{path}: {'updated' if existing is not None else 'written'} ({OVERRIDE_SPEC}: {override_spec_path()})"
-    )
+    print(f"{path}: {'updated' if existing is not None else 'written'} ({APPEND_RULES}: {RULES_MODULE})")
     return 0

@@ -475,7 +475,7 @@ def dump_yaml(template: Any) -> str:
 
 def dump_json(template: Any) -> str:
     """Exactly the JSON the macro's fragment serializes to, plus a final newline."""
-    return json.dumps(template, indent=2) + "\n"
+    return json.dumps(template, indent=2, ensure_ascii=False) + "\n"
 
 
 def dump(template: Any, fmt: Format) -> str:

@@ -556,9 +556,12 @@ def test_without_a_chain_the_transform_is_left_as_written(tmp_path, capsys):
 def test_missing_transform_is_announced(tmp_path, capsys):
     source = write(tmp_path, "plain.yaml", WEB.replace("Transform: ProfileExpand\n", ""))
 
-    assert main(["expand", str(source)]) == 0
+    # IamRole reaches CloudFormation as written, and the deploy fails: not a success.
+    assert main(["expand", str(source)]) == 1
 
-    assert "no Transform: ProfileExpand" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no Transform: ProfileExpand" in err and "nothing expanded or corrected" in err
+    assert "W9001 IamRole is ProfileExpand shorthand" in err
 
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "shorthand"
@@ -569,7 +572,7 @@ def test_real_json_templates_come_out_as_the_macro_fragment(tmp_path, capsys):
     for path in sorted(CORPUS.glob("*.json")):
         template = json.loads(path.read_text())
         try:
-            expected = json.dumps(expand_with_report(template).template, indent=2) + "\n"
+            expected = json.dumps(expand_with_report(template).template, indent=2, ensure_ascii=False) + "\n"
         except InvalidTemplateError:
             expected = None
         code = main(["expand", str(path)])
@@ -689,23 +692,6 @@ def test_lint_findings_point_at_source_lines_and_exit_as_cfn_lint(tmp_path, caps
     assert not any("W2001" in finding for finding in findings)  # Tiers is used, by the Fn::ForEach
 
 
-def test_lint_positions_for_paths_the_macro_wrote():
-    # cfn-lint reports paths in the expanded template; those the author never wrote map to their origin.
-    from profile_expand.cli import _source_position
-    from profile_expand.yaml_io import decode
-
-    source = decode(WEB).nodes
-    expanded = expand_with_report(decoded(WEB)).template
-
-    def line(*path: str | int) -> int:
-        return _source_position(source, expanded, ("Resources", *path))[0]
-
-    assert line("Web", "Properties", "ImageId") == line_of(WEB, "ImageId")
-    assert line("Web", "Properties", "IamInstanceProfile") == line_of(WEB, "IamRole")
-    assert line("HostRoleInstanceProfile", "Properties", "Roles", 0) == line_of(WEB, "  Web:")
-    assert line("Web", "Metadata") == line_of(WEB, "  Web:")
-
-
 def test_lint_without_the_transform_lints_the_file_itself(tmp_path, capsys):
     text = WEB.replace("Transform: ProfileExpand\n", "")
     source = write(tmp_path, "plain.yaml", text)
@@ -713,9 +699,9 @@ def test_lint_without_the_transform_lints_the_file_itself(tmp_path, capsys):
     code = main(["lint", str(source), "--format", "parseable"])
 
     findings = capsys.readouterr().out.splitlines()
-    assert code & 2
+    assert code & 4
     iam_role_line = line_of(text, "IamRole")
-    assert any(f"{source}:{iam_role_line}:7:" in finding and "E3002" in finding for finding in findings)
+    assert any(f"{source}:{iam_role_line}:7:" in finding and "W9001" in finding for finding in findings)
 
 
 def test_lint_passes_options_to_cfn_lint(tmp_path, capsys):
@@ -737,18 +723,22 @@ def test_lint_takes_several_templates_as_pre_commit_passes_them(tmp_path, capsys
 
     captured = capsys.readouterr()
     assert code == 2
-    findings = [finding.split(":") for finding in captured.out.splitlines()]
-    assert {finding[0] for finding in findings} == {str(typo)}
+    findings = [finding.split(":", 6) for finding in captured.out.splitlines()]
+    assert {finding[0] for finding in findings} == {str(typo), str(broken)}
     assert [finding[1] for finding in findings if "ImageIdd" in finding[-1]] == [str(line_of(WEB, "ImageId"))]
-    assert f"{broken}:{line_of(BAD_YAML, '!Ref HostRol')}:16: " in captured.err
+    # The template the macro rejects is linted too: its errors are findings like any other.
+    assert [str(line_of(BAD_YAML, "!Ref HostRol")), "E9002"] in [
+        [f[1], f[5]] for f in findings if f[0] == str(broken)
+    ]
 
 
 def test_lint_template_errors_exit_as_cfn_lint_errors(tmp_path, capsys):
     source = write(tmp_path, "bad.yaml", BAD_YAML)
 
-    assert main(["lint", str(source)]) == 2
+    assert main(["lint", str(source), "--format", "parseable"]) == 2
 
-    assert f"{source}:{line_of(BAD_YAML, '!Ref HostRol')}:16: " in capsys.readouterr().err
+    line = line_of(BAD_YAML, "!Ref HostRol")
+    assert f"{source}:{line}:7:{line}:14:E9002:Resource Web, Properties.IamRole" in capsys.readouterr().out
 
 
 # -- issue 11: lint quiet on ordinary templates; the macro's deployed name ----------------------------
@@ -772,9 +762,11 @@ def test_lint_of_an_ordinary_template_without_the_shorthand_says_nothing(tmp_pat
 def test_lint_warns_of_the_missing_transform_only_where_the_shorthand_is_used(tmp_path, capsys):
     source = write(tmp_path, "plain.yaml", WEB.replace("Transform: ProfileExpand\n", ""))
 
-    main(["lint", str(source)])
+    assert main(["lint", str(source)]) == 4
 
-    assert "no Transform: ProfileExpand; CloudFormation will not expand IamRole" in capsys.readouterr().err
+    assert "W9001 IamRole is ProfileExpand shorthand, but the template's Transform does not list" in (
+        capsys.readouterr().out
+    )
 
 
 TEAM_WEB = WEB.replace("Transform: ProfileExpand", "Transform: TeamExpand")
@@ -799,7 +791,7 @@ def test_expand_and_event_take_the_macro_name(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["transformId"] == "123456789012::TeamExpand"
 
     # Under the default name the template does not list the macro, and the preview says so.
-    assert main(["expand", str(source)]) == 0
+    assert main(["expand", str(source)]) == 1
     assert "Transform lists TeamExpand but not ProfileExpand" in capsys.readouterr().err
 
 

@@ -118,7 +118,8 @@ def test_a_timestamp_is_the_text_the_author_wrote(tmp_path: Path, capsys: pytest
     assert "+00:00" not in out
 
 
-@pytest.mark.parametrize("command", ["expand", "event", "lint", "migrate"])
+# Not lint: it is cfn-lint, whose decoder reads these tags (and reports what it cannot read as E0000).
+@pytest.mark.parametrize("command", ["expand", "event", "migrate"])
 @pytest.mark.parametrize("tag", sorted(UNSUPPORTED_TAGS))
 def test_tags_cloudformation_does_not_support_are_refused_at_their_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], tag: str, command: str

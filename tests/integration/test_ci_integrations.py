@@ -29,6 +29,7 @@ SCRIPT = ROOT / "scripts" / "github_action_lint.py"
 LINT = ROOT / "tests" / "fixtures" / "lint" / "templates"
 BAD = LINT / "bad"
 GOOD = LINT / "good"
+SAM = ROOT / "tests" / "fixtures" / "lint" / "sam"
 
 
 def action() -> dict[str, Any]:
@@ -80,9 +81,59 @@ def test_action_is_composite_and_its_lint_step_runs_the_script_with_inputs_from_
     # No `${{ ... }}` pasted into any shell text (script injection through a template name or input).
     for step in spec["runs"]["steps"]:
         assert "${{" not in step.get("run", ""), step.get("name")
-    # The install step installs the action's own checkout, with the SARIF formatter's extra.
+    # The install step installs the action's own checkout, with the SARIF formatter's and SAM's extras.
     (install,) = [s for s in spec["runs"]["steps"] if "pip install" in s.get("run", "")]
-    assert '"${GITHUB_ACTION_PATH}[sarif]"' in install["run"]
+    assert '"${GITHUB_ACTION_PATH}[sam,sarif]"' in install["run"]
+
+
+def test_action_install_step_gives_a_venv_that_lints_sam_templates(tmp_path: Path) -> None:
+    """The install step's own shell text, run as the runner would (a clean venv), then the lint step."""
+    (install,) = [s for s in action()["runs"]["steps"] if "pip install" in s.get("run", "")]
+    github_path = tmp_path / "github_path"
+    env = clean_env(
+        GITHUB_ACTION_PATH=str(ROOT),
+        RUNNER_TEMP=str(tmp_path),
+        PYTHON=sys.executable,
+        GITHUB_PATH=str(github_path),
+    )
+    env.pop("VIRTUAL_ENV", None)
+    installed = subprocess.run(
+        ["bash", "-e", "-c", install["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    (venv_bin,) = github_path.read_text().split()
+    workspace = tmp_path / "repo"
+    shutil.copytree(SAM, workspace / "sam")
+    output_file = tmp_path / "github_output"
+    output_file.write_text("")
+    lint_env = {
+        **clean_env(
+            GITHUB_OUTPUT=str(output_file), INPUT_TEMPLATES="sam/*.yaml", INPUT_SARIF_FILE="out.sarif"
+        ),
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    linted = subprocess.run(
+        [str(Path(venv_bin) / "python"), str(SCRIPT)],
+        cwd=workspace,
+        env=lint_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    results = [r for run in json.loads((workspace / "out.sarif").read_text())["runs"] for r in run["results"]]
+    assert not any("aws-sam-translator" in r["message"]["text"] for r in results), results
+    by_file = {
+        (r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["ruleId"]) for r in results
+    }
+    assert ("sam/worker_role_typo.yaml", "E9002") in by_file
+    assert not any(uri == "sam/clean.yaml" for uri, _ in by_file)
 
 
 def test_action_script_writes_sarif_annotations_and_outputs(tmp_path: Path) -> None:
@@ -178,6 +229,7 @@ def project(tmp_path: Path) -> Path:
     """A user's git repository holding templates (pre-commit runs inside one)."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     shutil.copytree(LINT, tmp_path / "templates")
+    shutil.copytree(SAM, tmp_path / "templates" / "sam")
     return tmp_path
 
 
@@ -192,6 +244,23 @@ def test_pre_commit_hook_fails_on_a_mistake_and_passes_clean_templates(
     good = try_repo(project, pre_commit_home, "templates/good/shorthand.yaml", "templates/good/profiles.yaml")
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Passed" in good.stdout
+
+
+def test_pre_commit_hook_lints_sam_templates(project: Path, pre_commit_home: Path) -> None:
+    clean = try_repo(project, pre_commit_home, "templates/sam/clean.yaml")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    typo = try_repo(project, pre_commit_home, "templates/sam/worker_role_typo.yaml")
+    assert typo.returncode == 1, typo.stdout + typo.stderr
+    assert "E9002" in typo.stdout and "WorkerRol" in typo.stdout
+    assert "profile-expand[sam]" not in typo.stdout  # the hook's environment can translate SAM
+
+
+def test_pre_commit_hook_installs_the_sam_extra_of_the_package() -> None:
+    import tomllib
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert hook["additional_dependencies"] == extras["sam"]
 
 
 # -- this repository's workflow ------------------------------------------------------------------------

@@ -218,8 +218,9 @@ def run(template: dict[str, Any], rules: RulesCollection, *, override: bool = Fa
     try:
         return list(lint(json.dumps(template, indent=1), rules=rules, regions=[region]))
     finally:
-        if override:
-            cfnlint_schema.reset()
+        # Patches are process-wide, and our rules apply the override spec themselves (without
+        # --override-spec too): the next run starts from cfn-lint's own schemas.
+        cfnlint_schema.reset()
 
 
 def found(matches: list[Match], rule_id: str) -> dict[tuple[Any, ...], str]:
@@ -443,6 +444,17 @@ def _mentions(matches: list[Match], *words: str) -> list[str]:
 def test_plain_cfn_lint_rejects_the_shorthand(site: Site, plain_rules: RulesCollection) -> None:
     template, path = shorthand_template(site)
     assert "E3002" in {m.rule.id for m in run(template, plain_rules) if tuple(m.path) == path}
+
+
+@pytest.mark.parametrize("site", PROPERTY_SITES, ids=site_id)
+def test_the_rules_teach_cfn_lint_the_shorthand_without_the_override_spec(
+    site: Site, with_rules: RulesCollection
+) -> None:
+    """A .cfnlintrc naming only the rules module works on any machine: no override spec path needed."""
+    template, path = shorthand_template(site)
+    assert "E3002" not in {m.rule.id for m in run(template, with_rules) if tuple(m.path) == path}
+    misspelled, path = shorthand_template(site, key="IamRoel")
+    assert "E3002" in {m.rule.id for m in run(misspelled, with_rules) if tuple(m.path) == path}
 
 
 @pytest.mark.parametrize("site", PROPERTY_SITES, ids=site_id)

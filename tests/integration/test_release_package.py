@@ -131,3 +131,25 @@ def test_installed_rules_and_override_spec_work_in_plain_cfn_lint(venv: Path, tm
     assert "E3002" in bare.stdout and "W9001" not in bare.stdout
     mistake = run(cfn_lint, MISTAKE, *ours, cwd=tmp_path)
     assert "E9001" in mistake.stdout, mistake.stdout + mistake.stderr
+
+
+def test_a_cfnlintrc_written_in_one_venv_works_with_plain_cfn_lint_from_another(
+    venv: Path, tmp_path: Path
+) -> None:
+    """`profile-expand cfnlintrc` run from this checkout's venv; cfn-lint of the clean venv reads the file."""
+    project = tmp_path / "project"
+    project.mkdir()
+    written = run(BIN / "profile-expand", "cfnlintrc", cwd=project)
+    assert written.returncode == 0, written.stdout + written.stderr
+    shorthand = project / "shorthand.yaml"
+    shorthand.write_bytes(SHORTHAND.read_bytes())
+    mistake = project / "mistake.yaml"
+    mistake.write_bytes(MISTAKE.read_bytes())
+
+    other = venv / "bin"
+    # Up to date there too: the file names nothing of the venv that wrote it.
+    check = run(other / "profile-expand", "cfnlintrc", "--check", cwd=project)
+    assert check.returncode == 0, check.stdout + check.stderr
+    linted = run(other / "cfn-lint", "--format", "parseable", "--", shorthand.name, mistake.name, cwd=project)
+    assert "W9001" in linted.stdout and "E9001" in linted.stdout, linted.stdout + linted.stderr
+    assert "E3002" not in linted.stdout, linted.stdout

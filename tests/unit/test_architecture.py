@@ -22,9 +22,16 @@ RULE_FILE_ALLOWS = {"cfnlint.rules", "cfnlint.template", SUPPORT}
 SUPPORT_ALLOWS = {
     "cfnlint.rules",
     "cfnlint.template",
+    # The rules apply the override spec to cfn-lint's schemas themselves (no path in a .cfnlintrc).
+    "cfnlint.schema",
+    "cfnlint.schema._exceptions",
+    "profile_expand.override_spec",
     "profile_expand.cfn",
     "profile_expand.core",
     "profile_expand.model",
+    # Findings are the model's vocabulary; the chain gives SAM's translation, what the macro receives.
+    "profile_expand.errors",
+    "profile_expand.chain",
 }
 PACKAGE_ALLOWS = {SUPPORT, *(f"profile_expand.lint_rules.{p.stem}" for p in RULES.glob("*.py"))}
 
