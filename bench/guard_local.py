@@ -211,14 +211,8 @@ def local_variant(built: Path, endpoint: str) -> Path:
 
 
 def invoke(template: Path, event: Path) -> sam_local.Invocation:
-    """sam local invoke of the guard on the host's network, so that 127.0.0.1 is the moto server."""
-    return sam_local.invoke(
-        template,
-        event,
-        function=GUARD_FUNCTION,
-        extra_args=("--docker-network", "host"),
-        env=FAKE_CREDENTIALS,
-    )
+    """sam local invoke of the guard on Docker's default bridge, where the moto server listens (see above)."""
+    return sam_local.invoke(template, event, function=GUARD_FUNCTION, env=FAKE_CREDENTIALS)
 
 
 def mismatches(invocation: sam_local.Invocation, event: Any, client: Any) -> list[str]:

@@ -217,7 +217,6 @@ def invoke(
     template: Path,
     event: Path,
     function: str = FUNCTION,
-    extra_args: Sequence[str] = (),
     env: dict[str, str] | None = None,
 ) -> Invocation:
     """`sam local invoke FUNCTION -e EVENT` on a template whose base image is present locally."""
@@ -233,7 +232,6 @@ def invoke(
             str(event),
             # The base image is the local one (pulled before, or the stand-in): never ask a registry.
             "--skip-pull-image",
-            *extra_args,
         ],
         cwd=ROOT,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0", **(env or {})},
