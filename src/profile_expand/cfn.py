@@ -48,6 +48,8 @@ FOR_EACH_PREFIX: Final = "Fn::ForEach::"
 MAX_CONDITION_TERMS: Final = 10
 # CloudFormation's limit of resources per template (after transforms).
 MAX_RESOURCES: Final = 500
+# CloudFormation's limit on a template's size, in bytes: 1 MB from S3 (cfn-lint's E1002 uses the same number).
+MAX_TEMPLATE_BYTES: Final = 1_000_000
 # CloudFormation's limit on a logical ID's length.
 MAX_LOGICAL_ID: Final = 255
 # Fn::If inside Fn::If: deeper than this is no template a person wrote (and would exhaust the stack).

@@ -261,6 +261,7 @@ def _load(template: str, region: str = DEFAULT_REGION, macro_name: str = cfn.TRA
     except files.UnreadableInputError as error:
         print(error, file=sys.stderr)
         raise CommandExit(EXIT_USAGE) from error
+    _check_size(name, text)
     try:
         decoded = decode(text, name)
     except TemplateSyntaxError as error:
@@ -276,6 +277,21 @@ def _load(template: str, region: str = DEFAULT_REGION, macro_name: str = cfn.TRA
             )
         raise CommandExit(EXIT_TEMPLATE) from error
     return _Loaded(name, text, decoded.format, decoded.nodes, chain, macro_name)
+
+
+def _check_size(name: str, text: str) -> None:
+    """CloudFormation's size limit, before any pass reads the template: no larger template deploys."""
+    # One UTF-8 byte per character at least: a short text needs no encoding to pass.
+    if len(text) <= cfn.MAX_TEMPLATE_BYTES // 4:
+        return
+    size = len(text.encode("utf-8"))
+    if size > cfn.MAX_TEMPLATE_BYTES:
+        print(
+            f"{name}: error: the template is {size:,} bytes, over CloudFormation's limit of "
+            f"{cfn.MAX_TEMPLATE_BYTES:,} (1 MB, from S3): move resources into nested stacks",
+            file=sys.stderr,
+        )
+        raise CommandExit(EXIT_TEMPLATE)
 
 
 def _report_chain(loaded: _Loaded) -> None:

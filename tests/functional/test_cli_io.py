@@ -380,3 +380,35 @@ def test_an_internal_error_is_one_line_and_exit_3(
     monkeypatch.setenv("PROFILE_EXPAND_DEBUG", "1")
     with pytest.raises(KeyError):
         main(["expand", str(source)])
+
+
+# -- issue 17 item 4: CloudFormation's size limit, checked before any pass -----------------------------
+
+
+def _padded(size: int) -> str:
+    """SHORTHAND with a Metadata string making the file exactly `size` bytes."""
+    head = "Metadata:\n  Padding: "
+    return head + "x" * (size - len(head) - 1 - len(SHORTHAND.encode())) + "\n" + SHORTHAND
+
+
+@pytest.mark.parametrize("command", ["expand", "event"])
+def test_a_template_over_1_mb_is_refused_before_it_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    source = tmp_path / "t.yaml"
+    source.write_text(_padded(1_000_001), encoding="utf-8")
+    assert source.stat().st_size == 1_000_001
+
+    assert main([command, str(source)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "1,000,001 bytes, over CloudFormation's limit of 1,000,000" in err, err
+
+
+def test_a_template_at_the_limit_expands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "t.yaml"
+    source.write_text(_padded(1_000_000), encoding="utf-8")
+    assert source.stat().st_size == 1_000_000
+
+    assert main(["expand", str(source)]) == 0
+    assert "InstanceProfile" in capsys.readouterr().out
