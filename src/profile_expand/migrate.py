@@ -115,7 +115,7 @@ def plan(template: Mapping[str, Any], *, keep_references: bool = False) -> Plan:
         for lid, resource in resources.items()
         if isinstance(resource, Mapping) and resource.get(cfn.TYPE) == cfn.INSTANCE_PROFILE_TYPE
     ]
-    has_macro = MACRO in transforms(template)
+    has_macro = MACRO in cfn.transform_items(template)
     try:
         baseline = deployed(template)
     except InvalidTemplateError as error:
@@ -165,7 +165,7 @@ def plan(template: Mapping[str, Any], *, keep_references: bool = False) -> Plan:
 def combine(template: Mapping[str, Any], base: Plan, candidates: list[Conversion]) -> Plan:
     """`base` plus the candidates that, converted together, still give exactly the original (each proven
     alone): one at a time, in template order; one that breaks the set is kept with the reason."""
-    has_macro = MACRO in transforms(template)
+    has_macro = MACRO in cfn.transform_items(template)
     baseline = deployed(template)
     accepted: list[Conversion] = []
     kept = list(base.kept)
@@ -187,25 +187,18 @@ def combine(template: Mapping[str, Any], base: Plan, candidates: list[Conversion
     return Plan(conversions, tuple(kept), base.blocked, bool(conversions) and not has_macro)
 
 
-def transforms(template: Mapping[str, Any]) -> list[Any]:
-    value = template.get(TRANSFORM)
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
 def with_transform(template: Mapping[str, Any]) -> dict[str, Any]:
     """The template with ProfileExpand appended to its transforms (a plain copy)."""
     result = dict(template)
-    if MACRO not in transforms(template):
-        existing = transforms(template)
+    existing = cfn.transform_items(template)
+    if MACRO not in existing:
         result[TRANSFORM] = [*existing, MACRO] if existing else MACRO
     return result
 
 
 def deployed(template: Mapping[str, Any]) -> dict[str, Any]:
     """What ProfileExpand hands to CloudFormation: the template itself when it does not use the macro."""
-    if MACRO in transforms(template):
+    if MACRO in cfn.transform_items(template):
         return expand_quietly(template)
     return dict(template)
 
@@ -274,8 +267,8 @@ def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> lis
 
 def transform_problems(original: Mapping[str, Any], migrated: Mapping[str, Any]) -> list[str]:
     """The migrated template's Transform must be the original's with ProfileExpand appended, exactly."""
-    wanted = transforms(with_transform(original))
-    written = transforms(migrated)
+    wanted = cfn.transform_items(with_transform(original))
+    written = cfn.transform_items(migrated)
     if written != wanted:
         return [f"its Transform is {written!r}, not {wanted!r}"]
     return []

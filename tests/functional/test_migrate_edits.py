@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from profile_expand import expand
+from profile_expand.cfn import transform_items
 from profile_expand.cli import main
-from profile_expand.migrate import differences, transform_problems, transforms
+from profile_expand.migrate import differences, transform_problems
 from profile_expand.migrate_source import comments, lost_comments, migrate_text
 from profile_expand.yaml_io import decode
 
@@ -202,7 +203,7 @@ def test_keep_references_converts_a_profile_named_by_outputs(
 def test_a_transform_listing_nothing_becomes_profile_expand(written: str) -> None:
     text = f"Transform: {written}\n".replace(" \n", "\n") + "Resources:\n" + ROLE + PROFILE + INSTANCE
     migrated = _migrated(text)
-    assert transforms(decode(migrated).plain) == ["ProfileExpand"]
+    assert transform_items(decode(migrated).plain) == ["ProfileExpand"]
 
 
 def test_the_self_check_compares_the_transform() -> None:
