@@ -113,17 +113,17 @@ def evaluate(event: object, iam: Iam, fetch: Fetch, macro_name: str = cfn.TRANSF
         data = _request_data(event)
         target = data["targetName"] if isinstance(data.get("targetName"), str) else ""
         if body.get("actionInvocationPoint") == DELETE:
-            return Verdict(_response(token, SUCCESS, message="Deletes are not judged."), (), target)
+            return Verdict(hook_response(token, SUCCESS, message="Deletes are not judged."), (), target)
         if data.get("targetType") in (STACK, CHANGE_SET):
             findings = _judge_stack(data, fetch, macro_name)
             deferred = False
         else:
             findings, deferred = _judge_resource(data, asking, _asked_again(body), macro_name)
     except (InvalidEventError, GuardUnavailable) as error:
-        return Verdict(_response(token, FAILED, INTERNAL_FAILURE, str(error)), (), target, asking.calls)
+        return Verdict(hook_response(token, FAILED, INTERNAL_FAILURE, str(error)), (), target, asking.calls)
     limit = CLOUD_CONTROL_LIMIT if not body.get("stackId") else MESSAGE_LIMIT
     if deferred:
-        response = _response(
+        response = hook_response(
             token,
             IN_PROGRESS,
             message="An instance profile was not found in IAM; asking again in case it was just created.",
@@ -133,9 +133,9 @@ def evaluate(event: object, iam: Iam, fetch: Fetch, macro_name: str = cfn.TRANSF
         return Verdict(response, findings, target, asking.calls)
     if not findings:
         return Verdict(
-            _response(token, SUCCESS, message="No instance-profile mistakes."), (), target, asking.calls
+            hook_response(token, SUCCESS, message="No instance-profile mistakes."), (), target, asking.calls
         )
-    response = _response(token, FAILED, NON_COMPLIANT, summary(findings, limit))
+    response = hook_response(token, FAILED, NON_COMPLIANT, summary(findings, limit))
     response["annotations"] = [_annotation(finding) for finding in findings]
     return Verdict(response, findings, target, asking.calls)
 
@@ -282,7 +282,8 @@ def _stack_findings(template: Mapping[str, Any], macro_name: str) -> list[Findin
 # -- the response --------------------------------------------------------------------------------------
 
 
-def _response(token: str, status: str, code: str | None = None, message: str = "") -> dict[str, Any]:
+def hook_response(token: str, status: str, code: str | None = None, message: str = "") -> dict[str, Any]:
+    """A hook response: the status, its error code when FAILED, the message and the echoed token."""
     response: dict[str, Any] = {"hookStatus": status, "message": message, "clientRequestToken": token}
     if code is not None:
         response["errorCode"] = code

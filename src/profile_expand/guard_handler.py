@@ -12,7 +12,14 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
-from profile_expand.guard import FAILED, INTERNAL_FAILURE, NON_COMPLIANT, evaluate, request_token
+from profile_expand.guard import (
+    FAILED,
+    INTERNAL_FAILURE,
+    NON_COMPLIANT,
+    evaluate,
+    hook_response,
+    request_token,
+)
 from profile_expand.guard_aws import BotoIam, fetch_payload
 
 if TYPE_CHECKING:
@@ -38,14 +45,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         # A bug, not a template problem: keep the traceback in the log, never blame the template.
         logger.exception("Unexpected error in the guard")
         metrics.add_metric(name="GuardErrors", unit=MetricUnit.Count, value=1)
-        token = request_token(event)
         message = f"The ProfileExpand guard failed (request {context.aws_request_id}); see its log."
-        return {
-            "hookStatus": FAILED,
-            "errorCode": INTERNAL_FAILURE,
-            "message": message,
-            "clientRequestToken": token,
-        }
+        return hook_response(request_token(event), FAILED, INTERNAL_FAILURE, message)
     response = verdict.response
     logger.info(
         "Hook evaluated",
