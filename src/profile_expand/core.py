@@ -67,10 +67,10 @@ from profile_expand.roles import (
     Rejected,
     RoleChoice,
     RoleRef,
-    UseRole,
+    RoleUse,
     parse_role,
 )
-from profile_expand.sites import ProfileForm, RoleNameRule, Site, SiteKind, sites_for
+from profile_expand.sites import SITES, ProfileForm, RoleNameRule, Site, SiteKind, sites_for
 from profile_expand.text import Path, digest, quote, short
 
 _NAMED_IAM = "deploy with CAPABILITY_NAMED_IAM"
@@ -247,7 +247,7 @@ def _with_naming_sites(plan: Plan, found: tuple[Found, ...], index: TemplateInde
             condition = index.resource_conditions.get(leaf.logical_id)
             need: Requirement = frozenset((named(condition),)) if condition else _NONE
             if cfn.FN_IF in leaf.path:
-                need |= _branch_terms(index.resources[leaf.logical_id], leaf.path)
+                need |= _branch_terms(index.resources[leaf.logical_id], leaf.path, index)
             needs.setdefault(leaf.profile, set()).add(need)
     if not needs:
         return plan
@@ -421,6 +421,8 @@ def collect(
     """Every value found at a site, judged; and the uses: the sites the macro rewrites."""
     found: list[Found] = []
     uses: list[Use] = []
+    # What a site without options gets, the usual case: worked out once, not at every site.
+    unset_over_defaults = NO_OPTIONS.over(defaults)
     for logical_id, resource, sites in index.sited:
         spot = diagnostics.at(logical_id)
         condition = resource.get(cfn.CONDITION)
@@ -436,12 +438,13 @@ def collect(
                     # Inside Fn::If branches (around the container, or an option entry) what the entry
                     # uses exists under the branches' conditions.
                     in_branch = (
-                        requirement | _branch_terms(resource, entry[0])
+                        requirement | _branch_terms(resource, entry[0], index)
                         if cfn.FN_IF in entry[0]
                         else requirement
                     )
                     leaves = classify(logical_id, site, entry, index)
-                    if any(leaf.kind == TOO_DEEP for leaf in leaves):
+                    # Only a profile property is walked for leaves: the shorthand is one leaf, as written.
+                    if not entry[3] and any(leaf.kind == TOO_DEEP for leaf in leaves):
                         for leaf in leaves:
                             if leaf.kind == TOO_DEEP:
                                 spot.below(*leaf.path).error(cfn.TOO_DEEP_IF)
@@ -454,7 +457,7 @@ def collect(
                     picked = _role_choice(site, entry, leaves, index, at)
                     if picked is None:
                         continue
-                    choice, options, readiness = picked
+                    choice, used, options, readiness = picked
                     # A service's required prefix wins over the template-wide NamePrefix, not over the
                     # site's own choice.
                     if site.profile_name_prefix:
@@ -462,8 +465,10 @@ def collect(
                     if site_form(options, site, at) is None:
                         continue
                     rules = _role_rules(resource, site, index, at)
-                    options = options.over(defaults)
-                    roles = tuple(_roles_of(choice, in_branch))
+                    options = unset_over_defaults if options is NO_OPTIONS else options.over(defaults)
+                    roles = tuple(
+                        (role, in_branch.union(terms) if terms else in_branch) for role, terms in used
+                    )
                     uses.append(
                         Use(logical_id, site, entry_path, key, choice, roles, options, rules, readiness)
                     )
@@ -496,9 +501,10 @@ def _conflicts(site: Site, entry: Entry, at_site: list[Entry], spot: Spot) -> bo
 
 def _role_choice(
     site: Site, entry: Entry, leaves: tuple[Found, ...], index: TemplateIndex, spot: Spot
-) -> tuple[RoleChoice, ProfileOptions, bool] | None:
-    """The role an entry chooses, the site's own profile options and whether permission readiness is on
-    there; None if it is not the macro's to rewrite, or cannot work (recorded at `spot`)."""
+) -> tuple[RoleChoice, tuple[RoleUse, ...], ProfileOptions, bool] | None:
+    """The role an entry chooses and the roles it may use, the site's own profile options and whether
+    permission readiness is on there; None if it is not the macro's to rewrite, or cannot work (recorded
+    at `spot`)."""
     _, _, value, shorthand = entry
     owner = spot.logical_id  # the spot is bound to the resource: a role it defines inline is its own
     if shorthand:
@@ -506,12 +512,12 @@ def _role_choice(
         if split is None:
             return None
         role, role_path, options, readiness = split
-        choice = parse_role(role, index, owner=owner)
-        if isinstance(choice, Rejected):
-            for steps, message in choice.problems:
+        parsed = parse_role(role, index, owner=owner)
+        if isinstance(parsed, Rejected):
+            for steps, message in parsed.problems:
                 spot.below(*role_path, *steps).error(message)
             return None
-        return choice, options, readiness
+        return *parsed, options, readiness
     role_id = _corrected_role(site, value, leaves)
     if role_id is None:
         return None
@@ -522,7 +528,7 @@ def _role_choice(
     )
     corrected = parse_role(cfn.ref(role_id), index, owner=owner)
     assert not isinstance(corrected, Rejected)  # a role of the template, by its logical ID
-    return corrected, NO_OPTIONS, True
+    return *corrected, NO_OPTIONS, True
 
 
 def _corrected_role(site: Site, value: object, leaves: tuple[Found, ...]) -> str | None:
@@ -557,12 +563,18 @@ def _role_rules(
     return rules
 
 
+# The types whose IamRole goes directly in Properties: the one place where it is never misplaced.
+_IAM_ROLE_IN_PROPERTIES: Final = frozenset(
+    site.resource_type for site in SITES if site.container == (cfn.PROPERTIES,)
+)
+
+
 def _check_misplaced(resource: Mapping[str, Any], sites: tuple[Site, ...], spot: Spot) -> None:
     """IamRole written directly in Properties of a type whose site is deeper: say where it goes."""
+    if resource.get(cfn.TYPE) in _IAM_ROLE_IN_PROPERTIES:
+        return
     properties = resource.get(cfn.PROPERTIES)
     if not isinstance(properties, Mapping) or cfn.IAM_ROLE_SHORTHAND not in properties:
-        return
-    if any(site.container == (cfn.PROPERTIES,) for site in sites):
         return
     where = " or ".join(site.property_path.rsplit(".", 1)[0] for site in sites)
     spot.below(cfn.PROPERTIES, cfn.IAM_ROLE_SHORTHAND).error(
@@ -579,14 +591,16 @@ def _exclusive_paths(first: Path, second: Path) -> bool:
     return False
 
 
-def _branch_terms(resource: Mapping[str, Any], path: Path) -> Requirement:
+def _branch_terms(resource: Mapping[str, Any], path: Path, index: TemplateIndex) -> Requirement:
     """The conditions of the Fn::If branches a path goes through: the condition, or its Fn::Not."""
     terms = set()
     node: Any = resource
     for position, step in enumerate(path):
         if step == cfn.FN_IF and isinstance(node[step][0], str):
-            branch = path[position + 1]
-            terms.add(named(node[step][0]) if branch == 1 else negated(node[step][0]))
+            condition = node[step][0]
+            # An undefined condition is reported elsewhere; its terms are still written the same way.
+            when = index.condition_terms.get(condition) or (named(condition), negated(condition))
+            terms.add(when[0] if path[position + 1] == 1 else when[1])
         node = node[step]
     return frozenset(terms)
 
@@ -602,21 +616,6 @@ def make_plan(
     profiles = _plan_profiles(uses, roles, defaults, diagnostics)
     depends_on = _plan_readiness(uses, index, diagnostics)
     return Plan(uses, roles, profiles, depends_on)
-
-
-def _roles_of(choice: RoleChoice, requirement: Requirement) -> Iterator[tuple[RoleRef, Requirement]]:
-    """Each role a choice may use, with the condition terms under which it is used, in branch order.
-
-    Iterative, and the terms become a set only where a role is used: a chain of Fn::If 31 deep built
-    a set at every level."""
-    pending: list[tuple[RoleChoice, tuple[str, ...]]] = [(choice, ())]
-    while pending:
-        here, terms = pending.pop()
-        if isinstance(here, UseRole):
-            yield here.role, requirement.union(terms) if terms else requirement
-        elif isinstance(here, IfChoice):
-            pending.append((here.when_false, (*terms, negated(here.condition))))
-            pending.append((here.when_true, (*terms, named(here.condition))))
 
 
 def _plan_inline_roles(uses: tuple[Use, ...], diagnostics: Diagnostics) -> tuple[InlineRole, ...]:
@@ -988,8 +987,6 @@ def _generated_resource(
 
 
 def _render_choice(choice: RoleChoice, form: ProfileForm, ids: Mapping[str, str]) -> Any:
-    if isinstance(choice, NoValue):
-        return cfn.ref(cfn.NO_VALUE)
     if isinstance(choice, IfChoice):
         return {
             cfn.FN_IF: [
@@ -998,6 +995,8 @@ def _render_choice(choice: RoleChoice, form: ProfileForm, ids: Mapping[str, str]
                 _render_choice(choice.when_false, form, ids),
             ]
         }
+    if isinstance(choice, NoValue):
+        return {cfn.REF: cfn.NO_VALUE}
     return form.reference(ids[choice.role.key])
 
 
@@ -1031,6 +1030,10 @@ _Trie = dict[Any, Any]
 def _replace_each(node: Any, rewrites: list[tuple[Path, Callable[[Any], Any]]]) -> Any:
     """A copy of node with each rewrite applied at its path, in order; each container on the paths is
     copied once however many rewrites lie below it."""
+    if len(rewrites) == 1:
+        # Most resources have one site: copy down its path, with no trie to build and walk.
+        ((path, rewrite),) = rewrites
+        return _replace_at(node, path, rewrite)
     trie: _Trie = {}
     for path, rewrite in rewrites:
         level = trie
@@ -1038,6 +1041,21 @@ def _replace_each(node: Any, rewrites: list[tuple[Path, Callable[[Any], Any]]]) 
             level = level.setdefault(step, {})
         level.setdefault(_HERE, []).append(rewrite)
     return _apply(node, trie)
+
+
+def _replace_at(node: Any, path: Path, rewrite: Callable[[Any], Any]) -> Any:
+    """A copy of node with one rewrite applied at `path`: each container on the path copied once."""
+    if not path:
+        return rewrite(node)
+    root: Any = list(node) if isinstance(node, list) else dict(node)
+    parent = root
+    for step in path[:-1]:
+        child = parent[step]
+        copied: Any = list(child) if isinstance(child, list) else dict(child)
+        parent[step] = copied
+        parent = copied
+    parent[path[-1]] = rewrite(parent[path[-1]])
+    return root
 
 
 def _apply(node: Any, trie: _Trie) -> Any:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
+from profile_expand.conditions import named, negated
 from profile_expand.sites import Site, sites_for
 from profile_expand.text import Path
 
@@ -34,6 +35,9 @@ class TemplateIndex(NamedTuple):
     resource_conditions: Mapping[str, str]
     parameter_types: Mapping[str, str]
     condition_names: frozenset[str]
+    # Condition name -> the terms of its Fn::If branches (conditions.named, conditions.negated): written
+    # once per condition, not at every Fn::If.
+    condition_terms: Mapping[str, tuple[str, str]]
     taken_ids: frozenset[str]  # every logical ID of Resources and Parameters: generated IDs must avoid them
     # Literal names: a role's RoleName -> its logical ID; an instance profile's InstanceProfileName -> its
     # logical ID. A literal name at a site is judged against them (a role's name where a profile belongs).
@@ -58,6 +62,9 @@ class TemplateIndex(NamedTuple):
     # Fn::ForEach loops as written (AWS::LanguageExtensions has not run): (key, [identifier, collection,
     # resources]). The macro sees them only when listed before that transform, and cannot expand them.
     loops: tuple[tuple[str, list[Any]], ...] = ()
+    # The one choice of each template role a site names, made when first asked for (roles.parse_role):
+    # 500 sites naming one role built its RoleRef 500 times. A memo, not a fact read from the template.
+    template_role_choices: dict[str, Any] = {}  # noqa: RUF012 (index_template gives each index its own)
 
     def with_generated(self, types: Mapping[str, str]) -> "TemplateIndex":
         """The index of the template as the macro will leave it: generated ID -> resource type added."""
@@ -136,6 +143,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
         resource_conditions=resource_conditions,
         parameter_types=parameter_types,
         condition_names=condition_names,
+        condition_terms={name: (named(name), negated(name)) for name in condition_names},
         taken_ids=frozenset(taken) | frozenset(parameter_types),
         role_names=names[cfn.IAM_ROLE_TYPE],
         profile_names=names[cfn.INSTANCE_PROFILE_TYPE],
@@ -155,6 +163,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
             if not (isinstance(condition, str) and condition in condition_names)
         ),
         loops=tuple(loops),
+        template_role_choices={},
     )
 
 

@@ -184,11 +184,12 @@ def generated_profile_id(stem: str, label: str = "", suffix: str = "") -> str:
 Entry = tuple[Path, str, object, bool]
 
 
-def entries(site: Site, path: Path, container: object) -> Iterator[Entry]:
+def entries(site: Site, path: Path, container: object) -> list[Entry]:
     """Every IamRole and profile property in one container of a site, in the order written."""
+    found: list[Entry] = []
     if site.kind is SiteKind.OPTION_SETTING:
         if not isinstance(container, list):
-            return
+            return found
         for position, item in enumerate(container):
             # An entry may sit in an Fn::If branch (the other branch another entry, or AWS::NoValue).
             for entry_path, entry in branches((*path, position), item):
@@ -197,20 +198,23 @@ def entries(site: Site, path: Path, container: object) -> Iterator[Entry]:
                 option = entry.get(OPTION_NAME)
                 if option == cfn.IAM_ROLE_SHORTHAND or option == site.profile_property:
                     shorthand = option == cfn.IAM_ROLE_SHORTHAND
-                    yield entry_path, OPTION_VALUE, entry.get(OPTION_VALUE), shorthand
-    elif isinstance(container, Mapping):
+                    found.append((entry_path, OPTION_VALUE, entry.get(OPTION_VALUE), shorthand))
+    elif type(container) is dict or isinstance(container, Mapping):  # type() first: the ABC check is slow
         if cfn.IAM_ROLE_SHORTHAND in container:
-            yield path, cfn.IAM_ROLE_SHORTHAND, container[cfn.IAM_ROLE_SHORTHAND], True
+            found.append((path, cfn.IAM_ROLE_SHORTHAND, container[cfn.IAM_ROLE_SHORTHAND], True))
         if site.profile_property in container:
-            yield path, site.profile_property, container[site.profile_property], False
+            found.append((path, site.profile_property, container[site.profile_property], False))
+    return found
 
 
-def site_entries(resource: Mapping[str, Any], site: Site) -> Iterator[tuple[Path, list[Entry] | None]]:
+def site_entries(resource: Mapping[str, Any], site: Site) -> list[tuple[Path, list[Entry] | None]]:
     """Each container of one site of a resource (both branches of an Fn::If on the way) and the
     entries in it, or None where Fn::If is nested too deep to look: the one walk of a resource's
     sites, for the core and the guard."""
-    for path, container in containers(resource, site.container, through_fn_if=True):
-        yield path, None if cfn.is_fn_if(container) else list(entries(site, path, container))
+    return [
+        (path, None if cfn.is_fn_if(container) else entries(site, path, container))
+        for path, container in containers(resource, site.container, through_fn_if=True)
+    ]
 
 
 def site_values(

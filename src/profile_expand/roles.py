@@ -122,21 +122,103 @@ def _rejected(message: str) -> Rejected:
     return Rejected((((), message),))
 
 
-def parse_role(value: object, index: TemplateIndex, *, owner: str, depth: int = 0) -> RoleChoice | Rejected:
-    """The role choice an IamRole value makes, or every reason it cannot work.
+# A role a choice may use, with the condition terms (conditions.named / negated texts) of the Fn::If
+# branches that lead to it, outermost first. A plain tuple: one fewer class to build at cold start.
+RoleUse = tuple[RoleRef, tuple[str, ...]]
+_NO_VALUE_CHOICE: Final = NoValue()
+_NO_VALUE_REF: Final = cfn.ref(cfn.NO_VALUE)
+
+
+def parse_role(
+    value: object, index: TemplateIndex, *, owner: str
+) -> tuple[RoleChoice, tuple[RoleUse, ...]] | Rejected:
+    """The role choice an IamRole value makes and each role it may use (with the branch conditions that
+    lead there), in branch order, or every reason it cannot work. One walk of the value gives both: a
+    chain of Fn::If 31 deep was walked once to parse and again to list its roles.
 
     owner: the logical ID of the resource whose IamRole this is; a role defined inline belongs to it.
     """
+    used: list[RoleUse] = []
+    choice = _parse(value, index, owner, 0, (), used)
+    return choice if isinstance(choice, Rejected) else (choice, tuple(used))
+
+
+def _parse(
+    value: object, index: TemplateIndex, owner: str, depth: int, terms: tuple[str, ...], used: list[RoleUse]
+) -> RoleChoice | Rejected:
+    """parse_role's walk: `terms` are the branch conditions around `value`; each role found is added to
+    `used` (whatever `used` holds is meaningless once the walk gives a Rejected)."""
+    choice: RoleChoice | Rejected
+    # A one-key mapping first: the intrinsic that nearly every value is (and a deep Fn::If chain is
+    # nothing else) is told apart by its key alone.
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == cfn.FN_IF:
+            return _parse_if(argument, value, index, owner, depth, terms, used)
+        if function == cfn.REF:
+            if argument == cfn.NO_VALUE:
+                return _NO_VALUE_CHOICE
+            choice = _parse_ref(argument, value, index)
+        elif function == cfn.GET_ATT:
+            choice = _parse_get_att(argument, value, index)
+        else:
+            choice = _parse_other(value, index, owner)
+    else:
+        choice = _parse_other(value, index, owner)
+    if type(choice) is UseRole:
+        used.append((choice.role, terms))
+    return choice
+
+
+def _parse_if(
+    argument: object,
+    value: object,
+    index: TemplateIndex,
+    owner: str,
+    depth: int,
+    terms: tuple[str, ...],
+    used: list[RoleUse],
+) -> RoleChoice | Rejected:
+    if depth >= cfn.MAX_IF_DEPTH:
+        return _rejected(cfn.TOO_DEEP_IF)
+    if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
+        return _rejected(f"{quote(value)}: Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse].")
+    condition, when_true, when_false = argument
+    branch_terms = index.condition_terms.get(condition)
+    if branch_terms is None:
+        return _rejected(f"{quote(value)}: condition {short(condition)} is not defined in Conditions.")
+    # AWS::NoValue, the usual other branch, is told without a call.
+    true_choice = (
+        _NO_VALUE_CHOICE
+        if when_true == _NO_VALUE_REF
+        else _parse(when_true, index, owner, depth + 1, (*terms, branch_terms[0]), used)
+    )
+    false_choice = (
+        _NO_VALUE_CHOICE
+        if when_false == _NO_VALUE_REF
+        else _parse(when_false, index, owner, depth + 1, (*terms, branch_terms[1]), used)
+    )
+    if type(true_choice) is Rejected or type(false_choice) is Rejected:
+        # Both branches are read, so that every problem is reported at once.
+        return Rejected(
+            tuple(
+                ((cfn.FN_IF, branch, *path), message)
+                for branch, choice in ((1, true_choice), (2, false_choice))
+                if isinstance(choice, Rejected)
+                for path, message in choice.problems
+            )
+        )
+    # tuple.__new__: NamedTuple's own __new__ is a Python function, and this runs at every level of a chain.
+    return tuple.__new__(IfChoice, (condition, true_choice, false_choice))
+
+
+def _parse_other(value: object, index: TemplateIndex, owner: str) -> RoleChoice | Rejected:
+    """Every value that is not Fn::If: a string, an intrinsic, a mapping of role properties, or no role."""
     if isinstance(value, str):
         return _parse_string(value, index)
     if isinstance(value, dict) and cfn.is_intrinsic(value):
+        # Ref, Fn::GetAtt and Fn::If were told apart by _parse.
         ((function, argument),) = value.items()
-        if function == cfn.REF:
-            return _parse_ref(argument, value, index)
-        if function == cfn.GET_ATT:
-            return _parse_get_att(argument, value, index)
-        if function == cfn.FN_IF:
-            return _parse_if(argument, value, index, owner, depth)
         if function == cfn.CONDITION:
             return _rejected(f"{quote(value)} is a condition, not a role; {ACCEPTED_FORMS}.")
         return _parse_other_intrinsic(function, argument, value)
@@ -177,16 +259,20 @@ def _identity(value: object) -> str | Rejected:
 
 
 def _template_role(role_id: str, index: TemplateIndex) -> UseRole:
-    return UseRole(
-        RoleRef(
-            key=f"role:{role_id}",
-            roles_entry=cfn.ref(role_id),
-            stem=role_id,
-            exact_stem=True,
-            condition=index.resource_conditions.get(role_id),
-            template_role=role_id,
+    choice: UseRole | None = index.template_role_choices.get(role_id)
+    if choice is None:
+        choice = UseRole(
+            RoleRef(
+                key=f"role:{role_id}",
+                roles_entry=cfn.ref(role_id),
+                stem=role_id,
+                exact_stem=True,
+                condition=index.resource_conditions.get(role_id),
+                template_role=role_id,
+            )
         )
-    )
+        index.template_role_choices[role_id] = choice
+    return choice
 
 
 def _named_role(name: str) -> UseRole:
@@ -295,8 +381,6 @@ def _neighbours(text: str, ordered: tuple[str, ...]) -> tuple[str, ...]:
 def _parse_ref(target: object, value: object, index: TemplateIndex) -> RoleChoice | Rejected:
     if not isinstance(target, str):
         return _rejected(f"{quote(value)}: Ref takes a logical ID string.")
-    if target == cfn.NO_VALUE:
-        return NoValue()
     if target in index.resource_types:
         if index.resource_types[target] == cfn.IAM_ROLE_TYPE:
             return _template_role(target, index)
@@ -345,31 +429,6 @@ def _parse_get_att(argument: object, value: object, index: TemplateIndex) -> Rol
             f"or !GetAtt {short(target)}.Arn."
         )
     return _template_role(target, index)
-
-
-def _parse_if(
-    argument: object, value: object, index: TemplateIndex, owner: str, depth: int
-) -> RoleChoice | Rejected:
-    if depth >= cfn.MAX_IF_DEPTH:
-        return _rejected(cfn.TOO_DEEP_IF)
-    if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
-        return _rejected(f"{quote(value)}: Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse].")
-    condition, when_true, when_false = argument
-    if condition not in index.condition_names:
-        return _rejected(f"{quote(value)}: condition {short(condition)} is not defined in Conditions.")
-    true_choice = parse_role(when_true, index, owner=owner, depth=depth + 1)
-    false_choice = parse_role(when_false, index, owner=owner, depth=depth + 1)
-    if isinstance(true_choice, Rejected) or isinstance(false_choice, Rejected):
-        # Both branches are read, so that every problem is reported at once.
-        return Rejected(
-            tuple(
-                ((cfn.FN_IF, branch, *path), message)
-                for branch, choice in ((1, true_choice), (2, false_choice))
-                if isinstance(choice, Rejected)
-                for path, message in choice.problems
-            )
-        )
-    return IfChoice(condition, true_choice, false_choice)
 
 
 def _parse_other_intrinsic(function: str, argument: object, value: object) -> RoleChoice | Rejected:
