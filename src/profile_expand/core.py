@@ -10,6 +10,7 @@ raised together, sorted by logical ID.
 # compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
@@ -68,6 +69,7 @@ from profile_expand.roles import (
     RoleChoice,
     RoleRef,
     RoleUse,
+    TemplateRoles,
     parse_role,
 )
 from profile_expand.sites import SITES, ProfileForm, RoleNameRule, Site, SiteKind, sites_for
@@ -423,6 +425,7 @@ def collect(
     uses: list[Use] = []
     # What a site without options gets, the usual case: worked out once, not at every site.
     unset_over_defaults = NO_OPTIONS.over(defaults)
+    template_roles: TemplateRoles = {}  # each template role's choice, made at the first site naming it
     for logical_id, resource, sites in index.sited:
         spot = diagnostics.at(logical_id)
         condition = resource.get(cfn.CONDITION)
@@ -453,8 +456,8 @@ def collect(
                     if len(at_site) > 1 and _conflicts(site, entry, at_site, spot):
                         continue
                     entry_path, key = entry[0], entry[1]
-                    at = spot.below(*entry_path, key)
-                    picked = _role_choice(site, entry, leaves, index, at)
+                    at = diagnostics.at(logical_id, (*entry_path, key))
+                    picked = _role_choice(site, entry, leaves, index, at, template_roles)
                     if picked is None:
                         continue
                     choice, used, options, readiness = picked
@@ -467,7 +470,7 @@ def collect(
                     rules = _role_rules(resource, site, index, at)
                     options = unset_over_defaults if options is NO_OPTIONS else options.over(defaults)
                     roles = tuple(
-                        (role, in_branch.union(terms) if terms else in_branch) for role, terms in used
+                        [(role, in_branch.union(terms) if terms else in_branch) for role, terms in used]
                     )
                     uses.append(
                         Use(logical_id, site, entry_path, key, choice, roles, options, rules, readiness)
@@ -500,7 +503,12 @@ def _conflicts(site: Site, entry: Entry, at_site: list[Entry], spot: Spot) -> bo
 
 
 def _role_choice(
-    site: Site, entry: Entry, leaves: tuple[Found, ...], index: TemplateIndex, spot: Spot
+    site: Site,
+    entry: Entry,
+    leaves: tuple[Found, ...],
+    index: TemplateIndex,
+    spot: Spot,
+    template_roles: TemplateRoles,
 ) -> tuple[RoleChoice, tuple[RoleUse, ...], ProfileOptions, bool] | None:
     """The role an entry chooses and the roles it may use, the site's own profile options and whether
     permission readiness is on there; None if it is not the macro's to rewrite, or cannot work (recorded
@@ -512,7 +520,7 @@ def _role_choice(
         if split is None:
             return None
         role, role_path, options, readiness = split
-        parsed = parse_role(role, index, owner=owner)
+        parsed = parse_role(role, index, owner=owner, made=template_roles)
         if isinstance(parsed, Rejected):
             for steps, message in parsed.problems:
                 spot.below(*role_path, *steps).error(message)
@@ -526,7 +534,7 @@ def _role_choice(
         f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {short(role_id)}`. "
         f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
     )
-    corrected = parse_role(cfn.ref(role_id), index, owner=owner)
+    corrected = parse_role(cfn.ref(role_id), index, owner=owner, made=template_roles)
     assert not isinstance(corrected, Rejected)  # a role of the template, by its logical ID
     return *corrected, NO_OPTIONS, True
 
@@ -1001,25 +1009,25 @@ def _render_choice(choice: RoleChoice, form: ProfileForm, ids: Mapping[str, str]
 
 
 def _writer(use: Use, value: Any) -> Callable[[Any], Any]:
-    """How to rewrite the use's container: in place of the key, keeping key order."""
+    """How to rewrite the use's container: in place of the key, keeping key order. A partial of a module
+    function, not a closure: one is made for every site, and a closure costs several times as much."""
     if use.site.kind is SiteKind.OPTION_SETTING:
-        target_option = use.site.profile_property
+        return partial(_write_option, use.site.profile_property, value)
+    return partial(_write_property, use.key, use.site.profile_property, value)
 
-        def write_option(entry: Mapping[str, Any]) -> dict[str, Any]:
-            rewritten = dict(entry)
-            rewritten["OptionName"] = target_option
-            rewritten["Value"] = value
-            return rewritten
 
-        return write_option
+def _write_option(option: str, value: Any, entry: Mapping[str, Any]) -> dict[str, Any]:
+    rewritten = dict(entry)
+    rewritten["OptionName"] = option
+    rewritten["Value"] = value
+    return rewritten
 
-    def write_property(container: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            (use.site.profile_property if key == use.key else key): (value if key == use.key else old)
-            for key, old in container.items()
-        }
 
-    return write_property
+def _write_property(key: str, new_key: str, value: Any, container: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        (new_key if written == key else written): (value if written == key else old)
+        for written, old in container.items()
+    }
 
 
 # The key of a _Trie level holding the rewrites at that level's path (no step of a path is None).

@@ -62,9 +62,6 @@ class TemplateIndex(NamedTuple):
     # Fn::ForEach loops as written (AWS::LanguageExtensions has not run): (key, [identifier, collection,
     # resources]). The macro sees them only when listed before that transform, and cannot expand them.
     loops: tuple[tuple[str, list[Any]], ...] = ()
-    # The one choice of each template role a site names, made when first asked for (roles.parse_role):
-    # 500 sites naming one role built its RoleRef 500 times. A memo, not a fact read from the template.
-    template_role_choices: dict[str, Any] = {}  # noqa: RUF012 (index_template gives each index its own)
 
     def with_generated(self, types: Mapping[str, str]) -> "TemplateIndex":
         """The index of the template as the macro will leave it: generated ID -> resource type added."""
@@ -98,7 +95,8 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
             and isinstance(resource, list)
         ):
             loops.append((logical_id, resource))
-        if not (isinstance(logical_id, str) and isinstance(resource, Mapping)):
+        # type() first: the Mapping ABC's check is slow, and a resource is nearly always a plain dict.
+        if not (isinstance(logical_id, str) and (type(resource) is dict or isinstance(resource, Mapping))):
             continue
         kind, condition = resource.get(cfn.TYPE), resource.get(cfn.CONDITION)
         if isinstance(condition, str):
@@ -109,7 +107,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
             continue
         resource_types[logical_id] = kind
         properties = resource.get(cfn.PROPERTIES)
-        properties = properties if isinstance(properties, Mapping) else _EMPTY
+        properties = properties if type(properties) is dict or isinstance(properties, Mapping) else _EMPTY
         sites = sites_for(kind)
         if sites:
             sited.append((logical_id, resource, sites))
@@ -124,7 +122,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
             role_properties[logical_id] = properties
         elif kind == cfn.INSTANCE_PROFILE_TYPE:
             profile_roles[logical_id] = tuple(_role_entries(properties))
-        else:
+        elif kind in _POLICY_TYPES or kind == _ROLE_POLICY_TYPE:
             for role in _policy_targets(kind, properties):
                 policies.setdefault(role, []).append(logical_id)
     conditions = template.get(cfn.CONDITIONS)
@@ -163,7 +161,6 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
             if not (isinstance(condition, str) and condition in condition_names)
         ),
         loops=tuple(loops),
-        template_role_choices={},
     )
 
 

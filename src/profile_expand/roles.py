@@ -129,44 +129,60 @@ _NO_VALUE_CHOICE: Final = NoValue()
 _NO_VALUE_REF: Final = cfn.ref(cfn.NO_VALUE)
 
 
+# The choice of each template role already made, by logical ID: a memo that the walks of one template's
+# sites may share (500 sites naming one role made its choice 500 times).
+TemplateRoles = dict[str, UseRole]
+
+
+class _Walk:
+    """What one walk of parse_role carries: the roles it found used, and the template roles' choices."""
+
+    __slots__ = ("made", "used")
+
+    def __init__(self, made: TemplateRoles) -> None:
+        self.used: list[RoleUse] = []
+        self.made = made
+
+
 def parse_role(
-    value: object, index: TemplateIndex, *, owner: str
+    value: object, index: TemplateIndex, *, owner: str, made: TemplateRoles | None = None
 ) -> tuple[RoleChoice, tuple[RoleUse, ...]] | Rejected:
     """The role choice an IamRole value makes and each role it may use (with the branch conditions that
     lead there), in branch order, or every reason it cannot work. One walk of the value gives both: a
     chain of Fn::If 31 deep was walked once to parse and again to list its roles.
 
     owner: the logical ID of the resource whose IamRole this is; a role defined inline belongs to it.
+    made: the template roles' choices made by earlier walks of this template (filled in as found).
     """
-    used: list[RoleUse] = []
-    choice = _parse(value, index, owner, 0, (), used)
-    return choice if isinstance(choice, Rejected) else (choice, tuple(used))
+    walk = _Walk({} if made is None else made)
+    choice = _parse(value, index, owner, 0, (), walk)
+    return choice if isinstance(choice, Rejected) else (choice, tuple(walk.used))
 
 
 def _parse(
-    value: object, index: TemplateIndex, owner: str, depth: int, terms: tuple[str, ...], used: list[RoleUse]
+    value: object, index: TemplateIndex, owner: str, depth: int, terms: tuple[str, ...], walk: _Walk
 ) -> RoleChoice | Rejected:
     """parse_role's walk: `terms` are the branch conditions around `value`; each role found is added to
-    `used` (whatever `used` holds is meaningless once the walk gives a Rejected)."""
+    `walk.used` (whatever it holds is meaningless once the walk gives a Rejected)."""
     choice: RoleChoice | Rejected
     # A one-key mapping first: the intrinsic that nearly every value is (and a deep Fn::If chain is
     # nothing else) is told apart by its key alone.
     if isinstance(value, dict) and len(value) == 1:
         ((function, argument),) = value.items()
         if function == cfn.FN_IF:
-            return _parse_if(argument, value, index, owner, depth, terms, used)
+            return _parse_if(argument, value, index, owner, depth, terms, walk)
         if function == cfn.REF:
             if argument == cfn.NO_VALUE:
                 return _NO_VALUE_CHOICE
-            choice = _parse_ref(argument, value, index)
+            choice = _parse_ref(argument, value, index, walk.made)
         elif function == cfn.GET_ATT:
-            choice = _parse_get_att(argument, value, index)
+            choice = _parse_get_att(argument, value, index, walk.made)
         else:
-            choice = _parse_other(value, index, owner)
+            choice = _parse_other(value, index, owner, walk.made)
     else:
-        choice = _parse_other(value, index, owner)
+        choice = _parse_other(value, index, owner, walk.made)
     if type(choice) is UseRole:
-        used.append((choice.role, terms))
+        walk.used.append((choice.role, terms))
     return choice
 
 
@@ -177,7 +193,7 @@ def _parse_if(
     owner: str,
     depth: int,
     terms: tuple[str, ...],
-    used: list[RoleUse],
+    walk: _Walk,
 ) -> RoleChoice | Rejected:
     if depth >= cfn.MAX_IF_DEPTH:
         return _rejected(cfn.TOO_DEEP_IF)
@@ -191,12 +207,12 @@ def _parse_if(
     true_choice = (
         _NO_VALUE_CHOICE
         if when_true == _NO_VALUE_REF
-        else _parse(when_true, index, owner, depth + 1, (*terms, branch_terms[0]), used)
+        else _parse(when_true, index, owner, depth + 1, (*terms, branch_terms[0]), walk)
     )
     false_choice = (
         _NO_VALUE_CHOICE
         if when_false == _NO_VALUE_REF
-        else _parse(when_false, index, owner, depth + 1, (*terms, branch_terms[1]), used)
+        else _parse(when_false, index, owner, depth + 1, (*terms, branch_terms[1]), walk)
     )
     if type(true_choice) is Rejected or type(false_choice) is Rejected:
         # Both branches are read, so that every problem is reported at once.
@@ -212,10 +228,12 @@ def _parse_if(
     return tuple.__new__(IfChoice, (condition, true_choice, false_choice))
 
 
-def _parse_other(value: object, index: TemplateIndex, owner: str) -> RoleChoice | Rejected:
+def _parse_other(
+    value: object, index: TemplateIndex, owner: str, made: TemplateRoles
+) -> RoleChoice | Rejected:
     """Every value that is not Fn::If: a string, an intrinsic, a mapping of role properties, or no role."""
     if isinstance(value, str):
-        return _parse_string(value, index)
+        return _parse_string(value, index, made)
     if isinstance(value, dict) and cfn.is_intrinsic(value):
         # Ref, Fn::GetAtt and Fn::If were told apart by _parse.
         ((function, argument),) = value.items()
@@ -258,8 +276,8 @@ def _identity(value: object) -> str | Rejected:
         return _rejected(f"{quote(value)} is not a plain JSON value.")
 
 
-def _template_role(role_id: str, index: TemplateIndex) -> UseRole:
-    choice: UseRole | None = index.template_role_choices.get(role_id)
+def _template_role(role_id: str, index: TemplateIndex, made: TemplateRoles) -> UseRole:
+    choice = made.get(role_id)
     if choice is None:
         choice = UseRole(
             RoleRef(
@@ -271,7 +289,7 @@ def _template_role(role_id: str, index: TemplateIndex) -> UseRole:
                 template_role=role_id,
             )
         )
-        index.template_role_choices[role_id] = choice
+        made[role_id] = choice
     return choice
 
 
@@ -291,7 +309,7 @@ def _not_a_role(target: str, index: TemplateIndex, written: str) -> Rejected:
     )
 
 
-def _parse_string(text: str, index: TemplateIndex) -> RoleChoice | Rejected:
+def _parse_string(text: str, index: TemplateIndex, made: TemplateRoles) -> RoleChoice | Rejected:
     if text.startswith("arn:"):
         match = re.fullmatch(_ROLE_ARN, text)
         if match:
@@ -304,7 +322,7 @@ def _parse_string(text: str, index: TemplateIndex) -> RoleChoice | Rejected:
         return _rejected(f"{quote(text)} is not an IAM role ARN; {ACCEPTED_FORMS}.")
     if text in index.resource_types:
         if index.resource_types[text] == cfn.IAM_ROLE_TYPE:
-            return _template_role(text, index)
+            return _template_role(text, index, made)
         return _not_a_role(text, index, quote(text))
     if text in index.parameter_types:
         return _rejected(
@@ -378,12 +396,14 @@ def _neighbours(text: str, ordered: tuple[str, ...]) -> tuple[str, ...]:
     return ordered[max(0, position - _NEIGHBOURS) : position + _NEIGHBOURS]
 
 
-def _parse_ref(target: object, value: object, index: TemplateIndex) -> RoleChoice | Rejected:
+def _parse_ref(
+    target: object, value: object, index: TemplateIndex, made: TemplateRoles
+) -> RoleChoice | Rejected:
     if not isinstance(target, str):
         return _rejected(f"{quote(value)}: Ref takes a logical ID string.")
     if target in index.resource_types:
         if index.resource_types[target] == cfn.IAM_ROLE_TYPE:
-            return _template_role(target, index)
+            return _template_role(target, index, made)
         return _not_a_role(target, index, quote(value))
     if target in index.parameter_types:
         parameter_type = index.parameter_types[target]
@@ -404,7 +424,9 @@ def _parse_ref(target: object, value: object, index: TemplateIndex) -> RoleChoic
     )
 
 
-def _parse_get_att(argument: object, value: object, index: TemplateIndex) -> RoleChoice | Rejected:
+def _parse_get_att(
+    argument: object, value: object, index: TemplateIndex, made: TemplateRoles
+) -> RoleChoice | Rejected:
     if isinstance(argument, str) and "." in argument:
         target, attribute = argument.split(".", 1)
     elif (
@@ -428,7 +450,7 @@ def _parse_get_att(argument: object, value: object, index: TemplateIndex) -> Rol
             f"{quote(value)}: the {short(attribute)} attribute does not name a role; write !Ref {short(target)} "
             f"or !GetAtt {short(target)}.Arn."
         )
-    return _template_role(target, index)
+    return _template_role(target, index, made)
 
 
 def _parse_other_intrinsic(function: str, argument: object, value: object) -> RoleChoice | Rejected:
