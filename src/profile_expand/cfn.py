@@ -26,6 +26,8 @@ FN_JOIN: Final = "Fn::Join"
 FN_SELECT: Final = "Fn::Select"
 FN_SPLIT: Final = "Fn::Split"
 NO_VALUE: Final = "AWS::NoValue"
+# {"Ref": "AWS::NoValue"}, to compare a value with (never to put in a template: it is one shared object).
+NO_VALUE_REF: Final = {REF: NO_VALUE}
 STACK_ID: Final = "AWS::StackId"
 ARN_ATTRIBUTE: Final = "Arn"
 

@@ -811,7 +811,7 @@ def _check_role_rules(use: Use, role: RoleRef, index: TemplateIndex, spot: Spot)
 def _check_generated_ids(plan: Plan, index: TemplateIndex, diagnostics: Diagnostics) -> None:
     """Each generated logical ID fits CloudFormation, is free and names one resource; so is the name of
     its new condition."""
-    condition_names = set(index.condition_names)
+    condition_names = set(index.condition_terms)
     generated: list[tuple[InlineRole | Profile, str]] = [(role, "role") for role in plan.roles]
     generated += [(profile, "instance profile") for profile in plan.profiles]
     first_holder: dict[str, tuple[InlineRole | Profile, str]] = {}

@@ -34,9 +34,8 @@ class TemplateIndex(NamedTuple):
     resource_types: Mapping[str, str]
     resource_conditions: Mapping[str, str]
     parameter_types: Mapping[str, str]
-    condition_names: frozenset[str]
-    # Condition name -> the terms of its Fn::If branches (conditions.named, conditions.negated): written
-    # once per condition, not at every Fn::If.
+    # The template's condition names, each with the terms of its Fn::If branches (conditions.named,
+    # conditions.negated): written once per condition, not at every Fn::If.
     condition_terms: Mapping[str, tuple[str, str]]
     taken_ids: frozenset[str]  # every logical ID of Resources and Parameters: generated IDs must avoid them
     # Literal names: a role's RoleName -> its logical ID; an instance profile's InstanceProfileName -> its
@@ -140,7 +139,6 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
         resource_types=resource_types,
         resource_conditions=resource_conditions,
         parameter_types=parameter_types,
-        condition_names=condition_names,
         condition_terms={name: (named(name), negated(name)) for name in condition_names},
         taken_ids=frozenset(taken) | frozenset(parameter_types),
         role_names=names[cfn.IAM_ROLE_TYPE],

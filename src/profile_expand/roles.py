@@ -126,7 +126,6 @@ def _rejected(message: str) -> Rejected:
 # branches that lead to it, outermost first. A plain tuple: one fewer class to build at cold start.
 RoleUse = tuple[RoleRef, tuple[str, ...]]
 _NO_VALUE_CHOICE: Final = NoValue()
-_NO_VALUE_REF: Final = cfn.ref(cfn.NO_VALUE)
 
 
 # The choice of each template role already made, by logical ID: a memo that the walks of one template's
@@ -206,12 +205,12 @@ def _parse_if(
     # AWS::NoValue, the usual other branch, is told without a call.
     true_choice = (
         _NO_VALUE_CHOICE
-        if when_true == _NO_VALUE_REF
+        if when_true == cfn.NO_VALUE_REF
         else _parse(when_true, index, owner, depth + 1, (*terms, branch_terms[0]), walk)
     )
     false_choice = (
         _NO_VALUE_CHOICE
-        if when_false == _NO_VALUE_REF
+        if when_false == cfn.NO_VALUE_REF
         else _parse(when_false, index, owner, depth + 1, (*terms, branch_terms[1]), walk)
     )
     if type(true_choice) is Rejected or type(false_choice) is Rejected:

@@ -13,7 +13,6 @@ from typing import Any, Final, NamedTuple
 
 from profile_expand import cfn
 
-_NO_VALUE: Final = {cfn.REF: cfn.NO_VALUE}
 # A container path segment meaning "each item of this list".
 EACH: Final = "*"
 
@@ -325,9 +324,9 @@ def containers(
                     yield here, value
                     break
                 # A branch of AWS::NoValue holds no container (a common way to write "none here").
-                if branches[2] != _NO_VALUE:
+                if branches[2] != cfn.NO_VALUE_REF:
                     pending.append((branches[2], taken, (*here, cfn.FN_IF, 2), depth + 1))
-                if branches[1] == _NO_VALUE:
+                if branches[1] == cfn.NO_VALUE_REF:
                     break
                 value, here, depth = branches[1], (*here, cfn.FN_IF, 1), depth + 1
                 continue
