@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.generators import MAX_RESOURCES, MAX_TEMPLATE_BYTES
 from profile_expand import InvalidTemplateError, expand
-from profile_expand.sites import EACH, SITES, Site, SiteKind
+from profile_expand.core.sites import EACH, SITES, Site, SiteKind
 
 TRUST = {
     "Version": "2012-10-17",

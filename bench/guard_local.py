@@ -162,15 +162,15 @@ def iam_server(address: str = "127.0.0.1", seed: bool = True) -> Iterator[IamSer
 
 def no_network(url: str) -> bytes:
     """The fetch of the in-process reference: the fixture events never need a payload fetched."""
-    from profile_expand.errors import GuardUnavailable
+    from profile_expand.core.errors import GuardUnavailable
 
     raise GuardUnavailable(f"no payload is fetched here ({url[:40]})")
 
 
 def in_process(event: Any, client: Any) -> dict[str, Any]:
     """What the pure core answers for this event on this IAM."""
-    from profile_expand.guard import evaluate
-    from profile_expand.guard_aws import BotoIam
+    from profile_expand.guard.aws import BotoIam
+    from profile_expand.guard.hook import evaluate
 
     return evaluate(event, BotoIam(client), no_network).response
 

@@ -21,7 +21,7 @@ from bench.runtime import Container, run_container
 from bench.targets import Target
 
 BASELINE_MODULE = "guard_baseline"
-# The same imports and client as profile_expand/guard_handler.py at init, nothing else.
+# The same imports and client as profile_expand/guard/handler.py at init, nothing else.
 BASELINE_SOURCE = '''"""Benchmark baseline: Powertools and the guard's boto3 IAM client, created as the guard creates it."""
 import boto3
 from aws_lambda_powertools import Logger, Metrics  # noqa: F401

@@ -54,7 +54,7 @@ _CONTAINER_PROCESSES = ("aws-lambda-rie", "awslambdaric")
 def baseline_source(handler_source: str) -> str:
     modules = powertools_imports(handler_source)
     return (
-        '"""Benchmark baseline: imports the Powertools modules of profile_expand.handler, does nothing."""\n'
+        '"""Benchmark baseline: imports the Powertools modules of profile_expand.macro.handler, does nothing."""\n'
         f"import {', '.join(modules)}  # noqa: F401\n\n\n"
         "def lambda_handler(event, context):\n    return {}\n"
     )

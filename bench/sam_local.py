@@ -267,7 +267,7 @@ class _Context:
 
 def in_process_response(event: Any) -> Any:
     """What the handler answers for this event when called in this process."""
-    from profile_expand.handler import lambda_handler
+    from profile_expand.macro.handler import lambda_handler
 
     return lambda_handler(event, _Context())
 

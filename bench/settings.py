@@ -11,9 +11,9 @@ import yaml
 import profile_expand
 
 ROOT = Path(__file__).resolve().parent.parent
-HANDLER_MODULE = "profile_expand.handler"
+HANDLER_MODULE = "profile_expand.macro.handler"
 # The package as imported (the editable install of this checkout, or whatever PYTHONPATH puts first).
-HANDLER_SOURCE = Path(profile_expand.__file__).resolve().parent / "handler.py"
+HANDLER_SOURCE = Path(profile_expand.__file__).resolve().parent / "macro" / "handler.py"
 SAM_TEMPLATE = ROOT / "template.yaml"
 RESULTS = ROOT / "bench" / "results.md"
 # Targets of issue 4.

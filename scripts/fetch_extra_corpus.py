@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from profile_expand.files import write_atomic  # noqa: E402
+from profile_expand.cli.files import write_atomic  # noqa: E402
 
 SOURCES = ROOT / "docs" / "extra-corpus-sources.json"
 DEFAULT_FOLDER = ROOT / ".extra-corpus"

@@ -1,13 +1,13 @@
-"""Regenerate src/profile_expand/data/override-spec.json from the sites table and cfn-lint's schemas.
+"""Regenerate src/profile_expand/lint/data/override-spec.json from the sites table and cfn-lint's schemas.
 
-Run after adding a site or upgrading cfn-lint, then review the diff: `git diff src/profile_expand/data`.
+Run after adding a site or upgrading cfn-lint, then review the diff: `git diff src/profile_expand/lint/data`.
 """
 
 from __future__ import annotations
 
 import sys
 
-from profile_expand.override_spec import SHIPPED_FILE, render_override_spec
+from profile_expand.lint.override_spec import SHIPPED_FILE, render_override_spec
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""Write guard.yaml's ResourceHook TargetNames from the sites table (profile_expand.guard.GUARDED_TYPES).
+"""Write guard.yaml's ResourceHook TargetNames from the sites table (profile_expand.guard.hook.GUARDED_TYPES).
 
 Run after changing sites.py; tests/unit/test_guard_template.py fails while guard.yaml is stale.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from profile_expand.guard import GUARDED_TYPES  # noqa: E402
+from profile_expand.guard.hook import GUARDED_TYPES  # noqa: E402
 
 GUARD_TEMPLATE = ROOT / "guard.yaml"
 _BLOCK = re.compile(r"^( *)# guard-targets:start\n.*?^ *# guard-targets:end\n", re.S | re.M)

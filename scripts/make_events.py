@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))  # the bench package, when run as `python scripts/
 from bench.generators import MAX_RESOURCES, MAX_TEMPLATE_BYTES, generate_sized_template  # noqa: E402
 from bench.sam_local import macro_events  # noqa: E402
 
-from profile_expand.sites import SITES  # noqa: E402
+from profile_expand.core.sites import SITES  # noqa: E402
 
 GOLDEN_INPUT = ROOT / "tests" / "golden" / "input"
 EVENTS = ROOT / "events"

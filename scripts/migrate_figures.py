@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src")]
 
-from profile_expand.migrate import Plan  # noqa: E402
-from profile_expand.migrate_source import (  # noqa: E402
+from profile_expand.cli.migrate import Plan  # noqa: E402
+from profile_expand.cli.migrate_source import (  # noqa: E402
     _compose,
     _content_end,
     _line_end,
@@ -28,8 +28,8 @@ from profile_expand.migrate_source import (  # noqa: E402
     comments,
     migrate_text,
 )
-from profile_expand.sites import SiteKind  # noqa: E402
-from profile_expand.yaml_io import decode, detect_format  # noqa: E402
+from profile_expand.cli.yaml_io import decode, detect_format  # noqa: E402
+from profile_expand.core.sites import SiteKind  # noqa: E402
 
 SUFFIXES = (".json", ".yaml", ".yml", ".template")
 EXTRA_ENV = "PROFILE_EXPAND_EXTRA_CORPUS"

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from cfnlint import schema as cfnlint_schema  # noqa: E402
 from cfnlint.api import ManualArgs, lint  # noqa: E402
 
-from profile_expand.lint_rules import RULES, RULES_DIR  # noqa: E402
-from profile_expand.override_spec import SHIPPED_FILE  # noqa: E402
+from profile_expand.lint.override_spec import SHIPPED_FILE  # noqa: E402
+from profile_expand.lint.rules import RULES, RULES_DIR  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "originals"
 SUFFIXES = (".json", ".yaml", ".yml", ".template")

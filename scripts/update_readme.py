@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from profile_expand.lint_rules import rules_markdown  # noqa: E402
-from profile_expand.sites import sites_markdown  # noqa: E402
+from profile_expand.core.sites import sites_markdown  # noqa: E402
+from profile_expand.lint.rules import rules_markdown  # noqa: E402
 
 README = ROOT / "README.md"
 BENCH_RESULTS = ROOT / "bench" / "results.md"

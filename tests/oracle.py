@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from profile_expand.sites import EACH, SITES, ProfileForm, Site, SiteKind
+from profile_expand.core.sites import EACH, SITES, ProfileForm, Site, SiteKind
 from tests.strategies import CONDITION_NAMES, NO_VALUE
 
 PROFILE_TYPE = "AWS::IAM::InstanceProfile"

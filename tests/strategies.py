@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from profile_expand.sites import EACH, SITES, ProfileForm, Site, SiteKind
+from profile_expand.core.sites import EACH, SITES, ProfileForm, Site, SiteKind
 
 ROLE_IDS = ("WebRole", "BatchRole", "EmrJobRole", "BuilderRole")
 CONDITION_NAMES = ("IsProd", "HasGpu", "UseSpot")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from profile_expand.core import Expansion, expand, expand_with_report
-from profile_expand.errors import (
+from profile_expand.core.errors import (
     InvalidEventError,
     InvalidTemplateError,
     ProfileExpandError,
     TemplateError,
     TemplateWarning,
 )
+from profile_expand.core.pipeline import Expansion, expand, expand_with_report
 
 __version__ = "0.1.0"
 

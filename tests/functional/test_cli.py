@@ -12,8 +12,8 @@ import pytest
 from cfnlint.decode import decode_str
 
 from profile_expand import InvalidTemplateError, expand_with_report
-from profile_expand.cli import main
-from profile_expand.yaml_io import to_plain
+from profile_expand.cli.main import main
+from profile_expand.core.cfn import to_plain
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -646,7 +646,7 @@ def test_event_request_id_is_deterministic_unless_given(tmp_path, capsys):
 
 def test_event_through_the_handler_gives_what_expand_prints(tmp_path, capsys):
     pytest.importorskip("aws_lambda_powertools")
-    from profile_expand import handler
+    from profile_expand.macro import handler
 
     source = write(tmp_path, "sam.yaml", SAM)
     main(["event", str(source)])

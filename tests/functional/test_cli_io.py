@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from profile_expand.cli import main
+from profile_expand.cli.main import main
 from tests.functional.test_cli import ROLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ def run_cli(
     *argv: str, stdout: int | None = subprocess.PIPE, **options: object
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "profile_expand.cli", *argv],
+        [sys.executable, "-m", "profile_expand.cli.main", *argv],
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
@@ -97,7 +97,7 @@ def test_in_place_under_a_size_limit_leaves_the_file_whole(tmp_path: Path, comma
 
 KILLED_MID_WRITE = """\
 import os, signal, sys
-from profile_expand import files
+from profile_expand.cli import files
 # Killed after every byte reached the temporary file, before the rename: the worst moment.
 os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
 files.write_atomic(sys.argv[1], "new text\\n" * 10000)
@@ -347,7 +347,7 @@ def test_closed_stdout_is_one_line_and_exit_2(tmp_path: Path, command: str) -> N
     source = tmp_path / "t.yaml"
     source.write_text(ROLE_AND_PROFILE, encoding="utf-8")
     result = subprocess.run(
-        f'"{sys.executable}" -m profile_expand.cli {command} "{source}" >&-',
+        f'"{sys.executable}" -m profile_expand.cli.main {command} "{source}" >&-',
         shell=True,
         stderr=subprocess.PIPE,
         text=True,
@@ -371,7 +371,7 @@ def test_an_internal_error_is_one_line_and_exit_3(
     def broken(template: object) -> object:
         raise KeyError("Resources\nand a second line")
 
-    monkeypatch.setattr("profile_expand.cli.expand_with_report", broken)
+    monkeypatch.setattr("profile_expand.cli.main.expand_with_report", broken)
     monkeypatch.delenv("PROFILE_EXPAND_DEBUG", raising=False)
     assert main(["expand", str(source)]) == 3
     err = capsys.readouterr().err

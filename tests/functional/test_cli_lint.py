@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from profile_expand.cli import main
-from profile_expand.yaml_io import decode, to_plain
+from profile_expand.cli.main import main
+from profile_expand.cli.yaml_io import decode
+from profile_expand.core.cfn import to_plain
 from tests.functional.test_cli import ROLE
 from tests.support import ROOT, line_of
 from tests.support import write_file as write

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from profile_expand import expand
-from profile_expand.cli import main
-from profile_expand.migrate import differences
-from profile_expand.yaml_io import decode
+from profile_expand.cli.main import main
+from profile_expand.cli.migrate import differences
+from profile_expand.cli.yaml_io import decode
 
 BEFORE = """\
 # Web tier, hand-written before ProfileExpand existed.

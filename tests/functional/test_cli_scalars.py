@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from profile_expand.cli import main
+from profile_expand.cli.main import main
 from tests.functional.test_cli_io import SHORTHAND
 
 # name: the YAML the author wrote

@@ -20,11 +20,11 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from profile_expand import guard
-from profile_expand.account import ProfileFacts, RoleFacts
-from profile_expand.errors import GuardUnavailable
-from profile_expand.guard_aws import BotoIam, fetch_payload
-from profile_expand.sites import SITES
+from profile_expand.core.account import ProfileFacts, RoleFacts
+from profile_expand.core.errors import GuardUnavailable
+from profile_expand.core.sites import SITES
+from profile_expand.guard import hook as guard
+from profile_expand.guard.aws import BotoIam, fetch_payload
 from tests.support import FakeLambdaContext
 
 ACCOUNT = guard_local.ACCOUNT
@@ -397,7 +397,7 @@ def test_a_stack_with_any_transform_passes() -> None:
 
 
 def test_a_json_stack_template_is_read() -> None:
-    from profile_expand.template_text import load_template
+    from profile_expand.core.template_text import load_template
 
     template = json.dumps(load_template(_ROLE_AS_PROFILE))
     assert (
@@ -449,7 +449,7 @@ def test_the_handler_logs_codes_and_ids_never_values(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with mock_aws():
-        from profile_expand import guard_handler
+        from profile_expand.guard import handler as guard_handler
 
         client = boto3.client("iam", region_name="us-east-1")
         guard_local.seed_iam(client)
@@ -465,7 +465,7 @@ def test_the_handler_logs_codes_and_ids_never_values(
 
 
 def test_the_handler_answers_a_bug_with_an_internal_failure(monkeypatch: pytest.MonkeyPatch) -> None:
-    from profile_expand import guard_handler
+    from profile_expand.guard import handler as guard_handler
 
     def broken(*args: Any) -> Any:
         raise KeyError("bug")
@@ -484,7 +484,7 @@ def test_the_pure_core_imports_no_aws_sdk() -> None:
     import subprocess
     import sys
 
-    script = "import sys, profile_expand.guard, profile_expand.account; print(sorted({'boto3', 'botocore', 'urllib.request'} & set(sys.modules)))"
+    script = "import sys, profile_expand.guard.hook, profile_expand.core.account; print(sorted({'boto3', 'botocore', 'urllib.request'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -526,7 +526,7 @@ def test_the_handler_counts_non_compliant_answers_only(
 ) -> None:
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     with mock_aws():
-        from profile_expand import guard_handler
+        from profile_expand.guard import handler as guard_handler
 
         client = boto3.client("iam", region_name="us-east-1")
         guard_local.seed_iam(client)

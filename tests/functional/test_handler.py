@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from bench import sam_local
 
-from profile_expand import handler
-from profile_expand.sites import EACH, SITES, Site, SiteKind
+from profile_expand.core.sites import EACH, SITES, Site, SiteKind
+from profile_expand.macro import handler
 from tests.support import FakeLambdaContext, fake_context_source
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -248,7 +248,7 @@ def test_env_cannot_turn_on_event_logging() -> None:
     # POWERTOOLS_LOGGER_LOG_EVENT=true would log the whole event; the handler pins log_event=False.
     script = (
         "import json, sys\n"
-        "from profile_expand.handler import lambda_handler\n"
+        "from profile_expand.macro.handler import lambda_handler\n"
         + fake_context_source()
         + "print(json.dumps(lambda_handler(json.load(sys.stdin), context)['status']))\n"
     )
@@ -337,8 +337,8 @@ def test_state_does_not_leak_between_invocations(invoke: Any) -> None:
 
 def test_import_pulls_in_neither_boto3_nor_author_tools() -> None:
     script = (
-        "import sys, profile_expand.handler\n"
-        "heavy = {'boto3', 'yaml', 'cfnlint', 'jsonschema', 'profile_expand.cli', 'profile_expand.yaml_io'}\n"
+        "import sys, profile_expand.macro.handler\n"
+        "heavy = {'boto3', 'yaml', 'cfnlint', 'jsonschema', 'profile_expand.cli.main', 'profile_expand.cli.yaml_io'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

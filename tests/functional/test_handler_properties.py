@@ -9,7 +9,7 @@ import re
 from hypothesis import event, given
 
 from profile_expand import expand
-from profile_expand.handler import lambda_handler
+from profile_expand.macro.handler import lambda_handler
 from tests.oracle import check_expansion
 from tests.strategies import PROPERTY_SETTINGS, GeneratedTemplate, templates
 from tests.support import FakeLambdaContext, macro_event

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from profile_expand import InvalidTemplateError, expand
-from profile_expand.handler import lambda_handler
+from profile_expand.macro.handler import lambda_handler
 from tests.support import FakeLambdaContext, macro_event
 
 CONTEXT = FakeLambdaContext()
@@ -518,7 +518,7 @@ class Capture(logging.Handler):
 logging.root.setLevel(logging.DEBUG)
 logging.root.addHandler(Capture(logging.DEBUG))
 
-from profile_expand import handler
+from profile_expand.macro import handler
 from tests.support import FakeLambdaContext
 
 for name in list(logging.root.manager.loggerDict):

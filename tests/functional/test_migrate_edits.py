@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from profile_expand import expand
-from profile_expand.cfn import transform_items
-from profile_expand.cli import main
-from profile_expand.migrate import differences, transform_problems
-from profile_expand.migrate_source import comments, lost_comments, migrate_text
-from profile_expand.yaml_io import decode
+from profile_expand.cli.main import main
+from profile_expand.cli.migrate import differences, transform_problems
+from profile_expand.cli.migrate_source import comments, lost_comments, migrate_text
+from profile_expand.cli.yaml_io import decode
+from profile_expand.core.cfn import transform_items
 
 ROLE = """\
   AppRole:
@@ -249,7 +249,7 @@ def test_an_edit_that_would_not_read_back_is_caught_and_blamed_on_no_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The net under every edit: with the anchor check off, the edited text itself fails to read back.
-    monkeypatch.setattr("profile_expand.migrate_source._check_anchors", lambda text, edits: None)
+    monkeypatch.setattr("profile_expand.cli.migrate_source._check_anchors", lambda text, edits: None)
     source = _write(tmp_path, ANCHORED)
     assert main(["migrate", str(source)]) == 0
     captured = capsys.readouterr()

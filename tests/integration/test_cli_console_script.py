@@ -1,4 +1,4 @@
-"""The installed `profile-expand` console script (and `python -m profile_expand.cli`) in a subprocess."""
+"""The installed `profile-expand` console script (and `python -m profile_expand.cli.main`) in a subprocess."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def command(request: pytest.FixtureRequest) -> list[str]:
         if not SCRIPT.exists():
             pytest.fail(f"{SCRIPT} is missing: install the package (make setup) to get the console script")
         return [str(SCRIPT)]
-    return [sys.executable, "-m", "profile_expand.cli"]
+    return [sys.executable, "-m", "profile_expand.cli.main"]
 
 
 def run(command: list[str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -114,9 +114,9 @@ def test_event_writes_a_file(command, tmp_path):
 def test_the_core_loads_none_of_the_author_tools():
     # The Lambda imports the core: the chain, cfn-lint and the SAM translator stay out of its cold start.
     code = (
-        "import sys, profile_expand, profile_expand.core; "
+        "import sys, profile_expand, profile_expand.core.pipeline; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cfnlint', 'samtranslator', 'yaml') "
-        "or m in ('profile_expand.chain', 'profile_expand.cli', 'profile_expand.yaml_io')))"
+        "or m in ('profile_expand.lint.chain', 'profile_expand.cli.main', 'profile_expand.cli.yaml_io')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

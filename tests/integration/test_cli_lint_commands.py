@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from profile_expand.override_spec import SHIPPED_FILE
+from profile_expand.lint.override_spec import SHIPPED_FILE
 from tests.support import ROOT
 
 pytestmark = pytest.mark.integration

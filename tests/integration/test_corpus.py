@@ -16,7 +16,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from profile_expand import expand
-from profile_expand.sites import SITES
+from profile_expand.core.sites import SITES
 from tests.support import CORPUS
 
 pytestmark = [

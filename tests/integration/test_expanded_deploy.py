@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from profile_expand.cli import main
+from profile_expand.cli.main import main
 from tests.support import ROOT
 
 pytestmark = pytest.mark.integration

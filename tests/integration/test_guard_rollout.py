@@ -17,8 +17,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from profile_expand import rollout
-from profile_expand.cli import main
+from profile_expand.cli import rollout
+from profile_expand.cli.main import main
 from tests.integration.conftest import fresh_aws, sam_build_source_only
 
 pytestmark = pytest.mark.integration
@@ -117,17 +117,24 @@ def test_accounts_and_organizational_units_do_not_mix(guard_built: Path, aws: No
 
 def test_the_guard_bundle_holds_its_handlers_modules_and_iams_model_only(guard_built: Path) -> None:
     bundle = guard_built.parent / "GuardFunction"
-    modules = {path.name for path in (bundle / "profile_expand").glob("*.py")}
+    package = bundle / "profile_expand"
+    modules = {path.relative_to(package).as_posix() for path in package.rglob("*.py")}
     assert {
-        "guard_handler.py",
-        "guard.py",
-        "account.py",
-        "guard_aws.py",
-        "template_text.py",
-        "core.py",
+        "guard/handler.py",
+        "guard/hook.py",
+        "core/account.py",
+        "guard/aws.py",
+        "core/template_text.py",
+        "core/pipeline.py",
     } <= modules
-    assert not modules & {"cli.py", "yaml_io.py", "rollout.py", "handler.py", "migrate.py"}
-    assert not (bundle / "profile_expand" / "lint_rules").exists()
+    assert not modules & {
+        "cli/main.py",
+        "cli/yaml_io.py",
+        "cli/rollout.py",
+        "macro/handler.py",
+        "cli/migrate.py",
+    }
+    assert not (bundle / "profile_expand" / "lint").exists()
     assert sorted(p.name for p in (bundle / "botocore" / "data").iterdir() if p.is_dir()) == ["iam"]
     assert not list(bundle.rglob("*.so"))
     assert (bundle / "yaml" / "__init__.py").exists() and (bundle / "boto3").is_dir()

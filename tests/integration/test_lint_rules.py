@@ -25,16 +25,16 @@ from cfnlint.core import get_rules
 from cfnlint.helpers import REGIONS, create_rules, load_plugins
 from cfnlint.rules import Match, RulesCollection
 
-import profile_expand.lint_rules
+import profile_expand.lint.rules
 from profile_expand import InvalidTemplateError, expand_with_report
-from profile_expand.lint_rules import RULES_DIR
-from profile_expand.override_spec import (
+from profile_expand.core.sites import EACH, SITES, ProfileForm, Site, SiteKind
+from profile_expand.lint.override_spec import (
     SHIPPED_FILE,
     OverrideSpecError,
     build_override_spec,
     render_override_spec,
 )
-from profile_expand.sites import EACH, SITES, ProfileForm, Site, SiteKind
+from profile_expand.lint.rules import RULES_DIR
 from tests.cfnlint_support import region_for
 from tests.support import ROOT, TESTS
 
@@ -582,7 +582,7 @@ def test_bad_fixture_reports_exactly_the_marked_lines(path: Path) -> None:
 
 def test_rules_load_by_module_name_too() -> None:
     path = FIXTURES / "bad" / "role_where_profile_expected.yaml"
-    by_module = {(m.rule.id, m.linenumber) for m in lint_as_users_do(path, "profile_expand.lint_rules")}
+    by_module = {(m.rule.id, m.linenumber) for m in lint_as_users_do(path, "profile_expand.lint.rules")}
     assert by_module == expected_markers(path)
 
 
@@ -591,7 +591,7 @@ def test_rules_directory_holds_one_rule_per_file_with_metadata() -> None:
     rule_files = [p for p in RULES_DIR.glob("*.py") if not p.name.startswith("_")]
     assert len(rules) == len(rule_files)
     assert {rule.id for rule in rules} == OUR_RULE_IDS
-    assert {rule.id for rule in create_rules(profile_expand.lint_rules)} == OUR_RULE_IDS
+    assert {rule.id for rule in create_rules(profile_expand.lint.rules)} == OUR_RULE_IDS
     for rule in rules:
         assert re.fullmatch(r"[EW]9\d{3}", rule.id)
         assert rule.shortdesc and rule.description and rule.tags
@@ -636,7 +636,7 @@ def test_cfn_lint_command_with_append_rules() -> None:
 def test_a_macro_warning_on_a_resource_hides_no_e9001_there() -> None:
     """Issue 9: a named profile's W9002 (at the resource itself) once hid the role ARN's E9001 beside it."""
     path = FIXTURES / "bad" / "role_beside_a_named_profile.yaml"
-    command = [_cfn_lint(), "--append-rules", "profile_expand.lint_rules", "--override-spec", OVERRIDE]
+    command = [_cfn_lint(), "--append-rules", "profile_expand.lint.rules", "--override-spec", OVERRIDE]
     result = subprocess.run(
         [*command, "--format", "parseable", "--", str(path)], capture_output=True, text=True, check=False
     )
@@ -647,7 +647,7 @@ def test_a_macro_warning_on_a_resource_hides_no_e9001_there() -> None:
 
 def test_cfnlintrc_configures_rules_and_override(tmp_path: Path) -> None:
     (tmp_path / ".cfnlintrc").write_text(
-        yaml.safe_dump({"append_rules": ["profile_expand.lint_rules"], "override_spec": OVERRIDE})
+        yaml.safe_dump({"append_rules": ["profile_expand.lint.rules"], "override_spec": OVERRIDE})
     )
     for name in ("bad/role_where_profile_expected.yaml", "good/shorthand.yaml"):
         shutil.copy(FIXTURES / name, tmp_path / Path(name).name)

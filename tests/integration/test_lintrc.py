@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from profile_expand.cli import main
+from profile_expand.cli.main import main
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ def test_sam_validate_and_cfn_lint_pass_once_the_file_is_merged(project: Path) -
     assert config == {
         "ignore_checks": ["W3005"],
         "regions": ["eu-west-1"],
-        "append_rules": ["profile_expand.lint_rules"],
+        "append_rules": ["profile_expand.lint.rules"],
     }
     # Nothing of this machine in the file (no path into a venv): it can be committed.
     assert str(Path(sys.executable).parent.parent) not in (project / ".cfnlintrc").read_text()
@@ -102,24 +102,24 @@ def test_a_new_file_is_written(tmp_path: Path) -> None:
     target = tmp_path / "sub" / ".cfnlintrc"
     target.parent.mkdir()
     assert main(["cfnlintrc", str(target)]) == 0
-    assert yaml.safe_load(target.read_text())["append_rules"] == ["profile_expand.lint_rules"]
+    assert yaml.safe_load(target.read_text())["append_rules"] == ["profile_expand.lint.rules"]
 
 
 def test_an_old_install_path_is_removed_and_a_projects_own_spec_kept(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    old = "/old/venv/lib/python3.11/site-packages/profile_expand/data/override-spec.json"
+    old = "/old/venv/lib/python3.11/site-packages/profile_expand/lint/data/override-spec.json"
     (project / ".cfnlintrc").write_text(f"override_spec: {old}\nappend_rules: rules/\n")
     assert main(["cfnlintrc"]) == 0
     config = yaml.safe_load((project / ".cfnlintrc").read_text())
-    assert config == {"append_rules": ["rules/", "profile_expand.lint_rules"]}
+    assert config == {"append_rules": ["rules/", "profile_expand.lint.rules"]}
 
     # The project's own spec stays, and the shorthand is still accepted beside it.
     (project / "team-spec.json").write_text('{"Patches": {}}\n')
     (project / ".cfnlintrc").write_text("override_spec: team-spec.json\n")
     assert main(["cfnlintrc"]) == 0
     config = yaml.safe_load((project / ".cfnlintrc").read_text())
-    assert config == {"override_spec": "team-spec.json", "append_rules": ["profile_expand.lint_rules"]}
+    assert config == {"override_spec": "team-spec.json", "append_rules": ["profile_expand.lint.rules"]}
     plain = cfn_lint(project, "template.yaml")
     assert plain.returncode == 0, plain.stdout + plain.stderr
 
@@ -131,7 +131,7 @@ def test_a_file_that_is_not_a_mapping_is_refused(project: Path, capsys: pytest.C
 
 
 def test_the_macro_name_is_set_for_every_rule_and_other_settings_stay(tmp_path: Path) -> None:
-    from profile_expand.lint_rules import RULES
+    from profile_expand.lint.rules import RULES
 
     config = tmp_path / ".cfnlintrc"
     config.write_text("configure_rules:\n  E3012:\n    strict: true\n  E9001:\n    other: kept\n")

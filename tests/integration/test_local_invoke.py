@@ -66,7 +66,7 @@ def test_a_handler_that_cannot_load_is_a_failure_not_shutdown_noise(local_templa
     # and the answer; the shutdown message that follows every invocation must not hide it.
     template = json.loads(local_template.read_text())
     template["Resources"][sam_local.FUNCTION]["Properties"]["Handler"] = (
-        "profile_expand.handler.no_such_handler"
+        "profile_expand.macro.handler.no_such_handler"
     )
     broken = local_template.with_name("template-broken.json")
     broken.write_text(json.dumps(template))

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from profile_expand.migrate_source import migrate_text
-from profile_expand.yaml_io import decode
+from profile_expand.cli.migrate_source import migrate_text
+from profile_expand.cli.yaml_io import decode
 from tests.integration.test_moto_deploy import client, deploy, through_macro
 
 pytestmark = pytest.mark.integration

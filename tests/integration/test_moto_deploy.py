@@ -19,8 +19,8 @@ from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 from cfnlint.decode import decode_str
 
-from profile_expand.handler import lambda_handler
-from profile_expand.sites import SITES
+from profile_expand.core.sites import SITES
+from profile_expand.macro.handler import lambda_handler
 from tests.integration.conftest import fresh_aws
 from tests.support import FakeLambdaContext
 

@@ -70,9 +70,9 @@ def test_wheel_ships_the_rules_the_override_spec_and_the_license(dist: Path) -> 
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
         "profile_expand/py.typed",
-        "profile_expand/data/override-spec.json",
-        "profile_expand/lint_rules/__init__.py",
-        "profile_expand/handler.py",
+        "profile_expand/lint/data/override-spec.json",
+        "profile_expand/lint/rules/__init__.py",
+        "profile_expand/macro/handler.py",
         f"profile_expand-{VERSION}.dist-info/licenses/LICENSE",
     ):
         assert expected in names, expected
@@ -83,7 +83,12 @@ def test_wheel_ships_the_rules_the_override_spec_and_the_license(dist: Path) -> 
     with tarfile.open(sdist) as archive:
         names = archive.getnames()
     members = {Path(m).relative_to(f"profile_expand-{VERSION}").as_posix() for m in names[1:]}
-    assert {"LICENSE", "README.md", "pyproject.toml", "src/profile_expand/data/override-spec.json"} <= members
+    assert {
+        "LICENSE",
+        "README.md",
+        "pyproject.toml",
+        "src/profile_expand/lint/data/override-spec.json",
+    } <= members
 
 
 def test_installed_command_reports_the_release_version(venv: Path, tmp_path: Path) -> None:
@@ -114,12 +119,12 @@ def test_installed_rules_and_override_spec_work_in_plain_cfn_lint(venv: Path, tm
     spec = run(
         venv / "bin" / "python",
         "-c",
-        "import profile_expand.override_spec as o; print(o.override_spec_path())",
+        "import profile_expand.lint.override_spec as o; print(o.override_spec_path())",
         cwd=tmp_path,
     )
     spec_path = Path(spec.stdout.strip())
     assert spec_path.is_file() and spec_path.is_relative_to(venv), spec.stdout + spec.stderr
-    ours = ["--append-rules", "profile_expand.lint_rules", "--override-spec", str(spec_path)]
+    ours = ["--append-rules", "profile_expand.lint.rules", "--override-spec", str(spec_path)]
     cfn_lint = venv / "bin" / "cfn-lint"
     # The shorthand without the Transform: W9001 from the installed rules, and no E3002 thanks to the spec.
     shorthand = run(cfn_lint, SHORTHAND, *ours, cwd=tmp_path)

@@ -24,8 +24,8 @@ from typing import Any
 import boto3
 import pytest
 
-from profile_expand import rollout
-from profile_expand.cli import main
+from profile_expand.cli import rollout
+from profile_expand.cli.main import main
 from tests.integration.conftest import fresh_aws
 
 pytestmark = pytest.mark.integration
@@ -121,7 +121,7 @@ def test_rollout_to_two_regions_deploys_the_function_from_each_regions_bucket(
     (artifact,) = plan.artifacts
     # The zip holds the handler as sam build bundled it.
     names = zipfile.ZipFile(io.BytesIO(artifact.data)).namelist()
-    assert "profile_expand/handler.py" in names and "profile_expand/cli.py" not in names
+    assert "profile_expand/macro/handler.py" in names and "profile_expand/cli/main.py" not in names
     for region in REGIONS:
         s3 = boto3.client("s3", region_name=region)
         bucket = f"{PREFIX}-{region}"

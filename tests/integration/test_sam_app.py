@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from profile_expand import handler
+from profile_expand.macro import handler
 from tests.support import fake_context_source
 
 pytestmark = pytest.mark.integration
@@ -180,7 +180,7 @@ def test_bundle_is_source_only_and_says_so_without_a_python_of_the_runtime_versi
 
 def test_bundle_holds_the_pinned_powertools_pure_python_and_no_author_tools(built: Path) -> None:
     files = sorted(p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file())
-    assert "profile_expand/handler.py" in files
+    assert "profile_expand/macro/handler.py" in files
     assert f"aws_lambda_powertools-{pinned_powertools()}.dist-info/METADATA" in files
     # Only pure-Python wheels: nothing built for the build machine's x86_64 can reach the arm64 function.
     wheels = [(built / f).read_text() for f in files if f.endswith(".dist-info/WHEEL")]
@@ -201,7 +201,7 @@ def test_bundle_runs_on_its_own(built: Path) -> None:
     script = (
         "import json, sys\n"
         f"sys.path[:0] = [{str(built)!r}]\n"
-        "from profile_expand.handler import lambda_handler\n"
+        "from profile_expand.macro.handler import lambda_handler\n"
         "import profile_expand\n"
         + fake_context_source()
         + "response = lambda_handler(json.load(sys.stdin), context)\n"

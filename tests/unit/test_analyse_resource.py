@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from profile_expand.core import analyse, analyse_resource
-from profile_expand.sites import sites_for
+from profile_expand.core.pipeline import analyse, analyse_resource
+from profile_expand.core.sites import sites_for
 from tests.support import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

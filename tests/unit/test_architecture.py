@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import profile_expand.lint_rules
+import profile_expand.lint.rules
 
-RULES = Path(profile_expand.lint_rules.__file__).parent
-SUPPORT = "profile_expand.lint_rules._support"
+RULES = Path(profile_expand.lint.rules.__file__).parent
+SUPPORT = "profile_expand.lint.rules._support"
 # What each kind of file may import from this package (anything from the standard library is allowed).
 RULE_FILE_ALLOWS = {"cfnlint.rules", "cfnlint.template", SUPPORT}
 SUPPORT_ALLOWS = {
@@ -25,15 +25,22 @@ SUPPORT_ALLOWS = {
     # The rules apply the override spec to cfn-lint's schemas themselves (no path in a .cfnlintrc).
     "cfnlint.schema",
     "cfnlint.schema._exceptions",
-    "profile_expand.override_spec",
-    "profile_expand.cfn",
-    "profile_expand.core",
-    "profile_expand.model",
+    "profile_expand.lint.override_spec",
+    "profile_expand.core.cfn",
+    "profile_expand.core.pipeline",
+    "profile_expand.core.model",
     # Findings are the model's vocabulary; the chain gives SAM's translation, what the macro receives.
-    "profile_expand.errors",
-    "profile_expand.chain",
+    "profile_expand.core.errors",
+    "profile_expand.lint.chain",
 }
-PACKAGE_ALLOWS = {SUPPORT, *(f"profile_expand.lint_rules.{p.stem}" for p in RULES.glob("*.py"))}
+PACKAGE_ALLOWS = {SUPPORT, *(f"profile_expand.lint.rules.{p.stem}" for p in RULES.glob("*.py"))}
+
+
+# Packages whose names a `from P import m` may take as modules.
+PACKAGES = {
+    "profile_expand",
+    *(f"profile_expand.{p}" for p in ("core", "macro", "guard", "lint", "cli", "lint.rules")),
+}
 
 
 def imported(source: str) -> set[str]:
@@ -43,7 +50,7 @@ def imported(source: str) -> set[str]:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            if node.module in ("profile_expand", "profile_expand.lint_rules"):
+            if node.module in PACKAGES:
                 names.update(f"{node.module}.{alias.name}" for alias in node.names)
             else:
                 names.add(node.module)
@@ -77,10 +84,10 @@ def test_the_rule_support_files_are_the_only_private_modules() -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        "from profile_expand.sites import containers\n",
-        "from profile_expand import roles\n",
-        "import profile_expand.model\n",
-        "from profile_expand.roles import role_mention\n",
+        "from profile_expand.core.sites import containers\n",
+        "from profile_expand.core import roles\n",
+        "import profile_expand.core.model\n",
+        "from profile_expand.core.roles import role_mention\n",
     ],
 )
 def test_the_contract_catches_a_rule_that_walks_sites_itself(source: str) -> None:

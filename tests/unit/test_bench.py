@@ -18,7 +18,7 @@ import pytest
 from bench import coldstart, generators, inprocess, report, runtime, settings, targets
 
 from profile_expand import expand
-from profile_expand.sites import sites_for
+from profile_expand.core.sites import sites_for
 
 ModuleType = SimpleNamespace
 
@@ -144,7 +144,7 @@ Resources:
     Properties:
       FunctionName: !Sub ${MacroName}-macro
       Role: !GetAtt Role.Arn
-      Handler: profile_expand.handler.lambda_handler
+      Handler: profile_expand.macro.handler.lambda_handler
 """
     assert bench.memory_size_mb(template) == 512
     assert (
@@ -175,7 +175,7 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Role: !GetAtt Role.Arn
-      Handler: profile_expand.handler.lambda_handler
+      Handler: profile_expand.macro.handler.lambda_handler
 """
     assert bench.runtime_version(template) == "3.12"
     assert bench.runtime_version(template.replace("Role: !", "Runtime: python3.13\n      Role: !")) == "3.13"
@@ -259,7 +259,7 @@ def test_code_origins_tells_bytecode_from_source_within_the_bundle(bench: Module
     verbose = """
 # /b/profile_expand/__pycache__/__init__.cpython-313.pyc matches /b/profile_expand/__init__.py
 # code object from '/b/profile_expand/__pycache__/__init__.cpython-313.pyc'
-# code object from /b/profile_expand/core.py
+# code object from /b/profile_expand/core/pipeline.py
 # code object from '/venv/lib/python3.13/site-packages/aws_lambda_powertools/__init__.cpython-313.pyc'
 import 'profile_expand' # <_frozen_importlib_external.SourceFileLoader object at 0x7f>
 """

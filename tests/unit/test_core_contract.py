@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-import profile_expand.core
+import profile_expand.core.pipeline
 from profile_expand import InvalidTemplateError, expand, expand_with_report
 from tests.support import GOLDEN_INPUT, load_template
 
@@ -25,7 +25,7 @@ def test_core_imports_nothing_from_aws_or_the_author_tools() -> None:
 
 
 def test_docstring_example_runs() -> None:
-    results = doctest.testmod(profile_expand.core)
+    results = doctest.testmod(profile_expand.core.pipeline)
     assert results.attempted >= 3 and results.failed == 0
 
 

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from profile_expand import InvalidTemplateError, expand, expand_with_report
-from profile_expand.sites import EACH, SITES, ProfileForm, Site, SiteKind
+from profile_expand.core.sites import EACH, SITES, ProfileForm, Site, SiteKind
 from tests.strategies import PROPERTY_SETTINGS
 
 TRUST = {

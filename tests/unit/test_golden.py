@@ -11,7 +11,7 @@ import json
 import pytest
 
 from profile_expand import InvalidTemplateError, expand
-from profile_expand.sites import SITES, Site
+from profile_expand.core.sites import SITES, Site
 from tests.cfnlint_support import lint_errors
 from tests.support import GOLDEN_INPUT, GOLDEN_OUTPUT, dump_json, golden_cases, load_template
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from cfnlint.api import lint  # type: ignore[import-untyped]
 
-from profile_expand.guard import GUARDED_TYPES
-from profile_expand.template_text import load_template
+from profile_expand.core.template_text import load_template
+from profile_expand.guard.hook import GUARDED_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = ROOT / "guard.yaml"
@@ -105,7 +105,7 @@ def test_the_function_is_python313_arm64_with_the_guard_handler_and_its_log_grou
     (function,) = _of_type("AWS::Lambda::Function").values()
     properties = function["Properties"]
     assert (properties["Runtime"], properties["Architectures"]) == ("python3.13", ["arm64"])
-    assert properties["Handler"] == "profile_expand.guard_handler.lambda_handler"
+    assert properties["Handler"] == "profile_expand.guard.handler.lambda_handler"
     assert properties["Timeout"] < 30  # the hook's own limit per invocation
     assert properties["LoggingConfig"] == {"LogGroup": {"Ref": "GuardLogGroup"}}
     assert function["Metadata"]["BuildMethod"] == "makefile"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from profile_expand.core import analyse
-from profile_expand.model import ROLE, site_values
-from profile_expand.sites import EACH, SITES, Site, SiteKind
+from profile_expand.core.model import ROLE, site_values
+from profile_expand.core.pipeline import analyse
+from profile_expand.core.sites import EACH, SITES, Site, SiteKind
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/app"
 TRUST = {

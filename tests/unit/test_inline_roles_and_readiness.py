@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from profile_expand import InvalidTemplateError, expand, expand_with_report
-from profile_expand.inline_roles import apply_name_rules, managed_policy_arn, satisfies
-from profile_expand.readiness import dependents, references
-from profile_expand.sites import RoleNameRule
+from profile_expand.core.inline_roles import apply_name_rules, managed_policy_arn, satisfies
+from profile_expand.core.readiness import dependents, references
+from profile_expand.core.sites import RoleNameRule
 
 RDS = RoleNameRule(name_prefixes=("AWSRDSCustom",))
 PCS = RoleNameRule(name_prefixes=("AWSPCS",), paths=("/aws-pcs/",))

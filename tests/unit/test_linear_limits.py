@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from bench.adversarial import _long_id, at_limit, deep_fn_if, long_ids_with_typos, many_sites, policy_chains
 
-import profile_expand.core
+import profile_expand.core.pipeline
 from profile_expand import InvalidTemplateError, expand
-from profile_expand.core import analyse
+from profile_expand.core.pipeline import analyse
 
 ROLE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
 
@@ -33,7 +33,7 @@ def test_more_than_500_resources_is_reported_before_any_pass(monkeypatch: pytest
     resources.update(
         {f"Web{n}": {"Type": "AWS::EC2::Instance", "Properties": {"IamRole": f"Rloe{n}"}} for n in range(600)}
     )
-    monkeypatch.setattr(profile_expand.core, "collect", _no_collect)
+    monkeypatch.setattr(profile_expand.core.pipeline, "collect", _no_collect)
     message = _error({"Resources": resources})
     assert "the template has 1200 resources, more than CloudFormation's limit of 500" in message
     assert "found 1 error" in message
@@ -43,7 +43,7 @@ def test_a_logical_id_longer_than_255_characters_is_reported_before_any_pass(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     long_id = "Web" + "x" * 300
-    monkeypatch.setattr(profile_expand.core, "collect", _no_collect)
+    monkeypatch.setattr(profile_expand.core.pipeline, "collect", _no_collect)
     message = _error({"Resources": {"AppRole": ROLE, long_id: {"Type": "AWS::EC2::Instance"}}})
     assert "logical ID is 303 characters long, more than CloudFormation's 255" in message
     assert "Resource Webxxx" in message
@@ -82,7 +82,7 @@ def test_readiness_reads_each_resource_once_however_long_the_policy_chain(
 ) -> None:
     """497 policies on the role, each depending on the one before: whether a policy depends on the
     instance is asked 497 times; each resource's references are read once (was once per policy)."""
-    import profile_expand.readiness as readiness
+    import profile_expand.core.readiness as readiness
 
     counter = _Counter()
     references = readiness.references
@@ -130,7 +130,7 @@ def test_render_copies_a_list_of_sites_once_however_many_sites_it_holds(
             return copied
 
     # The core's list() and isinstance(..., list) look the name up in its globals before the builtins.
-    monkeypatch.setattr(profile_expand.core, "list", _CountingCopies("list", (), {}), raising=False)
+    monkeypatch.setattr(profile_expand.core.pipeline, "list", _CountingCopies("list", (), {}), raising=False)
     specifications = [{"ImageId": "ami-1", "IamRole": {"Ref": "AppRole"}} for _ in range(2000)]
     fleet = {
         "Type": "AWS::EC2::SpotFleet",

@@ -10,9 +10,9 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from profile_expand import expand
-from profile_expand.migrate import apply, differences, plan
-from profile_expand.migrate_source import migrate_text
-from profile_expand.yaml_io import Format, decode, dump
+from profile_expand.cli.migrate import apply, differences, plan
+from profile_expand.cli.migrate_source import migrate_text
+from profile_expand.cli.yaml_io import Format, decode, dump
 from tests.strategies import GeneratedTemplate, templates
 from tests.unit.test_properties import PROPERTY_SETTINGS
 

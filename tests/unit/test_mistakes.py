@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from profile_expand import expand_with_report
-from profile_expand.core import analyse
-from profile_expand.sites import EACH, SITES, ProfileForm, Site, SiteKind
+from profile_expand.core.pipeline import analyse
+from profile_expand.core.sites import EACH, SITES, ProfileForm, Site, SiteKind
 
 ROLE, PROFILE, PARAMETER, CONDITION = "AppRole", "AppProfile", "ProfileName", "UseProfile"
 PROFILE_ARN = "arn:aws:iam::123456789012:instance-profile/app-profile"

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-import profile_expand.errors
+import profile_expand.core.errors
 from profile_expand import InvalidTemplateError, expand
-from profile_expand.core import analyse
-from profile_expand.errors import ProfileExpandError
-from profile_expand.model import PROFILE, PROFILE_WRONG_FORM, ROLE, SHORTHAND, UNKNOWN
+from profile_expand.core.errors import ProfileExpandError
+from profile_expand.core.model import PROFILE, PROFILE_WRONG_FORM, ROLE, SHORTHAND, UNKNOWN
+from profile_expand.core.pipeline import analyse
 
 ROLE_RESOURCE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
 PROFILE_RESOURCE = {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [{"Ref": "AppRole"}]}}
@@ -112,7 +112,7 @@ def test_errors_leave_no_plan_and_every_role_mistake_reported() -> None:
 def test_every_exception_is_a_profile_expand_error() -> None:
     exceptions = [
         value
-        for value in vars(profile_expand.errors).values()
+        for value in vars(profile_expand.core.errors).values()
         if inspect.isclass(value) and issubclass(value, BaseException)
     ]
     assert {e.__name__ for e in exceptions} >= {

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from profile_expand.lint_rules import RULES, rules_markdown
-from profile_expand.sites import SITES, sites_markdown
+from profile_expand.core.sites import SITES, sites_markdown
+from profile_expand.lint.rules import RULES, rules_markdown
 from tests.support import ROOT
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from profile_expand import cfn
-from profile_expand.conditions import named, negated
-from profile_expand.index import index_template
-from profile_expand.roles import IfChoice, NoValue, Rejected, TemplateRoles, UseRole, parse_role
+from profile_expand.core import cfn
+from profile_expand.core.conditions import named, negated
+from profile_expand.core.index import index_template
+from profile_expand.core.roles import IfChoice, NoValue, Rejected, TemplateRoles, UseRole, parse_role
 
 TEMPLATE: dict[str, Any] = {
     "Conditions": {"A": {"Fn::Equals": ["a", "a"]}, "B": {"Fn::Equals": ["b", "b"]}},

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from profile_expand import rollout
-from profile_expand.chain import without_transform
+from profile_expand.cli import rollout
+from profile_expand.lint.chain import without_transform
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from profile_expand import InvalidTemplateError, expand
-from profile_expand.handler import lambda_handler
+from profile_expand.macro.handler import lambda_handler
 from tests.support import FakeLambdaContext, macro_event
 
 ROLE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}

@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from profile_expand import InvalidTemplateError, expand
-from profile_expand.core import analyse
-from profile_expand.errors import SHORTHAND_WITHOUT_TRANSFORM
-from profile_expand.sites import EACH, SITES, ProfileForm, Site, SiteKind
+from profile_expand.core.errors import SHORTHAND_WITHOUT_TRANSFORM
+from profile_expand.core.pipeline import analyse
+from profile_expand.core.sites import EACH, SITES, ProfileForm, Site, SiteKind
 from tests.strategies import PROPERTY_SETTINGS
 
 TRUST = {

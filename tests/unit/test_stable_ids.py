@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from profile_expand import InvalidTemplateError, expand
-from profile_expand.sites import SITES
+from profile_expand.core.sites import SITES
 from tests.strategies import GeneratedTemplate, templates
 from tests.unit.test_properties import PROPERTY_SETTINGS
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from profile_expand.trust import Trust, ec2_trust
+from profile_expand.core.trust import Trust, ec2_trust
 
 
 def _policy(principal: Any = None, action: Any = "sts:AssumeRole", effect: Any = "Allow") -> dict[str, Any]:
