@@ -12,6 +12,7 @@ import pytest
 from bench.adversarial import _long_id, at_limit, deep_fn_if, long_ids_with_typos, many_sites, policy_chains
 
 import profile_expand.core.pipeline
+import profile_expand.core.render
 from profile_expand import InvalidTemplateError, expand
 from profile_expand.core.pipeline import analyse
 
@@ -129,8 +130,8 @@ def test_render_copies_a_list_of_sites_once_however_many_sites_it_holds(
             copies.calls += len(copied) >= 2000
             return copied
 
-    # The core's list() and isinstance(..., list) look the name up in its globals before the builtins.
-    monkeypatch.setattr(profile_expand.core.pipeline, "list", _CountingCopies("list", (), {}), raising=False)
+    # render's list() and isinstance(..., list) look the name up in its globals before the builtins.
+    monkeypatch.setattr(profile_expand.core.render, "list", _CountingCopies("list", (), {}), raising=False)
     specifications = [{"ImageId": "ami-1", "IamRole": {"Ref": "AppRole"}} for _ in range(2000)]
     fleet = {
         "Type": "AWS::EC2::SpotFleet",

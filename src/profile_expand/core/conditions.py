@@ -18,6 +18,8 @@ from profile_expand.core import cfn
 
 # A term is a condition function as canonical JSON text: {"Condition": "C"} or {"Fn::Not": [...]}.
 Requirement = frozenset[str]
+# The terms of something unconditional: no condition term at all.
+UNCONDITIONAL: Requirement = frozenset()
 
 
 def named(condition: str) -> str:

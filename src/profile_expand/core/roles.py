@@ -8,17 +8,16 @@ An IamRole value parses into a RoleChoice tree: UseRole (one role), NoValue (no 
 # Annotations are evaluated, not postponed (no `from __future__ import annotations`): a NamedTuple
 # compiles each string annotation into a ForwardRef, which doubles its cost at cold start.
 
-import bisect
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias
 
 from profile_expand.core import cfn
 from profile_expand.core.index import TemplateIndex
+from profile_expand.core.suggest import suggest_role_id
 from profile_expand.core.text import (
     Path,
     canonical,
-    close_matches,
     digest,
     quote,
     short,
@@ -39,8 +38,6 @@ _BUILT_ROLE_ARN: Final = ":role/"
 _SUB_VARIABLE: Final = r"\$\{(?P<name>[\w:]+)(?:\.Arn)?\}"
 # Parameter types whose Ref is a list: never a role name.
 _LIST_PARAMETER: Final = r"(CommaDelimitedList|List<.*>|AWS::SSM::Parameter::Value<List<.*>>)"
-_TYPO_CUTOFF: Final = 0.85
-_DIFFLIB_LENGTH: Final = 64  # longer typos get a suggestion only when their start and end prove it
 
 ACCEPTED_FORMS: Final = (
     "write a role's logical ID, !Ref Role, !GetAtt Role.Arn, a role name or ARN, "
@@ -328,7 +325,7 @@ def _parse_string(text: str, index: TemplateIndex, made: TemplateRoles) -> RoleC
             f"{quote(text)} is the name of a parameter: write !Ref {short(text)} to use its value "
             f"(to use an existing IAM role literally named {short(text)}, write its ARN)."
         )
-    suggestion = _suggest(text, index)
+    suggestion = suggest_role_id(text, index)
     if suggestion:
         return _rejected(
             f"{quote(text)} is not a logical ID of this template. Did you mean {short(suggestion)}? "
@@ -339,60 +336,6 @@ def _parse_string(text: str, index: TemplateIndex, made: TemplateRoles) -> RoleC
             f"{quote(text)} is not a valid IAM role name (1-64 letters, digits and +=,.@_-); {ACCEPTED_FORMS}."
         )
     return _named_role(text)
-
-
-def _suggest(text: str, index: TemplateIndex) -> str | None:
-    if len(text) > cfn.MAX_LOGICAL_ID:  # no logical ID is that long; and difflib would take its time
-        return None
-    folded = index.folded_role_ids.get(text.lower())
-    if folded is not None:
-        return folded
-    # A typo keeps most of the ID's start or most of its end: the closest match is one of the IDs next
-    # to it in sorted order, or next to it when the IDs are read backwards. Four comparisons per typo,
-    # not one per role (difflib on 120-character IDs of 500 resources took minutes).
-    backwards = (role[::-1] for role in _neighbours(text[::-1], index.reversed_role_ids))
-    candidates = sorted({*_neighbours(text, index.role_ids), *backwards})
-    if not candidates:
-        return None
-    # What the typo leaves of a candidate's start and end already proves it close (difflib's ratio is
-    # at least that share), in time linear in the ID; difflib, quadratic in it, judges short IDs only.
-    kept, best = max((_kept(text, candidate), candidate) for candidate in candidates)
-    if 2 * kept / (len(text) + len(best)) >= _TYPO_CUTOFF:
-        return best
-    if len(text) > _DIFFLIB_LENGTH:
-        return None
-    close = close_matches(text, candidates, _TYPO_CUTOFF)
-    return close[0] if close else None
-
-
-def _kept(first: str, second: str) -> int:
-    """How many characters two strings share at their start and end (not counting one twice)."""
-    shortest = min(len(first), len(second))
-    start = _common_start(first, second)
-    end = _common_start(first[::-1], second[::-1])
-    return min(start + end, shortest)
-
-
-def _common_start(first: str, second: str) -> int:
-    """The length of the longest common start: a binary search of slice comparisons (done in C)."""
-    low, high = 0, min(len(first), len(second))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if first[:middle] == second[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-# Of all IDs, the one sharing the longest start with `text` is next to it in sorted order.
-_NEIGHBOURS: Final = 1
-
-
-def _neighbours(text: str, ordered: tuple[str, ...]) -> tuple[str, ...]:
-    """The IDs on either side of where `text` sorts in `ordered`."""
-    position = bisect.bisect_left(ordered, text)
-    return ordered[max(0, position - _NEIGHBOURS) : position + _NEIGHBOURS]
 
 
 def _parse_ref(
@@ -416,7 +359,7 @@ def _parse_ref(
         )
     if target.startswith("AWS::"):
         return _rejected(f"{quote(value)} is a pseudo parameter, not a role; {ACCEPTED_FORMS}.")
-    suggestion = _suggest(target, index)
+    suggestion = suggest_role_id(target, index)
     hint = f" Did you mean {short(suggestion)}?" if suggestion else ""
     return _rejected(
         f"{quote(value)} refers to {short(target)}, which is neither a resource nor a parameter of this template.{hint}"
@@ -439,7 +382,7 @@ def _parse_get_att(
         return _rejected(f"{quote(value)}: Fn::GetAtt takes [LogicalId, Attribute].")
     kind = index.resource_types.get(target)
     if kind is None:
-        suggestion = _suggest(target, index)
+        suggestion = suggest_role_id(target, index)
         hint = f" Did you mean {short(suggestion)}?" if suggestion else ""
         return _rejected(f"{quote(value)}: {short(target)} is not a resource of this template.{hint}")
     if kind != cfn.IAM_ROLE_TYPE:
