@@ -2,6 +2,8 @@
 PYTHON ?= python3
 # sam asks about telemetry on first use; the build and the tests have no use for it.
 export SAM_CLI_TELEMETRY ?= 0
+# mkdocs-material prints a banner about its successor on every build; the build needs none of it.
+export NO_MKDOCS_2_WARNING ?= 1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
