@@ -2,11 +2,13 @@
 PYTHON ?= python3
 # sam asks about telemetry on first use; the build and the tests have no use for it.
 export SAM_CLI_TELEMETRY ?= 0
+# mkdocs-material prints a banner about its successor on every build; the build needs none of it.
+export NO_MKDOCS_2_WARNING ?= 1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck pytest sam-validate sam-build bench local-invoke lambda-image golden events extra-corpus migrate-figures precision clean dist
+.PHONY: demo test setup lint typecheck pytest docs sam-validate sam-build bench local-invoke invoke-macro invoke-guard lambda-image golden events extra-corpus migrate-figures precision clean dist
 
 DEMO_STAMP := $(VENV)/.installed-demo
 
@@ -29,7 +31,13 @@ setup: $(STAMP)
 demo: $(DEMO_STAMP)
 	$(BIN)/profile-expand expand examples/web-app.yaml
 
-test: lint typecheck pytest sam-validate sam-build
+test: lint typecheck docs pytest sam-validate sam-build
+
+# The docs site (mkdocs.yml, docs/), built strictly into the git-ignored .site/: a broken link or a page
+# missing from the nav fails it. `$(BIN)/mkdocs serve` previews it.
+docs: $(STAMP)
+	$(BIN)/python scripts/generate_docs.py --check
+	$(BIN)/mkdocs build --strict --site-dir .site
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts bench
@@ -53,16 +61,22 @@ sam-build: $(STAMP)
 	$(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
 	$(BIN)/sam build --template guard.yaml --build-dir .aws-sam/guard
 
-# Measures, writes bench/results.md and the README's benchmark section (between its bench markers).
+# Measures, writes bench/results.md and docs/benchmarks.md (between its bench markers).
 bench: $(STAMP)
 	$(BIN)/python -m bench
-	$(BIN)/python scripts/update_readme.py
+	$(BIN)/python scripts/generate_docs.py
 
 # sam local invoke of every macro event of events/ against the in-process handler, then of the guard
-# (guard.yaml) with every events/hook_*.json, its IAM a moto server on this machine (needs Docker; see README).
+# (guard.yaml) with every events/hook_*.json, its IAM a moto server on this machine (needs Docker; docs/getting-started.md).
 local-invoke: $(STAMP)
 	$(BIN)/python -m bench.sam_local
 	$(BIN)/python -m bench.guard_local
+
+# sam local invoke of the macro, or of the guard (its IAM a moto server with the fixture account), on one
+# event of yours, on this machine's architecture (uname -m): the answer on standard output (docs/getting-started.md).
+invoke-macro invoke-guard: $(STAMP)
+	@test -n "$(EVENT)" || { echo "usage: make $@ EVENT=path/to/event.json"; exit 2; }
+	@$(BIN)/python -m bench.invoke $(patsubst invoke-%,%,$@) $(EVENT)
 
 # The Lambda base image for local runs: pulled where possible, else a local stand-in (scripts/lambda_image.sh).
 lambda-image:
@@ -78,7 +92,7 @@ dist: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python scripts/regenerate_golden.py
 
-# The README's precision and migration figures: ../shared/corpus/originals and the extra corpus, the 97
+# The precision and migration figures of docs/lint-rules/index.md and docs/migrate.md: ../shared/corpus/originals and the extra corpus, the 97
 # public templates of docs/extra-corpus-sources.json, fetched with git into EXTRA_CORPUS by `make extra-corpus`.
 CORPUS ?= ../shared/corpus/originals
 EXTRA_CORPUS ?= .extra-corpus
@@ -95,4 +109,4 @@ precision: $(STAMP)
 	$(BIN)/python scripts/precision.py --corpus $(CORPUS) --extra $(EXTRA_CORPUS)
 
 clean:
-	rm -rf $(VENV) dist .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) dist .site .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,4 +1,4 @@
-"""`make bench` (`python -m bench`): measure, print and write bench/results.md and the README's section.
+"""`make bench` (`python -m bench`): measure, print and write bench/results.md (docs/benchmarks.md is made from it).
 
 Exits 1 with --check when a target is missed, decided from the numbers (bench/targets.py).
 """

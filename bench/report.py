@@ -1,4 +1,4 @@
-"""The benchmark's Markdown (bench/results.md, and the README between its bench markers)."""
+"""The benchmark's Markdown (bench/results.md, which scripts/generate_docs.py copies into docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def measured_code() -> str:
 
 
 def home_as_tilde(text: str, home: str) -> str:
-    """`text` with paths under the home folder written from ~ (the README says where, not whose)."""
+    """`text` with paths under the home folder written from ~ (the docs say where, not whose)."""
     home = home.rstrip("/")
     return re.sub(rf"{re.escape(home)}(?![\w.-])", "~", text) if home else text
 

@@ -94,7 +94,7 @@ def ensure_base_image() -> str:
 
 
 def sam_build(build_dir: Path = BUILD_DIR, template: Path = TEMPLATE) -> Path:
-    """`sam build` as the README says; returns the built template."""
+    """`sam build` as docs/deploying.md says; returns the built template."""
     subprocess.run(
         [str(BIN / "sam"), "build", "--template", str(template), "--build-dir", str(build_dir)],
         cwd=ROOT,

@@ -93,7 +93,7 @@ def lambda_runtime_targets(run: RuntimeRun | None) -> list[Target]:
     if run is None:
         return []
     median = statistics.median
-    # CPU time: wall time on a shared 2-core machine grows with everyone else's load (README, Benchmark).
+    # CPU time: wall time on a shared 2-core machine grows with everyone else's load (docs/benchmarks.md).
     macro = median(init_cpu_ms(c) for c in run.macro)
     baseline = median(init_cpu_ms(c) for c in run.baseline)
     limit = run.memory_size_mb * MEMORY_SHARE

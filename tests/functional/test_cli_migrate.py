@@ -191,8 +191,8 @@ def test_standard_input_and_bad_input(
     assert main(["migrate"]) == 2
 
 
-def test_the_readme_shows_this_very_example() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+def test_the_migrate_page_shows_this_very_example() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "migrate.md").read_text()
     assert f"```yaml\n{BEFORE}```" in readme
     assert f"```yaml\n{AFTER}```" in readme
 

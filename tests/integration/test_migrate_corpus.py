@@ -52,7 +52,7 @@ ORIGINALS = [path for path in TEMPLATES if path.parent.name == "originals"]
 
 
 @pytest.mark.skipif(not ORIGINALS, reason="no ../shared/corpus/originals beside the project")
-def test_the_readme_row_of_the_corpus_originals_is_what_migrate_does() -> None:
+def test_the_migrate_page_row_of_the_corpus_originals_is_what_migrate_does() -> None:
     surveys = [FIGURES.survey(path) for path in ORIGINALS]
     keep = [FIGURES.survey(path, keep_references=True) for path in ORIGINALS]
     profiles = sum(s.profiles for s in surveys)
@@ -63,5 +63,5 @@ def test_the_readme_row_of_the_corpus_originals_is_what_migrate_does() -> None:
         f"{converted} ({sites}) | {profiles - converted} | 0 | "
         f"{sum(s.converted for s in keep)} ({sum(s.sites for s in keep)}) |"
     )
-    readme = (SCRIPT.parents[1] / "README.md").read_text()
+    readme = (SCRIPT.parents[1] / "docs" / "migrate.md").read_text()
     assert row in readme
