@@ -204,6 +204,12 @@ def test_a_clean_template_never_reads_the_previous_one() -> None:
     assert response["hookStatus"] == "SUCCESS"
 
 
+def test_an_unchanged_template_is_not_read_at_all() -> None:
+    unreadable = "Resources: [unclosed"
+    response = guard.evaluate(_stack_event(), CountingIam(), _payload(unreadable, unreadable)).response
+    assert response["hookStatus"] == "SUCCESS"
+
+
 def test_a_finding_is_excused_by_the_previous_template_read_on_demand() -> None:
     same = guard.evaluate(_stack_event(), CountingIam(), _payload(_ROLE_AS_PROFILE, _ROLE_AS_PROFILE))
     assert same.response["hookStatus"] == "SUCCESS"

@@ -318,6 +318,9 @@ def _judge_stack(data: Mapping[str, Any], fetch: Fetch, macro_name: str) -> tupl
             "The ProfileExpand guard could not read the hook's payload (not JSON).", "payload not JSON"
         ) from error
     text = payload.get("template") if isinstance(payload, Mapping) else None
+    previous = payload.get("previousTemplate") if isinstance(payload, Mapping) else None
+    if isinstance(text, str) and text.strip() and text == previous:
+        return ()  # an update that leaves the template as it was (parameters only): nothing to read
     template = _template(text)
     if template is None:
         # Fail closed: a payload the guard does not recognise is its own trouble, never a pass.
@@ -331,7 +334,6 @@ def _judge_stack(data: Mapping[str, Any], fetch: Fetch, macro_name: str) -> tupl
     findings = _stack_findings(template, macro_name)
     if not findings:
         return ()  # the previous template matters only to excuse a finding: not read at all otherwise
-    previous = payload.get("previousTemplate")
     if not isinstance(previous, str) or not previous.strip():
         return tuple(findings)  # a stack's first operation
     before = _template(previous)
