@@ -25,7 +25,7 @@ from profile_expand.core.errors import GuardUnavailable
 from profile_expand.core.sites import SITES
 from profile_expand.guard import hook as guard
 from profile_expand.guard.aws import MAX_ATTEMPTS, BotoIam, fetch_payload
-from tests.support import FakeLambdaContext
+from tests.support import FakeLambdaContext, log_to_current_stdout
 
 ACCOUNT = guard_local.ACCOUNT
 S3_URL = "https://hooks-payloads.s3.us-east-1.amazonaws.com/abc/payload.json?X-Amz-Signature=f00"
@@ -455,6 +455,7 @@ def test_the_handler_logs_codes_and_ids_never_values(
         client = boto3.client("iam", region_name="us-east-1")
         guard_local.seed_iam(client)
         monkeypatch.setattr(guard_handler, "_IAM", client)
+        log_to_current_stdout(guard_handler.SERVICE, monkeypatch)
         event = _event("hook_ec2_instance_role_name.json")
         event["requestData"]["targetModel"]["resourceProperties"]["UserData"] = "c2VjcmV0LXBhc3N3b3Jk"
         response = guard_handler.lambda_handler(copy.deepcopy(event), FakeLambdaContext())

@@ -12,8 +12,6 @@ from __future__ import annotations
 import copy
 import http.server
 import json
-import logging
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +28,7 @@ from profile_expand.core.errors import GuardUnavailable
 from profile_expand.guard import aws
 from profile_expand.guard import hook as guard
 from tests.functional.test_guard import _event, _fleet, _never, _resource_event
-from tests.support import FakeLambdaContext
+from tests.support import FakeLambdaContext, log_to_current_stdout
 
 _EC2_TRUST = guard_local._EC2_TRUST
 _LAMBDA_TRUST = guard_local._LAMBDA_TRUST
@@ -213,7 +211,22 @@ def test_a_500_instance_stack_asks_iam_once_a_warm_container() -> None:
         clock.now += 0.05  # 500 resources in 25 s
         verdict = guard.evaluate(_instance("web", f"Web{n}"), recent.asking(iam), _never)
         assert verdict.response["hookStatus"] == "SUCCESS"
+        assert recent.calls == (1 if n == 0 else 0)  # what the IamCalls metric counts
     assert iam.calls == 1
+
+
+def test_a_backoff_past_the_deadline_never_sleeps_a_negative_time() -> None:
+    clock = Clock()
+    throttled = ClientError({"Error": {"Code": "Throttling", "Message": "slow"}}, "GetInstanceProfile")
+    # The throttled answer itself comes after the deadline has passed.
+    client = SlowIam(clock, aws.ATTEMPT_SECONDS + 1.0, failures=[throttled] * 3)
+    deadline = aws.Deadline(aws.MARGIN_SECONDS + aws.ATTEMPT_SECONDS, clock=clock)
+
+    def sleep(seconds: float) -> None:
+        assert seconds >= 0  # time.sleep raises ValueError on a negative time
+
+    verdict = guard.evaluate(_instance("web"), aws.BotoIam(client, deadline, sleep=sleep), _never)
+    assert verdict.cause == "deadline (GetInstanceProfile)"
 
 
 def test_a_remembered_answer_expires() -> None:
@@ -254,10 +267,7 @@ def test_missing_profiles_are_never_remembered() -> None:
 
 
 def _log_here(guard_handler: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The log's handler keeps the stdout of the moment the module was imported: point it at capsys's."""
-    for log_handler in logging.getLogger(guard_handler.SERVICE).handlers:
-        if isinstance(log_handler, logging.StreamHandler):
-            monkeypatch.setattr(log_handler, "stream", sys.stdout)
+    log_to_current_stdout(guard_handler.SERVICE, monkeypatch)
 
 
 @pytest.fixture

@@ -129,7 +129,8 @@ class BotoIam:
             except BotoCoreError as error:
                 raise _unreachable(operation, name, error) from None
             # Jittered backoff, as botocore's standard mode: 0.1-0.2 s, then 0.2-0.4 s.
-            self.sleep(min(self.deadline.left(), 0.1 * 2 ** (attempt - 1) * (1 + random.random())))
+            backoff = 0.1 * 2 ** (attempt - 1) * (1 + random.random())
+            self.sleep(max(0.0, min(self.deadline.left(), backoff)))
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -157,10 +158,12 @@ class RecentIam:
         self.clock = clock
         self.iam: Iam | None = None
         self.remembered: dict[str, tuple[float, ProfileFacts]] = {}
+        self.calls = 0  # questions this invocation sent to IAM (what memory answered is not counted)
 
     def asking(self, iam: Iam) -> RecentIam:
         """This memory, asking `iam` (this invocation's client and deadline) for what it does not hold."""
         self.iam = iam
+        self.calls = 0
         return self
 
     def instance_profile(self, name: str) -> ProfileFacts | None:
@@ -168,6 +171,7 @@ class RecentIam:
         if held is not None and self.clock() - held[0] < REMEMBER_SECONDS:
             return held[1]
         assert self.iam is not None, "RecentIam.asking(iam) first"
+        self.calls += 1
         profile = self.iam.instance_profile(name)
         self.remembered.pop(name, None)
         if profile is not None and profile.roles:
@@ -178,6 +182,7 @@ class RecentIam:
 
     def role(self, name: str) -> RoleFacts | None:
         assert self.iam is not None, "RecentIam.asking(iam) first"
+        self.calls += 1
         return self.iam.role(name)
 
     def forget(self, name: str) -> bool:
