@@ -118,6 +118,13 @@ def test_any_callback_context_at_the_first_invocation_counts_as_asked(iam: Any, 
     assert guard.evaluate(event, BotoIam(iam), _never).response["hookStatus"] == "FAILED"
 
 
+@pytest.mark.parametrize("callback", [None, {}, "", "{}"])
+def test_an_empty_callback_context_at_the_first_invocation_may_ask_again(iam: Any, callback: Any) -> None:
+    event = _first_ask("no-such-profile")
+    event["requestContext"] = {"invocation": 1, "callbackContext": callback}
+    assert guard.evaluate(event, BotoIam(iam), _never).response["hookStatus"] == "IN_PROGRESS"
+
+
 @pytest.mark.parametrize("invocation", [None, "x", True, 1.5])
 def test_an_unreadable_invocation_counts_as_asked(iam: Any, invocation: Any) -> None:
     event = _first_ask("no-such-profile")

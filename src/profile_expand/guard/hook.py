@@ -208,8 +208,8 @@ def _request_data(event: object) -> Mapping[str, Any]:
 
 def may_ask_again(event: Mapping[str, Any]) -> bool:
     """Whether this invocation may still answer IN_PROGRESS: only the first (by CloudFormation's count),
-    and only without any callbackContext (ours is {"askedAgain": true}; any other form, a JSON string,
-    "true", {} or null from a later invocation, counts as asked). Unreadable counts as asked."""
+    and only with an empty callbackContext (null, {}, absent). Ours is {"askedAgain": true}; any other
+    content, a JSON string or "true" included, counts as asked, and so does an unreadable invocation."""
     context = event.get("requestContext")
     if not isinstance(context, Mapping):
         return True  # no requestContext at all: a first invocation as the guide's examples show it
@@ -218,7 +218,9 @@ def may_ask_again(event: Mapping[str, Any]) -> bool:
         invocation = int(invocation)
     if isinstance(invocation, bool) or not isinstance(invocation, int):
         return False
-    return invocation <= LAST_INVOCATION_TO_ASK_AGAIN and context.get("callbackContext") in (None, "")
+    callback = context.get("callbackContext")
+    empty = callback in (None, "", "null", "{}") or (isinstance(callback, Mapping) and not callback)
+    return invocation <= LAST_INVOCATION_TO_ASK_AGAIN and empty
 
 
 def _home_of(event: Mapping[str, Any]) -> Home:
