@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import adversarial, coldstart, guard_runtime, inprocess, lint, runtime
+from bench import adversarial, coldstart, guard_inprocess, guard_runtime, inprocess, lint, runtime
 from bench.generators import (
     MAX_RESOURCES,
     MAX_TEMPLATE_BYTES,
@@ -97,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         guard_run = guard_runtime.measure(max(5, args.containers // 2))
         if isinstance(guard_run, str):
             print(f"bench: the guard's runs on the Lambda runtime skipped: {guard_run}", file=sys.stderr)
+    guard_rows = guard_inprocess.measure()
     memory = inprocess.measure_memory(large)
     lint_rows = None if args.skip_lint else lint.measure(args.lint_rounds, args.sam_inputs)
     targets = [
@@ -105,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         *memory_targets(memory),
         *lambda_runtime_targets(lambda_run if not isinstance(lambda_run, str) else None),
         *guard_runtime.targets(guard_run if not isinstance(guard_run, str) else None),
+        *guard_inprocess.targets(guard_rows),
         *lint_targets(lint_rows or []),
     ]
     lint_lines = (
@@ -114,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         timings, cold, memory, args.rounds, started, host, python_runtime, lambda_run, targets, lint_lines
     )
     text += guard_runtime.section(guard_run)
+    text += guard_inprocess.section(guard_rows)
     print(text, end="")
     if not args.no_write:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -86,6 +86,15 @@ EXPECTED: dict[str, Expected] = {
     "hook_not_a_site.json": Expected("SUCCESS"),
     "hook_stack_refused_url.json": Expected("FAILED", INTERNAL),
     "hook_malformed_no_request_data.json": Expected("FAILED", INTERNAL),
+    # IAM's eventual consistency: a role visible before its same-named profile, a profile before its role
+    # is added, are asked again once; never at a third invocation, whatever the callbackContext holds.
+    "hook_ec2_instance_role_name_first_ask.json": Expected("IN_PROGRESS"),
+    "hook_ec2_instance_profile_without_role.json": Expected("IN_PROGRESS"),
+    "hook_ec2_instance_role_name_third_invocation.json": Expected("FAILED", NON_COMPLIANT, ("E9006",)),
+    "hook_ec2_instance_missing_context_string.json": Expected("FAILED", NON_COMPLIANT, ("E9009",)),
+    # Names no profile of this account can have: judged without asking IAM.
+    "hook_launch_template_foreign_account_arn.json": Expected("FAILED", NON_COMPLIANT, ("E9009",)),
+    "hook_ec2_instance_name_iam_cannot_hold.json": Expected("FAILED", NON_COMPLIANT, ("E9009",)),
 }
 
 
@@ -98,7 +107,7 @@ def seed_iam(iam: Any) -> None:
 
     app-role: a role made by code (no profile of its name); console-role: a role with its same-named
     profile, as the console makes them; lambda-profile holds a role only Lambda may assume;
-    AWSRDSCustom-db holds a role as RDS Custom wants it.
+    AWSRDSCustom-db holds a role as RDS Custom wants it; empty-profile holds no role (yet).
     """
     for name, trust in (
         ("app-role", _EC2_TRUST),
@@ -114,6 +123,7 @@ def seed_iam(iam: Any) -> None:
     ):
         iam.create_instance_profile(InstanceProfileName=profile)
         iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+    iam.create_instance_profile(InstanceProfileName="empty-profile")
 
 
 class IamServer(NamedTuple):

@@ -29,7 +29,8 @@ from aws_lambda_powertools.metrics import MetricUnit  # noqa: F401
 from botocore.config import Config
 
 _IAM = boto3.client(
-    "iam", config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
+    "iam",
+    config=Config(connect_timeout=1.0, read_timeout=5.0, retries={"total_max_attempts": 1, "mode": "standard"}),
 )
 
 

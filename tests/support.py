@@ -81,3 +81,14 @@ def line_of(text: str, needle: str) -> int:
     lines = [number for number, line in enumerate(text.splitlines(), start=1) if needle in line]
     assert len(lines) == 1, (needle, lines)
     return lines[0]
+
+
+def log_to_current_stdout(logger_name: str, monkeypatch: Any) -> None:
+    """Point a logger's stream handlers at the current sys.stdout (capsys's). A Powertools Logger keeps
+    the stdout of the moment its module was first imported, which may be another test's capture."""
+    import logging
+    import sys
+
+    for handler in logging.getLogger(logger_name).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            monkeypatch.setattr(handler, "stream", sys.stdout)

@@ -24,8 +24,8 @@ from profile_expand.core.account import ProfileFacts, RoleFacts
 from profile_expand.core.errors import GuardUnavailable
 from profile_expand.core.sites import SITES
 from profile_expand.guard import hook as guard
-from profile_expand.guard.aws import BotoIam, fetch_payload
-from tests.support import FakeLambdaContext
+from profile_expand.guard.aws import MAX_ATTEMPTS, BotoIam, fetch_payload
+from tests.support import FakeLambdaContext, log_to_current_stdout
 
 ACCOUNT = guard_local.ACCOUNT
 S3_URL = "https://hooks-payloads.s3.us-east-1.amazonaws.com/abc/payload.json?X-Amz-Signature=f00"
@@ -295,7 +295,8 @@ def test_distinct_values_ask_at_most_twice_each() -> None:
 def test_iam_errors_are_internal_failures_never_non_compliant(code: str) -> None:
     client = boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stubber:
-        stubber.add_client_error("get_instance_profile", service_error_code=code, http_status_code=403)
+        for _ in range(MAX_ATTEMPTS):  # a transient code is tried again while time allows
+            stubber.add_client_error("get_instance_profile", service_error_code=code, http_status_code=403)
         response = _evaluate(_event("hook_ec2_instance_role_name.json"), client).response
 
     assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "InternalFailure")
@@ -454,6 +455,7 @@ def test_the_handler_logs_codes_and_ids_never_values(
         client = boto3.client("iam", region_name="us-east-1")
         guard_local.seed_iam(client)
         monkeypatch.setattr(guard_handler, "_IAM", client)
+        log_to_current_stdout(guard_handler.SERVICE, monkeypatch)
         event = _event("hook_ec2_instance_role_name.json")
         event["requestData"]["targetModel"]["resourceProperties"]["UserData"] = "c2VjcmV0LXBhc3N3b3Jk"
         response = guard_handler.lambda_handler(copy.deepcopy(event), FakeLambdaContext())

@@ -53,3 +53,47 @@ def test_the_built_guard_answers_each_hook_event_as_expected(
     ]
     assert "app-role" not in invocation.log  # never a property value in the log
     print(f"{event.name}: {invocation.report.line}")
+
+
+_PARSE = (
+    "import platform, yaml; from profile_expand.core.template_text import load_template, safe_loader; "
+    "print(platform.machine(), yaml.__with_libyaml__, safe_loader().__name__, load_template('A: !Ref B'))"
+)
+
+
+def test_the_built_guard_carries_arm64_libyaml_and_parses_yaml_without_it_here(
+    local_guard: tuple[Path, Any],
+) -> None:
+    import subprocess
+
+    from tests.unit.test_guard_yaml import check_extensions
+
+    template, _ = local_guard
+    bundle = template.parent / guard_local.GUARD_FUNCTION
+    (extension,) = sorted(bundle.glob("yaml/_yaml*.so"))
+    assert check_extensions.elf_machine(extension) == check_extensions.EM_AARCH64
+    if sam_local.host_architecture() == "arm64":
+        pytest.skip("on an arm64 host the extension loads: nothing falls back")
+    done = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "-v",
+            f"{bundle}:/var/task:ro",
+            "-w",
+            "/var/task",
+            "--entrypoint",
+            "python3",
+            sam_local.base_image(),
+            "-c",
+            _PARSE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    # The x86_64 image cannot load the arm64 extension: PyYAML's pure parser reads the same template.
+    assert done.stdout.split()[:3] == ["x86_64", "False", "SafeLoader"]
+    assert "{'A': {'Ref': 'B'}}" in done.stdout

@@ -109,3 +109,17 @@ def test_the_function_is_python313_arm64_with_the_guard_handler_and_its_log_grou
     assert properties["Timeout"] < 30  # the hook's own limit per invocation
     assert properties["LoggingConfig"] == {"LogGroup": {"Ref": "GuardLogGroup"}}
     assert function["Metadata"]["BuildMethod"] == "makefile"
+
+
+def test_the_log_group_takes_an_optional_kms_key() -> None:
+    group = RESOURCES["GuardLogGroup"]["Properties"]
+    assert group["KmsKeyId"] == {
+        "Fn::If": ["HasLogGroupKmsKey", {"Ref": "LogGroupKmsKeyArn"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert TEMPLATE["Parameters"]["LogGroupKmsKeyArn"]["Default"] == ""
+
+
+def test_no_reserved_concurrency_caps_the_guard() -> None:
+    # A reserve is a cap too: a throttled invocation is a hook failure, which FAIL mode makes a blocked stack.
+    (function,) = _of_type("AWS::Lambda::Function").values()
+    assert "ReservedConcurrentExecutions" not in function["Properties"]

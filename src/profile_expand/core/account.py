@@ -58,10 +58,24 @@ class Iam(Protocol):
 
 
 class Asked(NamedTuple):
-    """The profile a leaf names: its name, and the path its ARN gives (None for a plain name)."""
+    """The profile a leaf names: its name, and the path, partition and account its ARN gives (None for a
+    plain name)."""
 
     name: str
     path: str | None
+    partition: str | None = None
+    account: str | None = None
+
+
+class Home(NamedTuple):
+    """The account and partition the guard judges in (from its own function's ARN); "" when unknown."""
+
+    partition: str
+    account: str
+
+
+# A profile ARN: arn:<partition>:iam::<account>:instance-profile/<path/>name
+_PROFILE_ARN: Final = re.compile(r"arn:([^:]*):iam::([^:]*):instance-profile/(.*)", re.DOTALL)
 
 
 def asked(found: Found) -> Asked | None:
@@ -72,16 +86,56 @@ def asked(found: Found) -> Asked | None:
         return None
     if value.startswith(_DYNAMIC_REFERENCE):
         return None
-    path: str | None = None
-    name = value
     if value.startswith("arn:"):
         if _PROFILE_ARN_TEXT not in value:
             return None
-        within, _, name = value.split(_PROFILE_ARN_TEXT, 1)[1].rpartition("/")
-        path = f"/{within}/" if within else "/"
-    elif ProfileForm.NAME not in wanted_forms(found.site, found.form):
+        arn = _PROFILE_ARN.fullmatch(value)
+        if arn is None:
+            return Asked(value, None)  # not an IAM ARN at all: askable() says so
+        partition, account, rest = arn.groups()
+        within, _, name = rest.rpartition("/")
+        return Asked(name, f"/{within}/" if within else "/", partition, account)
+    if ProfileForm.NAME not in wanted_forms(found.site, found.form):
         return None
-    return Asked(name, path) if re.fullmatch(_IAM_NAME, name) else None
+    return Asked(value, None)
+
+
+def unaskable(found: Found, name: Asked, home: Home | None = None) -> tuple[Finding, ...]:
+    """The findings for a name no instance profile of this account can have, so IAM need not be asked: a
+    name IAM cannot hold (a space, a slash, over 128 characters), or an ARN of another account or partition.
+    Empty when IAM must be asked."""
+    value = quote(found.value)
+    if not re.fullmatch(_IAM_NAME, name.name):
+        return (
+            _finding(
+                PROFILE_NOT_FOUND,
+                found,
+                f"{value} can name no instance profile: IAM names are 1 to 128 letters, digits and "
+                f"`_+=,.@-`, but {where(found)} takes an instance profile. Write the name of a profile that "
+                "exists (its path goes only in its ARN).",
+            ),
+        )
+    for part, theirs, ours in (
+        ("account", name.account, home.account if home else ""),
+        ("partition", name.partition, home.partition if home else ""),
+    ):
+        if theirs is not None and ours and theirs != ours:
+            return (
+                _finding(
+                    PROFILE_NOT_FOUND,
+                    found,
+                    f"{value} is an instance profile of {part} {quote(theirs)}, not of this one "
+                    f"({quote(ours)}), but {where(found)} takes an instance profile: EC2 attaches only "
+                    "profiles of the instance's own account. Write the ARN or name of a profile of this account.",
+                ),
+            )
+    return ()
+
+
+def may_still_appear(profile: ProfileFacts | None) -> bool:
+    """Whether IAM's answer may only be late (IAM is eventually consistent): no profile yet (a role of the
+    name may be visible first), or a profile whose role has not been added yet. Asking again may differ."""
+    return profile is None or not profile.roles
 
 
 def judge_in_account(

@@ -143,7 +143,12 @@ class GuardUnavailable(ProfileExpandError):
     """The guard could not ask IAM or read a hook's payload (denied, throttled, timed out, refused).
 
     The hook answers InternalFailure, never NonCompliant: a mis-permissioned guard never blames a template.
+    `cause` is what the guard's log may say of it (an operation and an error code: never a value).
     """
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause or "unavailable"
 
 
 class CommandExit(ProfileExpandError):

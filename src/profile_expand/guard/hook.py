@@ -12,20 +12,31 @@ rules' model on the submitted template. Only what an operation changes is ever b
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from profile_expand.core import cfn
-from profile_expand.core.account import Iam, ProfileFacts, RoleFacts, asked, judge_in_account
+from profile_expand.core.account import (
+    Asked,
+    Home,
+    Iam,
+    ProfileFacts,
+    RoleFacts,
+    asked,
+    judge_in_account,
+    may_still_appear,
+    unaskable,
+)
 from profile_expand.core.errors import (
     ERROR,
     MACRO_ERROR,
-    PROFILE_NOT_FOUND,
     Finding,
     GuardUnavailable,
     InvalidEventError,
     ProfileExpandError,
+    TemplateSyntaxError,
 )
+from profile_expand.core.model import Found
 from profile_expand.core.pipeline import analyse, analyse_resource
 from profile_expand.core.sites import SITES
 from profile_expand.core.text import Path, short
@@ -49,6 +60,12 @@ HEADLINE_LIMIT: Final = 1024
 # IAM is eventually consistent: a profile made seconds ago may not be visible yet. Ask once more after this.
 ASK_AGAIN_SECONDS: Final = 15
 ASKED_AGAIN: Final = "askedAgain"
+# The re-ask happens at most once, at the first invocation: CloudFormation allows IN_PROGRESS three times,
+# and counts invocations itself, so a lost or mangled callbackContext still cannot make it loop.
+LAST_INVOCATION_TO_ASK_AGAIN: Final = 1
+# Lambda answers at most 6 MB: the annotations stop at this many (each cut to 256 + 1024 characters), the
+# last one saying how many more there are, so the answer stays far below (about 170 kB at most).
+MAX_ANNOTATIONS: Final = 100
 README_LINK: Final = "https://github.com/profile-expand/profile-expand#guard-every-stack"
 # What the guard's hooks target: every site's resource type, and the profiles themselves (their Roles).
 GUARDED_TYPES: Final = tuple(
@@ -66,6 +83,16 @@ class Verdict(NamedTuple):
     findings: tuple[Finding, ...]
     target: str
     iam_calls: int = 0
+    cause: str = ""  # an InternalFailure's cause, for the log (an operation and a code, never a value)
+
+
+@runtime_checkable
+class Remembers(Protocol):
+    """An Iam that may answer from what it remembers (guard/aws.py's RecentIam, in a warm container)."""
+
+    def forget(self, name: str) -> bool:
+        """Drop what is remembered of profile `name`: True when something was (asking again may differ)."""
+        ...
 
 
 class _Asking:
@@ -83,6 +110,14 @@ class _Asking:
             self.profiles[name] = self.iam.instance_profile(name)
         return self.profiles[name]
 
+    def fresh(self, name: str) -> bool:
+        """Forget a remembered answer about `name` before it blames a template: True when one was."""
+        if isinstance(self.iam, Remembers) and self.iam.forget(name):
+            self.profiles.pop(name, None)
+            self.roles.pop(name, None)
+            return True
+        return False
+
     def role(self, name: str) -> RoleFacts | None:
         if name not in self.roles:
             self.calls += 1
@@ -90,9 +125,15 @@ class _Asking:
         return self.roles[name]
 
 
-def evaluate(event: object, iam: Iam, fetch: Fetch, macro_name: str = cfn.TRANSFORM_NAME) -> Verdict:
+def evaluate(
+    event: object,
+    iam: Iam,
+    fetch: Fetch,
+    macro_name: str = cfn.TRANSFORM_NAME,
+    home: Home | None = None,
+) -> Verdict:
     """Judge one hook invocation. Every outcome is a response; IAM or a payload that cannot be read is
-    InternalFailure, never NonCompliant.
+    InternalFailure, never NonCompliant. `home` is the account judged in (else the event's).
 
     >>> class NoIam:
     ...     def instance_profile(self, name): return None
@@ -118,15 +159,20 @@ def evaluate(event: object, iam: Iam, fetch: Fetch, macro_name: str = cfn.TRANSF
             findings = _judge_stack(data, fetch, macro_name)
             deferred = False
         else:
-            findings, deferred = _judge_resource(data, asking, _asked_again(body), macro_name)
+            where = home or _home_of(body)
+            findings, deferred = _judge_resource(data, asking, may_ask_again(body), macro_name, where)
     except (InvalidEventError, GuardUnavailable) as error:
-        return Verdict(hook_response(token, FAILED, INTERNAL_FAILURE, str(error)), (), target, asking.calls)
+        limit = CLOUD_CONTROL_LIMIT if not body.get("stackId") else MESSAGE_LIMIT
+        response = hook_response(token, FAILED, INTERNAL_FAILURE, _cut(str(error), limit))
+        cause = error.cause if isinstance(error, GuardUnavailable) else "invalid event"
+        return Verdict(response, (), target, asking.calls, cause)
     limit = CLOUD_CONTROL_LIMIT if not body.get("stackId") else MESSAGE_LIMIT
     if deferred:
         response = hook_response(
             token,
             IN_PROGRESS,
-            message="An instance profile was not found in IAM; asking again in case it was just created.",
+            message="IAM does not show an instance profile (or its role) yet; asking again in case it was "
+            "just created.",
         )
         response["callbackContext"] = {ASKED_AGAIN: True}
         response["callbackDelaySeconds"] = ASK_AGAIN_SECONDS
@@ -136,7 +182,7 @@ def evaluate(event: object, iam: Iam, fetch: Fetch, macro_name: str = cfn.TRANSF
             hook_response(token, SUCCESS, message="No instance-profile mistakes."), (), target, asking.calls
         )
     response = hook_response(token, FAILED, NON_COMPLIANT, summary(findings, limit))
-    response["annotations"] = [_annotation(finding) for finding in findings]
+    response["annotations"] = annotations(findings)
     return Verdict(response, findings, target, asking.calls)
 
 
@@ -160,17 +206,40 @@ def _request_data(event: object) -> Mapping[str, Any]:
     return data
 
 
-def _asked_again(event: Mapping[str, Any]) -> bool:
+def may_ask_again(event: Mapping[str, Any]) -> bool:
+    """Whether this invocation may still answer IN_PROGRESS: only the first (by CloudFormation's count),
+    and only with an empty callbackContext (null, {}, absent). Ours is {"askedAgain": true}; any other
+    content, a JSON string or "true" included, counts as asked, and so does an unreadable invocation."""
     context = event.get("requestContext")
-    callback = context.get("callbackContext") if isinstance(context, Mapping) else None
-    return isinstance(callback, Mapping) and callback.get(ASKED_AGAIN) is True
+    if not isinstance(context, Mapping):
+        return True  # no requestContext at all: a first invocation as the guide's examples show it
+    invocation = context.get("invocation", 1)
+    if isinstance(invocation, str) and invocation.strip().isdigit():
+        invocation = int(invocation)
+    if isinstance(invocation, bool) or not isinstance(invocation, int):
+        return False
+    callback = context.get("callbackContext")
+    empty = callback in (None, "", "null", "{}") or (isinstance(callback, Mapping) and not callback)
+    return invocation <= LAST_INVOCATION_TO_ASK_AGAIN and empty
+
+
+def _home_of(event: Mapping[str, Any]) -> Home:
+    """The account and partition of the event: its awsAccountId, the partition of its stack's ARN."""
+    account = event.get("awsAccountId")
+    model = event.get("hookModel")
+    partition = ""
+    for arn in (event.get("stackId"), model.get("LambdaFunction") if isinstance(model, Mapping) else None):
+        if isinstance(arn, str) and arn.startswith("arn:") and arn.count(":") >= 2:
+            partition = arn.split(":")[1]
+            break
+    return Home(partition, account if isinstance(account, str) else "")
 
 
 # -- RESOURCE and CLOUD_CONTROL ------------------------------------------------------------------------
 
 
 def _judge_resource(
-    data: Mapping[str, Any], iam: Iam, asked_again: bool, macro_name: str
+    data: Mapping[str, Any], iam: _Asking, may_defer: bool, macro_name: str, home: Home
 ) -> tuple[tuple[Finding, ...], bool]:
     """The findings on what this operation changes, and whether to ask IAM again before failing."""
     resource_type, logical_id = data.get("targetName"), data.get("targetLogicalId")
@@ -190,16 +259,30 @@ def _judge_resource(
 
     analysis = analyse_resource(resource_type, logical_id, now[cfn.PROPERTIES], macro_name=macro_name)
     findings = [f for f in _blocking(analysis.findings) if changed(f.path)]
+    # Deferred only when every finding may be IAM being late (eventual consistency), never the template.
+    settled = bool(findings)
     for leaf in analysis.found:
         name = asked(leaf) if changed(leaf.path) else None
         if name is None:
             continue
-        profile = iam.instance_profile(name.name)
-        role = iam.role(name.name) if profile is None else None
-        findings.extend(judge_in_account(leaf, name, profile, role, macro_name))
+        impossible = unaskable(leaf, name, home)
+        if impossible:
+            findings.extend(impossible)
+            settled = True
+            continue
+        judged = _judge_leaf(iam, leaf, name, macro_name)
+        if judged and iam.fresh(name.name):
+            judged = _judge_leaf(iam, leaf, name, macro_name)  # never blame from a remembered answer
+        findings.extend(judged)
+        settled = settled or (bool(judged) and not may_still_appear(iam.profiles[name.name]))
     unique = tuple(dict.fromkeys(findings))
-    missing = bool(unique) and all(f.code == PROFILE_NOT_FOUND for f in unique)
-    return unique, missing and not asked_again
+    return unique, bool(unique) and not settled and may_defer
+
+
+def _judge_leaf(iam: _Asking, leaf: Found, name: Asked, macro_name: str) -> tuple[Finding, ...]:
+    profile = iam.instance_profile(name.name)
+    role = iam.role(name.name) if profile is None else None
+    return judge_in_account(leaf, name, profile, role, macro_name)
 
 
 def _resource(resource_type: str, properties: object) -> dict[str, Any]:
@@ -234,21 +317,37 @@ def _judge_stack(data: Mapping[str, Any], fetch: Fetch, macro_name: str) -> tupl
         payload = json.loads(fetch(url))
     except ValueError as error:
         raise GuardUnavailable(
-            "The ProfileExpand guard could not read the hook's payload (not JSON)."
+            "The ProfileExpand guard could not read the hook's payload (not JSON).", "payload not JSON"
         ) from error
-    if not isinstance(payload, Mapping):
-        raise GuardUnavailable("The ProfileExpand guard could not read the hook's payload (not an object).")
-    template = _template(payload.get("template"))
-    if template is None or template.get(cfn.TRANSFORM):
+    text = payload.get("template") if isinstance(payload, Mapping) else None
+    previous = payload.get("previousTemplate") if isinstance(payload, Mapping) else None
+    if isinstance(text, str) and text.strip() and text == previous:
+        return ()  # an update that leaves the template as it was (parameters only): nothing to read
+    template = _template(text)
+    if template is None:
+        # Fail closed: a payload the guard does not recognise is its own trouble, never a pass.
+        raise GuardUnavailable(
+            "The ProfileExpand guard did not recognise the hook's payload: no template with Resources in it.",
+            "payload not recognised",
+        )
+    if template.get(cfn.TRANSFORM):
         # A Transform changes what deploys: the RESOURCE targets judge what the transforms produce.
         return ()
-    previous = _template(payload.get("previousTemplate"))
-    already = set(_stack_findings(previous, macro_name)) if previous is not None else set()
-    return tuple(f for f in _stack_findings(template, macro_name) if f not in already)
+    findings = _stack_findings(template, macro_name)
+    if not findings:
+        return ()  # the previous template matters only to excuse a finding: not read at all otherwise
+    if not isinstance(previous, str) or not previous.strip():
+        return tuple(findings)  # a stack's first operation
+    before = _template(previous)
+    already = set(_stack_findings(before, macro_name)) if before is not None else set()
+    return tuple(f for f in findings if f not in already)
 
 
 def is_payload_url(url: str) -> bool:
-    """An https:// URL of Amazon S3, on the default port, without credentials in it."""
+    """An https:// URL of Amazon S3, on the default port, without credentials in it, and nothing in it
+    an HTTP request line cannot carry (whitespace, control characters)."""
+    if not url.isascii() or not url.isprintable() or any(c.isspace() for c in url):
+        return False
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -264,15 +363,23 @@ def is_payload_url(url: str) -> bool:
 
 
 def _template(text: object) -> Mapping[str, Any] | None:
+    """The template of this text, None when the text is no template (no mapping with Resources in it)."""
     if not isinstance(text, str) or not text.strip():
-        return None  # a delete, or a stack's first operation
+        return None
     from profile_expand.core.template_text import load_template
 
     try:
         template = load_template(text)
     except ProfileExpandError as error:
-        raise GuardUnavailable(f"The ProfileExpand guard could not read the template: {error}") from error
-    return template if isinstance(template, Mapping) else None
+        # Where, never what: a parser's message quotes the template (a tag, an alias) and has no bound.
+        at = f" at line {error.line}, column {error.column}" if isinstance(error, TemplateSyntaxError) else ""
+        raise GuardUnavailable(
+            f"The ProfileExpand guard could not read the template: it is neither JSON nor YAML{at}.",
+            "template not JSON or YAML",
+        ) from None
+    if not isinstance(template, Mapping) or not isinstance(template.get(cfn.RESOURCES), Mapping):
+        return None
+    return template
 
 
 def _stack_findings(template: Mapping[str, Any], macro_name: str) -> list[Finding]:
@@ -307,6 +414,26 @@ def summary(findings: tuple[Finding, ...], limit: int = MESSAGE_LIMIT) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def annotations(findings: tuple[Finding, ...]) -> list[dict[str, Any]]:
+    """One annotation a finding, at most MAX_ANNOTATIONS: the last then says how many are not shown."""
+    if len(findings) <= MAX_ANNOTATIONS:
+        return [_annotation(finding) for finding in findings]
+    shown = [_annotation(finding) for finding in findings[: MAX_ANNOTATIONS - 1]]
+    more = len(findings) - len(shown)
+    return [
+        *shown,
+        {
+            "annotationName": "ProfileExpandMore",
+            "status": FAILED,
+            "statusMessage": f"{more} more instance-profile mistakes",
+            "remediationMessage": f"{more} more findings are not shown here: run `profile-expand lint` on the "
+            "template to see them all.",
+            "remediationLink": README_LINK,
+            "severityLevel": "HIGH",
+        },
+    ]
 
 
 def _annotation(finding: Finding) -> dict[str, Any]:
