@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from profile_expand.cli import rollout
+from profile_expand.cli import rollout_plan
 from profile_expand.cli.main import main
 from tests.integration.conftest import fresh_aws, sam_build_source_only
 
@@ -46,7 +46,9 @@ def test_the_guard_goes_to_accounts_through_a_self_managed_stack_set(guard_built
     assert _rollout(guard_built, "--accounts", ACCOUNT, "--regions", "us-east-1,eu-west-1") == 0
 
     cloudformation = boto3.client("cloudformation")
-    stack_set = cloudformation.describe_stack_set(StackSetName=rollout.DEFAULT_GUARD_STACK_SET)["StackSet"]
+    stack_set = cloudformation.describe_stack_set(StackSetName=rollout_plan.DEFAULT_GUARD_STACK_SET)[
+        "StackSet"
+    ]
     assert stack_set["PermissionModel"] == "SELF_MANAGED"
     assert stack_set["Description"].startswith("ProfileExpand guard")
     body = json.loads(stack_set["TemplateBody"])
@@ -82,9 +84,13 @@ def test_the_guard_goes_to_organizational_units_through_a_service_managed_stack_
     out = capsys.readouterr().out
     assert "service-managed" in out and "management account gets no instance" in out
     cloudformation = boto3.client("cloudformation")
-    stack_set = cloudformation.describe_stack_set(StackSetName=rollout.DEFAULT_GUARD_STACK_SET)["StackSet"]
+    stack_set = cloudformation.describe_stack_set(StackSetName=rollout_plan.DEFAULT_GUARD_STACK_SET)[
+        "StackSet"
+    ]
     assert stack_set["PermissionModel"] == "SERVICE_MANAGED"
-    instances = cloudformation.list_stack_instances(StackSetName=rollout.DEFAULT_GUARD_STACK_SET)["Summaries"]
+    instances = cloudformation.list_stack_instances(StackSetName=rollout_plan.DEFAULT_GUARD_STACK_SET)[
+        "Summaries"
+    ]
     assert [(i["Account"], i["Region"]) for i in instances] == [(member, "us-east-1")]
     policy = json.loads(boto3.client("s3").get_bucket_policy(Bucket=f"{PREFIX}-us-east-1")["Policy"])
     (statement,) = policy["Statement"]
@@ -105,8 +111,8 @@ def test_regions_without_lambda_hooks_are_refused_before_anything_is_done(
 def test_accounts_and_organizational_units_do_not_mix(guard_built: Path, aws: None) -> None:
     both = ("--accounts", ACCOUNT, "--organizational-units", "ou-ab12-cd34ef56", "--regions", "us-east-1")
     assert _rollout(guard_built, *both) == 2
-    with pytest.raises(rollout.RolloutError, match="cannot be mixed"):
-        rollout.make_plan(
+    with pytest.raises(rollout_plan.RolloutError, match="cannot be mixed"):
+        rollout_plan.make_plan(
             guard_built,
             regions=["us-east-1"],
             accounts=[ACCOUNT],

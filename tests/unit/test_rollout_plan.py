@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from profile_expand.cli import rollout
+import profile_expand
+from profile_expand.cli import rollout_plan
 from profile_expand.lint.chain import without_transform
 
 
@@ -51,17 +52,17 @@ def test_same_code_same_zip_and_key_changed_code_new_key(tmp_path: Path) -> None
     two = built_app(tmp_path / "two")
     three = built_app(tmp_path / "three", handler="def handler(event, context):\n    return {}\n")
     plans = [
-        rollout.make_plan(p, regions=["eu-west-1"], accounts=["123456789012"], bucket_prefix="b")
+        rollout_plan.make_plan(p, regions=["eu-west-1"], accounts=["123456789012"], bucket_prefix="b")
         for p in (one, two, three)
     ]
     (a,), (b,), (c,) = (plan.artifacts for plan in plans)
     assert a.data == b.data and a.key == b.key  # other folder, other mtimes: same bytes
     assert c.key != a.key
-    assert a.key.startswith(f"profile-expand/{rollout.profile_expand.__version__}/Fn-")
+    assert a.key.startswith(f"profile-expand/{profile_expand.__version__}/Fn-")
 
 
 def test_stack_set_template_is_plain_cloudformation_with_regional_code(tmp_path: Path) -> None:
-    plan = rollout.make_plan(
+    plan = rollout_plan.make_plan(
         built_app(tmp_path),
         regions=["eu-west-1", "us-east-1"],
         accounts=["123456789012"],
@@ -76,12 +77,12 @@ def test_stack_set_template_is_plain_cloudformation_with_regional_code(tmp_path:
         "S3Key": plan.artifacts[0].key,
     }
     assert plan.buckets == {"eu-west-1": "acme-eu-west-1", "us-east-1": "acme-us-east-1"}
-    text = rollout.describe(plan)
+    text = rollout_plan.describe(plan)
     assert "1 account(s) x 2 region(s) = 2" in text and "s3://acme-eu-west-1" in text
 
 
 def test_duplicates_in_regions_and_accounts_count_once(tmp_path: Path) -> None:
-    plan = rollout.make_plan(
+    plan = rollout_plan.make_plan(
         built_app(tmp_path),
         regions=["eu-west-1", "eu-west-1 "],
         accounts=["123456789012"] * 2,
@@ -95,5 +96,5 @@ def test_missing_code_folder_is_named(tmp_path: Path) -> None:
     (tmp_path / "Fn" / "pkg" / "app.py").unlink()
     (tmp_path / "Fn" / "pkg").rmdir()
     (tmp_path / "Fn").rmdir()
-    with pytest.raises(rollout.RolloutError, match=r"resource Fn: its code folder .* does not exist"):
-        rollout.make_plan(template, regions=["eu-west-1"], accounts=["123456789012"], bucket_prefix="a")
+    with pytest.raises(rollout_plan.RolloutError, match=r"resource Fn: its code folder .* does not exist"):
+        rollout_plan.make_plan(template, regions=["eu-west-1"], accounts=["123456789012"], bucket_prefix="a")
