@@ -40,6 +40,12 @@ def sam_build_source_only(template: str, build_dir: Path) -> Path:
     return build_dir
 
 
+def bundled_layers(bundle: Path) -> set[str]:
+    """The subpackages of profile_expand that a bundle holds modules of."""
+    package = bundle / "profile_expand"
+    return {p.relative_to(package).parts[0] for p in package.rglob("*.py") if p.parent != package}
+
+
 def fresh_aws(
     monkeypatch: pytest.MonkeyPatch, region: str = DEFAULT_REGION, config: DefaultConfig | None = None
 ) -> Iterator[None]:

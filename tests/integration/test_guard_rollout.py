@@ -19,7 +19,7 @@ import pytest
 
 from profile_expand.cli import rollout_plan
 from profile_expand.cli.main import main
-from tests.integration.conftest import fresh_aws, sam_build_source_only
+from tests.integration.conftest import bundled_layers, fresh_aws, sam_build_source_only
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +144,8 @@ def test_the_guard_bundle_holds_its_handlers_modules_and_iams_model_only(guard_b
     assert sorted(p.name for p in (bundle / "botocore" / "data").iterdir() if p.is_dir()) == ["iam"]
     assert not list(bundle.rglob("*.so"))
     assert (bundle / "yaml" / "__init__.py").exists() and (bundle / "boto3").is_dir()
+
+
+def test_the_guard_bundle_is_the_core_and_the_guard_only(guard_built: Path) -> None:
+    # Issue 22: a Lambda bundle is the core plus its own front end; no macro, lint or cli module.
+    assert bundled_layers(guard_built.parent / "GuardFunction") == {"core", "guard"}
