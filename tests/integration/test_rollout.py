@@ -27,7 +27,7 @@ import pytest
 import profile_expand
 from profile_expand.cli import rollout_plan, stacksets
 from profile_expand.cli.main import main
-from tests.integration.conftest import fresh_aws
+from tests.integration.conftest import fresh_aws, organization_with_a_member
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +245,27 @@ def test_a_bucket_name_taken_elsewhere_is_named(built: Path) -> None:
         rollout_plan.RolloutError, match=f"s3://{PREFIX}-us-east-1 exists but this account may not use it"
     ):
         stacksets._ensure_bucket(TakenBucket(), f"{PREFIX}-us-east-1", "us-east-1", plan, ACCOUNT, print)
+
+
+def test_the_macro_goes_to_organizational_units_through_a_service_managed_stack_set(
+    built: Path, aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 24: the command accepts OUs for the macro as for the guard. Service-managed stack sets cannot
+    # deploy templates that *use* a macro; this one is plain CloudFormation that creates it.
+    organization, unit, member = organization_with_a_member()
+    argv = ["rollout", "--regions", "us-east-1", "--organizational-units", unit, "--bucket-prefix", PREFIX]
+    assert main([*argv, "--built-template", str(built)]) == 0
+
+    out = capsys.readouterr().out
+    assert "ProfileExpand macro; service-managed permissions" in out
+    cloudformation = boto3.client("cloudformation")
+    stack_set = cloudformation.describe_stack_set(StackSetName=rollout_plan.DEFAULT_STACK_SET)["StackSet"]
+    assert stack_set["PermissionModel"] == "SERVICE_MANAGED"
+    body = json.loads(stack_set["TemplateBody"])
+    assert "Transform" not in body
+    assert [r["Type"] for r in body["Resources"].values()].count("AWS::CloudFormation::Macro") == 1
+    instances = cloudformation.list_stack_instances(StackSetName=rollout_plan.DEFAULT_STACK_SET)["Summaries"]
+    assert [(i["Account"], i["Region"]) for i in instances] == [(member, "us-east-1")]
+    policy = json.loads(boto3.client("s3").get_bucket_policy(Bucket=f"{PREFIX}-us-east-1")["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": organization}}

@@ -98,3 +98,90 @@ def test_missing_code_folder_is_named(tmp_path: Path) -> None:
     (tmp_path / "Fn").rmdir()
     with pytest.raises(rollout_plan.RolloutError, match=r"resource Fn: its code folder .* does not exist"):
         rollout_plan.make_plan(template, regions=["eu-west-1"], accounts=["123456789012"], bucket_prefix="a")
+
+
+def app_with_parameters(folder: Path) -> Path:
+    path = built_app(folder)
+    template = json.loads(path.read_text())
+    template["Parameters"] = {
+        "FailureMode": {"Type": "String", "Default": "WARN", "AllowedValues": ["WARN", "FAIL"]},
+        "LogRetentionInDays": {"Type": "Number", "Default": 30, "AllowedValues": [1, 30, 365]},
+        "MacroName": {"Type": "String", "AllowedPattern": "^[A-Za-z0-9_-]{1,50}$"},
+        "Zones": {"Type": "CommaDelimitedList", "AllowedValues": ["a", "b"]},
+        "Free": {"Type": "String"},
+    }
+    path.write_text(json.dumps(template))
+    return path
+
+
+def plan_with(path: Path, **parameters: str) -> rollout_plan.Plan:
+    return rollout_plan.make_plan(
+        path, regions=["eu-west-1"], accounts=["123456789012"], bucket_prefix="a", parameters=parameters
+    )
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        (
+            {"FailureMode": "STOP"},
+            "--parameter FailureMode=STOP: 'STOP' is not an allowed value of FailureMode "
+            "(AllowedValues: WARN, FAIL)",
+        ),
+        (
+            {"LogRetentionInDays": "31"},
+            "'31' is not an allowed value of LogRetentionInDays (AllowedValues: 1, 30, 365)",
+        ),
+        (
+            {"MacroName": "Profile Expand"},
+            "--parameter MacroName=Profile Expand: 'Profile Expand' does not match the AllowedPattern of "
+            "MacroName, ^[A-Za-z0-9_-]{1,50}$",
+        ),
+        ({"Zones": "a,c"}, "'c' is not an allowed value of Zones (AllowedValues: a, b)"),
+    ],
+)
+def test_a_parameter_value_the_template_does_not_allow_is_refused(
+    tmp_path: Path, parameters: dict[str, str], message: str
+) -> None:
+    with pytest.raises(rollout_plan.RolloutError) as raised:
+        plan_with(app_with_parameters(tmp_path), **parameters)
+    assert message in str(raised.value)
+
+
+def test_allowed_parameter_values_pass(tmp_path: Path) -> None:
+    plan = plan_with(
+        app_with_parameters(tmp_path),
+        FailureMode="FAIL",
+        LogRetentionInDays="365",
+        MacroName="Team_Expand-2",
+        Zones="a, b",
+        Free="anything at all",
+    )
+    assert "Parameters: FailureMode=FAIL, LogRetentionInDays=365" in rollout_plan.describe(plan)
+
+
+def test_every_wrong_value_is_named_at_once(tmp_path: Path) -> None:
+    with pytest.raises(rollout_plan.RolloutError) as raised:
+        plan_with(app_with_parameters(tmp_path), FailureMode="STOP", MacroName="a b")
+    assert "FailureMode" in str(raised.value) and "MacroName" in str(raised.value)
+
+
+def test_call_as_delegated_admin_needs_organizational_units(tmp_path: Path) -> None:
+    with pytest.raises(rollout_plan.RolloutError, match="--call-as DELEGATED_ADMIN is for service-managed"):
+        rollout_plan.make_plan(
+            built_app(tmp_path),
+            regions=["eu-west-1"],
+            accounts=["123456789012"],
+            bucket_prefix="a",
+            call_as="DELEGATED_ADMIN",
+        )
+    plan = rollout_plan.make_plan(
+        built_app(tmp_path / "ou"),
+        regions=["eu-west-1"],
+        organizational_units=["ou-ab12-cd34ef56"],
+        accounts=[],
+        bucket_prefix="a",
+        call_as="DELEGATED_ADMIN",
+    )
+    assert plan.call_as == "DELEGATED_ADMIN"
+    assert "every StackSets call made with CallAs DELEGATED_ADMIN" in rollout_plan.describe(plan)

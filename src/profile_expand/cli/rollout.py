@@ -17,10 +17,12 @@ from typing import Any, Final
 
 from profile_expand.cli import files
 from profile_expand.cli.rollout_plan import (
+    CALL_AS,
     DEFAULT_BUILT_TEMPLATE,
     DEFAULT_GUARD_BUILT_TEMPLATE,
     DEFAULT_GUARD_STACK_SET,
     DEFAULT_STACK_SET,
+    DELEGATED_ADMIN,
     RolloutError,
     describe,
     make_plan,
@@ -71,6 +73,12 @@ def register(commands: Any) -> None:
         metavar="KEY=VALUE",
         help="a stack set parameter (repeatable)",
     )
+    parser.add_argument(
+        "--call-as",
+        choices=CALL_AS,
+        help=f"StackSets' CallAs on every call: {DELEGATED_ADMIN} from a delegated administrator account of "
+        "the organization (with --organizational-units); default: the caller's own (SELF)",
+    )
     parser.add_argument("--administration-role-arn")
     parser.add_argument("--execution-role-name")
     parser.add_argument("--template-out", type=Path, help="also write the stack set's template here (JSON)")
@@ -100,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             administration_role_arn=args.administration_role_arn,
             execution_role_name=args.execution_role_name,
             organizational_units=args.organizational_units,
+            call_as=args.call_as,
         )
     except RolloutError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)

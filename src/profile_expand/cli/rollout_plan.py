@@ -24,6 +24,10 @@ DEFAULT_STACK_SET: Final = "profile-expand-macro"
 # The guard: `sam build -t guard.yaml --build-dir .aws-sam/guard` (make sam-build).
 DEFAULT_GUARD_BUILT_TEMPLATE: Final = Path(".aws-sam") / "guard" / "template.yaml"
 DEFAULT_GUARD_STACK_SET: Final = "profile-expand-guard"
+# Who calls StackSets: the management account (SELF) or a delegated administrator of the organization.
+SELF: Final = "SELF"
+DELEGATED_ADMIN: Final = "DELEGATED_ADMIN"
+CALL_AS: Final = (SELF, DELEGATED_ADMIN)
 SELF_MANAGED: Final = "SELF_MANAGED"
 SERVICE_MANAGED: Final = "SERVICE_MANAGED"
 LAMBDA_HOOK_TYPE: Final = "AWS::CloudFormation::LambdaHook"
@@ -79,6 +83,8 @@ class Plan(NamedTuple):
     execution_role_name: str | None
     # Service-managed: the OUs deployed to (accounts is then empty), automatic deployment to new accounts.
     organizational_units: tuple[str, ...] = ()
+    # StackSets' CallAs (SELF or DELEGATED_ADMIN), sent with every StackSets call; None: not sent (SELF).
+    call_as: str | None = None
 
     @property
     def permission_model(self) -> str:
@@ -103,6 +109,7 @@ def make_plan(
     administration_role_arn: str | None = None,
     execution_role_name: str | None = None,
     organizational_units: Sequence[str] = (),
+    call_as: str | None = None,
 ) -> Plan:
     """The rollout of the `sam build` output at `built_template`; a RolloutError names what is wrong."""
     regions = _unique(regions)
@@ -129,6 +136,13 @@ def make_plan(
             "--administration-role-arn and --execution-role-name are for self-managed stack sets; "
             "service-managed ones use the organization's service-linked roles"
         )
+    if call_as is not None and call_as not in CALL_AS:
+        problems.append(f"--call-as {call_as!r}: one of {', '.join(CALL_AS)}")
+    if call_as == DELEGATED_ADMIN and not units:
+        problems.append(
+            f"--call-as {DELEGATED_ADMIN} is for service-managed stack sets (--organizational-units): a "
+            "delegated administrator of the organization cannot administer self-managed ones"
+        )
     if not accounts and not units:
         problems.append("no account given (--accounts 111111111111,222222222222)")
     if not _STACK_SET_NAME.match(stack_set_name):
@@ -154,6 +168,13 @@ def make_plan(
             f"--parameter {', '.join(unknown)}: not a parameter of {built_template} "
             f"(it has {', '.join(declared) or 'none'})"
         )
+    refused_values = [
+        problem
+        for key, value in (parameters or {}).items()
+        if (problem := parameter_value_problem(key, value, declared[key]))
+    ]
+    if refused_values:
+        raise RolloutError("; ".join(refused_values))
     return Plan(
         stack_set_name=stack_set_name,
         admin_region=admin_region or regions[0],
@@ -166,7 +187,47 @@ def make_plan(
         administration_role_arn=administration_role_arn,
         execution_role_name=execution_role_name,
         organizational_units=units,
+        call_as=call_as,
     )
+
+
+def parameter_value_problem(key: str, value: str, declaration: Any) -> str | None:
+    """Why CloudFormation would refuse `value` for the template's parameter `key`: not one of its
+    AllowedValues, or not matching its AllowedPattern (each item of a list type on its own)."""
+    if not isinstance(declaration, Mapping):
+        return None
+    kind = declaration.get(cfn.TYPE)
+    is_list = isinstance(kind, str) and (kind == "CommaDelimitedList" or kind.startswith("List<"))
+    items = [item.strip() for item in value.split(",")] if is_list else [value]
+    allowed = declaration.get("AllowedValues")
+    if isinstance(allowed, list):
+        words = [_parameter_text(v) for v in allowed]
+        wrong = [item for item in items if item not in words]
+        if wrong:
+            return (
+                f"--parameter {key}={value}: {', '.join(map(repr, wrong))} is not an allowed value of "
+                f"{key} (AllowedValues: {', '.join(words)})"
+            )
+    pattern = declaration.get("AllowedPattern")
+    if isinstance(pattern, str):
+        try:
+            compiled = re.compile(pattern)
+        except re.error:
+            return None  # a Java-only construct: CloudFormation will judge it
+        wrong = [item for item in items if not compiled.fullmatch(item)]
+        if wrong:
+            return (
+                f"--parameter {key}={value}: {', '.join(map(repr, wrong))} does not match the "
+                f"AllowedPattern of {key}, {pattern}"
+            )
+    return None
+
+
+def _parameter_text(value: object) -> str:
+    """A value of AllowedValues as CloudFormation compares it: YAML's true and 7 are "true" and "7"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def region_problem(template: Mapping[str, Any], region: str) -> str | None:
@@ -316,6 +377,8 @@ def describe(plan: Plan) -> str:
             f"  administration role: {plan.administration_role_arn or 'AWSCloudFormationStackSetAdministrationRole (default)'}",
             f"  execution role in each account: {plan.execution_role_name or 'AWSCloudFormationStackSetExecutionRole (default)'}",
         ]
+    if plan.call_as:
+        lines.append(f"  every StackSets call made with CallAs {plan.call_as}")
     lines += [f"  capabilities: {', '.join(CAPABILITIES)}", "Code, packaged once:"]
     for artifact in plan.artifacts:
         lines.append(

@@ -46,9 +46,7 @@ def apply(
         cloudformation = session.client("cloudformation", region_name=plan.admin_region)
 
         def wait(operation_id: str) -> None:
-            _wait(
-                cloudformation, plan.stack_set_name, operation_id, poll_seconds, timeout_seconds, sleep, say
-            )
+            _wait(cloudformation, plan, operation_id, poll_seconds, timeout_seconds, sleep, say)
 
         _deploy_stack_set(cloudformation, plan, say, wait)
         return _instances(cloudformation, plan)
@@ -172,7 +170,7 @@ def _deploy_stack_set(
     from botocore.exceptions import ClientError
 
     common: dict[str, Any] = {
-        "StackSetName": plan.stack_set_name,
+        **stack_set(plan),
         "TemplateBody": dump_json(plan.template),
         "Capabilities": list(CAPABILITIES),
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in plan.parameters.items()],
@@ -188,7 +186,7 @@ def _deploy_stack_set(
         common["ExecutionRoleName"] = plan.execution_role_name
     preferences = {"RegionConcurrencyType": "PARALLEL", "FailureToleranceCount": 0, "MaxConcurrentCount": 1}
     try:
-        cloudformation.describe_stack_set(StackSetName=plan.stack_set_name)
+        cloudformation.describe_stack_set(**stack_set(plan))
         exists = True
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "StackSetNotFoundException":
@@ -199,7 +197,7 @@ def _deploy_stack_set(
     key = "OrganizationalUnitId" if plan.organizational_units else "Account"
     targets = plan.organizational_units or plan.accounts
     if exists:
-        for page in _pages(cloudformation, plan.stack_set_name):
+        for page in _pages(cloudformation, plan):
             existing.update((s.get(key, ""), s["Region"]) for s in page)
         # Updates every instance it already has, in any account or region.
         operation = cloudformation.update_stack_set(**common, OperationPreferences=preferences)
@@ -219,7 +217,7 @@ def _deploy_stack_set(
             else {"Accounts": chosen}
         )
         operation = cloudformation.create_stack_instances(
-            StackSetName=plan.stack_set_name,
+            **stack_set(plan),
             Regions=sorted({r for _, r in wanted}),
             OperationPreferences=preferences,
             **where,
@@ -235,10 +233,19 @@ def _deploy_stack_set(
         say(f"left alone: instance {account} {region} is not in --accounts x --regions (it was updated too)")
 
 
-def _pages(cloudformation: Any, name: str) -> Iterable[list[dict[str, Any]]]:
+def stack_set(plan: Plan) -> dict[str, str]:
+    """The stack set as every StackSets call names it: its name, and CallAs when --call-as is given
+    (each call the rollout makes takes CallAs; a delegated administrator must send it on all of them)."""
+    named = {"StackSetName": plan.stack_set_name}
+    if plan.call_as:
+        named["CallAs"] = plan.call_as
+    return named
+
+
+def _pages(cloudformation: Any, plan: Plan) -> Iterable[list[dict[str, Any]]]:
     token: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"StackSetName": name}
+        kwargs: dict[str, Any] = stack_set(plan)
         if token:
             kwargs["NextToken"] = token
         response = cloudformation.list_stack_instances(**kwargs)
@@ -250,16 +257,17 @@ def _pages(cloudformation: Any, name: str) -> Iterable[list[dict[str, Any]]]:
 
 def _wait(
     cloudformation: Any,
-    name: str,
+    plan: Plan,
     operation_id: str,
     poll_seconds: float,
     timeout_seconds: float,
     sleep: Callable[[float], None],
     say: Callable[[str], None],
 ) -> None:
+    name = plan.stack_set_name
     waited = 0.0
     while True:
-        operation = cloudformation.describe_stack_set_operation(StackSetName=name, OperationId=operation_id)
+        operation = cloudformation.describe_stack_set_operation(**stack_set(plan), OperationId=operation_id)
         status = operation["StackSetOperation"]["Status"]
         if status in _DONE:
             say(f"operation {operation_id}: {status}")
@@ -279,7 +287,7 @@ def _wait(
 
 def _instances(cloudformation: Any, plan: Plan) -> list[InstanceResult]:
     results = []
-    for page in _pages(cloudformation, plan.stack_set_name):
+    for page in _pages(cloudformation, plan):
         for summary in page:
             detailed = summary.get("StackInstanceStatus", {}).get("DetailedStatus", "")
             status = f"{summary.get('Status', '')}/{detailed}" if detailed else summary.get("Status", "")
