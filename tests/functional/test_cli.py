@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -450,6 +452,31 @@ def test_sam_errors_are_template_errors_at_the_resource(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{source}:{line_of(text, '  Api:') + 1}:" in err
     assert "AWS::Serverless-2016-10-31: " in err
+
+
+@pytest.mark.parametrize(
+    ("absent", "named"),
+    [(("samtranslator", "boto3", "botocore"), "aws-sam-translator"), (("boto3", "botocore"), "boto3")],
+    ids=["neither", "boto3 only"],
+)
+def test_a_missing_sam_translator_or_boto3_is_named_with_how_to_install_it_from_the_checkout(
+    tmp_path, absent, named
+):
+    # Issue 22: the hint named boto3 where aws-sam-translator was missing, and said
+    # `pip install 'profile-expand[sam]'`, which no index has. A fresh interpreter, so nothing is cached.
+    source = write(tmp_path, "sam.yaml", SAM)
+    script = (
+        "import sys\n"
+        f"sys.modules.update(dict.fromkeys({list(absent)!r}))\n"
+        "from profile_expand.cli.main import main\n"
+        f"sys.exit(main(['expand', {str(source)!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"translating it needs {named}, which is not installed" in done.stderr
+    assert "pip install -e '.[sam]'" in done.stderr and "profile-expand[sam]" not in done.stderr
 
 
 FOR_EACH = f"""\

@@ -29,6 +29,7 @@ from profile_expand.cli.rollout_plan import (
 )
 from profile_expand.cli.stacksets import apply
 from profile_expand.cli.yaml_io import dump_json
+from profile_expand.core.errors import missing_extra
 
 PROG: Final = "profile-expand rollout"
 
@@ -127,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         import boto3
-    except ImportError:
-        print(f"{PROG}: error: needs boto3: pip install 'profile-expand[rollout]'", file=sys.stderr)
+    except ImportError as error:
+        print(f"{PROG}: error: calling AWS needs {missing_extra(error, 'rollout')}", file=sys.stderr)
         return 2
     try:
         results = apply(plan, boto3.session.Session(profile_name=args.profile))

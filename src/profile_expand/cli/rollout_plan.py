@@ -17,7 +17,7 @@ from profile_expand.cli import files
 from profile_expand.cli.yaml_io import decode
 from profile_expand.core import cfn
 from profile_expand.core.cfn import to_plain
-from profile_expand.core.errors import ProfileExpandError, TemplateSyntaxError
+from profile_expand.core.errors import ProfileExpandError, TemplateSyntaxError, missing_extra
 
 DEFAULT_BUILT_TEMPLATE: Final = Path(".aws-sam") / "build" / "template.yaml"
 DEFAULT_STACK_SET: Final = "profile-expand-macro"
@@ -323,14 +323,15 @@ def _is_sam(template: Mapping[str, Any]) -> bool:
 def _translate(template: dict[str, Any]) -> dict[str, Any]:
     """SAM -> CloudFormation, locally: the stack set's stacks then need no transform at all."""
     try:
-        import boto3
         from samtranslator.model.exceptions import InvalidDocumentException  # type: ignore[import-untyped]
         from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
         from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
     except ImportError as error:
         raise RolloutError(
-            f"rollout needs boto3 and aws-sam-translator: pip install 'profile-expand[rollout]' ({error})"
+            "translating the built SAM template needs " + missing_extra(error, "rollout")
         ) from error
+    import boto3  # there: SAM's translator module imports it (a missing boto3 is said just above)
+
     translator = Translator(
         managed_policy_map={},
         sam_parser=Parser(),
