@@ -588,7 +588,7 @@ def test_missing_transform_is_announced(tmp_path, capsys):
 
     err = capsys.readouterr().err
     assert "no Transform: ProfileExpand" in err and "nothing expanded or corrected" in err
-    assert "W9001 IamRole is ProfileExpand shorthand" in err
+    assert "W9001 Resource Web, Properties.IamRole: IamRole is ProfileExpand shorthand" in err
 
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "shorthand"
@@ -791,8 +791,9 @@ def test_lint_warns_of_the_missing_transform_only_where_the_shorthand_is_used(tm
 
     assert main(["lint", str(source)]) == 4
 
-    assert "W9001 IamRole is ProfileExpand shorthand, but the template's Transform does not list" in (
-        capsys.readouterr().out
+    assert (
+        "W9001 Resource Web, Properties.IamRole: IamRole is ProfileExpand shorthand, but the template's Transform does not list"
+        in (capsys.readouterr().out)
     )
 
 

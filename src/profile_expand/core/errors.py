@@ -224,9 +224,8 @@ class Finding(NamedTuple):
         return str(self.as_error())
 
     def lint_text(self) -> str:
-        """Located (resource and property path first, as in the stack events), but for E9001 and W9001,
-        whose messages name the property themselves."""
-        return self.message if self.code in (ROLE_AS_PROFILE, SHORTHAND_WITHOUT_TRANSFORM) else str(self)
+        """Located, every code alike: resource and property path first, as in the stack events."""
+        return str(self)
 
 
 class Diagnostics:
