@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from profile_expand.cli import files
+from profile_expand.cli import files, words
 from profile_expand.cli.rollout_plan import (
     CALL_AS,
     DEFAULT_BUILT_TEMPLATE,
@@ -41,15 +41,22 @@ def register(commands: Any) -> None:
         help="deploy the macro (or the guard) to many regions and accounts with a CloudFormation StackSet",
         description=__doc__,
     )
-    parser.add_argument("--regions", required=True, type=_comma_list, help="comma-separated target regions")
+    parser.add_argument(
+        "--regions", required=True, type=_comma_list, metavar="REGIONS", help="comma-separated target regions"
+    )
     targets = parser.add_mutually_exclusive_group(required=True)
     targets.add_argument(
-        "--accounts", type=_comma_list, default=[], help="comma-separated 12-digit account IDs (self-managed)"
+        "--accounts",
+        type=_comma_list,
+        default=[],
+        metavar="ACCOUNTS",
+        help="comma-separated 12-digit account IDs (self-managed)",
     )
     targets.add_argument(
         "--organizational-units",
         type=_comma_list,
         default=[],
+        metavar="OUS",
         help="comma-separated OU IDs (service-managed: every account of them, new ones included)",
     )
     parser.add_argument(
@@ -57,15 +64,22 @@ def register(commands: Any) -> None:
         action="store_true",
         help=f"deploy the guard (guard.yaml built to {DEFAULT_GUARD_BUILT_TEMPLATE}) rather than the macro",
     )
-    parser.add_argument("--bucket-prefix", required=True, help="code buckets are <prefix>-<region>")
     parser.add_argument(
-        "--stack-set-name", help=f"default {DEFAULT_STACK_SET} ({DEFAULT_GUARD_STACK_SET} with --guard)"
+        "--bucket-prefix", required=True, metavar="PREFIX", help="code buckets are <PREFIX>-<region>"
     )
-    parser.add_argument("--admin-region", help="where the stack set lives (default: the first of --regions)")
+    parser.add_argument(
+        "--stack-set-name",
+        metavar="NAME",
+        help=f"the stack set's name (default: {DEFAULT_STACK_SET}; {DEFAULT_GUARD_STACK_SET} with --guard)",
+    )
+    parser.add_argument(
+        "--admin-region", metavar="REGION", help="where the stack set lives (default: the first of --regions)"
+    )
     parser.add_argument(
         "--built-template",
         type=Path,
-        help=f"the template `sam build` wrote (default: {DEFAULT_BUILT_TEMPLATE}, {DEFAULT_GUARD_BUILT_TEMPLATE} with --guard)",
+        metavar=words.TEMPLATE,
+        help=f"the template `sam build` wrote (default: {DEFAULT_BUILT_TEMPLATE}; {DEFAULT_GUARD_BUILT_TEMPLATE} with --guard)",
     )
     parser.add_argument(
         "--parameter",
@@ -78,13 +92,32 @@ def register(commands: Any) -> None:
         "--call-as",
         choices=CALL_AS,
         help=f"StackSets' CallAs on every call: {DELEGATED_ADMIN} from a delegated administrator account of "
-        "the organization (with --organizational-units); default: the caller's own (SELF)",
+        "the organization, with --organizational-units (default: none sent, which AWS takes as SELF)",
     )
-    parser.add_argument("--administration-role-arn")
-    parser.add_argument("--execution-role-name")
-    parser.add_argument("--template-out", type=Path, help="also write the stack set's template here (JSON)")
+    parser.add_argument(
+        "--administration-role-arn",
+        metavar="ARN",
+        help="the IAM role StackSets assumes in the administering account, self-managed only "
+        "(default: AWSCloudFormationStackSetAdministrationRole)",
+    )
+    parser.add_argument(
+        "--execution-role-name",
+        metavar="NAME",
+        help="the IAM role StackSets assumes in each target account, self-managed only "
+        "(default: AWSCloudFormationStackSetExecutionRole)",
+    )
+    parser.add_argument(
+        "--template-out",
+        type=Path,
+        metavar=words.FILE,
+        help="also write the stack set's template here (JSON)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the plan; call no AWS API")
-    parser.add_argument("--profile", help="AWS named profile for boto3")
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="the AWS CLI named profile whose credentials to use (an AWS CLI profile, not an instance profile)",
+    )
     parser.set_defaults(run=run)
 
 
