@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import profile_expand
-from profile_expand.cli import rollout_plan
+from profile_expand.cli import rollout_plan, stacksets
 from profile_expand.lint.chain import without_transform
 
 
@@ -185,3 +185,34 @@ def test_call_as_delegated_admin_needs_organizational_units(tmp_path: Path) -> N
     )
     assert plan.call_as == "DELEGATED_ADMIN"
     assert "every StackSets call made with CallAs DELEGATED_ADMIN" in rollout_plan.describe(plan)
+
+
+class FailedOperation:
+    """A CloudFormation client whose stack set operation has failed (no AWS: the answer is made up)."""
+
+    def describe_stack_set_operation(self, **params: str) -> dict[str, dict[str, str]]:
+        return {"StackSetOperation": {"Status": "FAILED"}}
+
+
+@pytest.mark.parametrize(
+    ("call_as", "see"),
+    [
+        (None, "--operation-id op-1`"),
+        ("DELEGATED_ADMIN", "--operation-id op-1 --call-as DELEGATED_ADMIN`"),
+    ],
+)
+def test_a_failed_operation_names_the_command_that_shows_why(
+    tmp_path: Path, call_as: str | None, see: str
+) -> None:
+    # A delegated administrator's `aws cloudformation list-stack-set-operation-results` needs --call-as too.
+    plan = rollout_plan.make_plan(
+        built_app(tmp_path),
+        regions=["eu-west-1"],
+        accounts=[],
+        organizational_units=["ou-ab12-cd34ef56"],
+        bucket_prefix="a",
+        call_as=call_as,
+    )
+    with pytest.raises(rollout_plan.RolloutError) as raised:
+        stacksets._wait(FailedOperation(), plan, "op-1", 1, 10, lambda _: None, lambda _: None)
+    assert str(raised.value).endswith(f"--stack-set-name {plan.stack_set_name} {see}")

@@ -274,7 +274,8 @@ def _wait(
             if status != "SUCCEEDED":
                 raise RolloutError(
                     f"stack set operation {operation_id} {status}; see `aws cloudformation "
-                    f"list-stack-set-operation-results --stack-set-name {name} --operation-id {operation_id}`"
+                    f"list-stack-set-operation-results --stack-set-name {name} --operation-id {operation_id}"
+                    + (f" --call-as {plan.call_as}`" if plan.call_as else "`")
                 )
             return
         if waited >= timeout_seconds:
