@@ -30,6 +30,8 @@ setup: $(STAMP)
 
 demo: $(DEMO_STAMP)
 	$(BIN)/profile-expand expand examples/web-app.yaml
+	@echo
+	@echo "The tools are in $(BIN): $(BIN)/profile-expand --help (or . $(BIN)/activate, then profile-expand --help)"
 
 test: lint typecheck docs pytest sam-validate sam-build
 

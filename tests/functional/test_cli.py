@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -452,6 +454,31 @@ def test_sam_errors_are_template_errors_at_the_resource(tmp_path, capsys):
     assert "AWS::Serverless-2016-10-31: " in err
 
 
+@pytest.mark.parametrize(
+    ("absent", "named"),
+    [(("samtranslator", "boto3", "botocore"), "aws-sam-translator"), (("boto3", "botocore"), "boto3")],
+    ids=["neither", "boto3 only"],
+)
+def test_a_missing_sam_translator_or_boto3_is_named_with_how_to_install_it_from_the_checkout(
+    tmp_path, absent, named
+):
+    # Issue 22: the hint named boto3 where aws-sam-translator was missing, and said
+    # `pip install 'profile-expand[sam]'`, which no index has. A fresh interpreter, so nothing is cached.
+    source = write(tmp_path, "sam.yaml", SAM)
+    script = (
+        "import sys\n"
+        f"sys.modules.update(dict.fromkeys({list(absent)!r}))\n"
+        "from profile_expand.cli.main import main\n"
+        f"sys.exit(main(['expand', {str(source)!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"translating it needs {named}, which is not installed" in done.stderr
+    assert "pip install -e '.[sam]'" in done.stderr and "profile-expand[sam]" not in done.stderr
+
+
 FOR_EACH = f"""\
 Transform: [AWS::LanguageExtensions, ProfileExpand]
 Parameters:
@@ -561,7 +588,7 @@ def test_missing_transform_is_announced(tmp_path, capsys):
 
     err = capsys.readouterr().err
     assert "no Transform: ProfileExpand" in err and "nothing expanded or corrected" in err
-    assert "W9001 IamRole is ProfileExpand shorthand" in err
+    assert "W9001 Resource Web, Properties.IamRole: IamRole is ProfileExpand shorthand" in err
 
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "shorthand"
@@ -764,8 +791,9 @@ def test_lint_warns_of_the_missing_transform_only_where_the_shorthand_is_used(tm
 
     assert main(["lint", str(source)]) == 4
 
-    assert "W9001 IamRole is ProfileExpand shorthand, but the template's Transform does not list" in (
-        capsys.readouterr().out
+    assert (
+        "W9001 Resource Web, Properties.IamRole: IamRole is ProfileExpand shorthand, but the template's Transform does not list"
+        in (capsys.readouterr().out)
     )
 
 

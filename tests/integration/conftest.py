@@ -7,7 +7,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
+import boto3
 import pytest
 from moto import mock_aws
 from moto.core.config import DefaultConfig
@@ -40,6 +42,12 @@ def sam_build_source_only(template: str, build_dir: Path) -> Path:
     return build_dir
 
 
+def bundled_layers(bundle: Path) -> set[str]:
+    """The subpackages of profile_expand that a bundle holds modules of."""
+    package = bundle / "profile_expand"
+    return {p.relative_to(package).parts[0] for p in package.rglob("*.py") if p.parent != package}
+
+
 def fresh_aws(
     monkeypatch: pytest.MonkeyPatch, region: str = DEFAULT_REGION, config: DefaultConfig | None = None
 ) -> Iterator[None]:
@@ -51,6 +59,38 @@ def fresh_aws(
     monkeypatch.setenv("AWS_DEFAULT_REGION", region)
     with mock_aws(config=config):
         yield
+
+
+class Organization(NamedTuple):
+    id: str
+    unit: str  # an OU holding one member account
+    member: str
+
+
+def organization_with_a_member() -> Organization:
+    """In moto: an organization (this account its management account) and an OU with one member account."""
+    organizations = boto3.client("organizations")
+    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    unit = organizations.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"][
+        "Id"
+    ]
+    member = organizations.create_account(AccountName="team", Email="team@example.com")[
+        "CreateAccountStatus"
+    ]["AccountId"]
+    organizations.move_account(AccountId=member, SourceParentId=root, DestinationParentId=unit)
+    return Organization(organization, unit, member)
+
+
+def record_cloudformation_calls(session: boto3.session.Session) -> list[tuple[Any, dict[str, Any]]]:
+    """Every CloudFormation call the session's clients make from now on: (operation model, parameters)."""
+    calls: list[tuple[Any, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model, dict(params)))
+
+    session.events.register("provide-client-params.cloudformation.*", record)
+    return calls
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # Installed by `make test` only; none of them runs in the demo.
 DEV_ONLY = {"aws-sam-cli", "moto", "mypy", "pytest", "ruff", "hypothesis", "boto3", "aws-lambda-powertools"}
 
+# What `make demo` ends with (issue 22): a newcomer otherwise does not know where the command went.
+TOOLS_ARE_HERE = "The tools are in .venv/bin: .venv/bin/profile-expand --help (or . .venv/bin/activate, then profile-expand --help)"
+
 
 def requirement_names(path: Path) -> set[str]:
     names = set()
@@ -58,6 +61,7 @@ def test_make_demo_installs_only_what_the_demo_runs(tmp_path: Path) -> None:
     )
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "Type: AWS::IAM::InstanceProfile" in demo.stdout
+    assert demo.stdout.splitlines()[-1] == TOOLS_ARE_HERE
     freeze = subprocess.run(
         [str(copy / ".venv" / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
         capture_output=True,
@@ -71,3 +75,15 @@ def test_make_demo_installs_only_what_the_demo_runs(tmp_path: Path) -> None:
     assert len(installed) <= 16, sorted(installed)
     assert (copy / ".venv" / ".installed-demo").exists()
     assert not (copy / ".venv" / ".installed").exists(), "make demo did not set up the test tools"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.skipif(
+    not (ROOT / ".venv" / ".installed-demo").exists(), reason="no .venv set up here (make setup or make demo)"
+)
+def test_make_demo_ends_by_saying_where_the_tools_are() -> None:
+    # This checkout's .venv is set up, so the demo runs only the expansion and the last words.
+    demo = subprocess.run(["make", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert demo.stdout.splitlines()[-1] == TOOLS_ARE_HERE
+    assert (ROOT / ".venv" / "bin" / "profile-expand").exists()

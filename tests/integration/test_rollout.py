@@ -24,9 +24,10 @@ from typing import Any
 import boto3
 import pytest
 
-from profile_expand.cli import rollout
+import profile_expand
+from profile_expand.cli import rollout_plan, stacksets
 from profile_expand.cli.main import main
-from tests.integration.conftest import fresh_aws
+from tests.integration.conftest import fresh_aws, organization_with_a_member
 
 pytestmark = pytest.mark.integration
 
@@ -107,9 +108,7 @@ def test_dry_run_prints_the_plan_and_touches_nothing(
     ]
     (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert function["Properties"]["Code"]["S3Bucket"] == {"Fn::Sub": f"{PREFIX}-${{AWS::Region}}"}
-    assert function["Properties"]["Code"]["S3Key"].startswith(
-        f"profile-expand/{rollout.profile_expand.__version__}/"
-    )
+    assert function["Properties"]["Code"]["S3Key"].startswith(f"profile-expand/{profile_expand.__version__}/")
 
 
 def test_rollout_to_two_regions_deploys_the_function_from_each_regions_bucket(
@@ -117,7 +116,7 @@ def test_rollout_to_two_regions_deploys_the_function_from_each_regions_bucket(
 ) -> None:
     assert run_rollout(built) == 0
     out = capsys.readouterr().out
-    plan = rollout.make_plan(built, regions=REGIONS, accounts=[ACCOUNT], bucket_prefix=PREFIX)
+    plan = rollout_plan.make_plan(built, regions=REGIONS, accounts=[ACCOUNT], bucket_prefix=PREFIX)
     (artifact,) = plan.artifacts
     # The zip holds the handler as sam build bundled it.
     names = zipfile.ZipFile(io.BytesIO(artifact.data)).namelist()
@@ -135,9 +134,9 @@ def test_rollout_to_two_regions_deploys_the_function_from_each_regions_bucket(
         assert function["CodeSha256"] == code_sha256(artifact.data), f"{region}: code not from {bucket}"
         assert function["Runtime"] == "python3.13"
     cloudformation = boto3.client("cloudformation", region_name=REGIONS[0])
-    stack_set = cloudformation.describe_stack_set(StackSetName=rollout.DEFAULT_STACK_SET)["StackSet"]
+    stack_set = cloudformation.describe_stack_set(StackSetName=rollout_plan.DEFAULT_STACK_SET)["StackSet"]
     assert stack_set["PermissionModel"] == "SELF_MANAGED"
-    instances = cloudformation.list_stack_instances(StackSetName=rollout.DEFAULT_STACK_SET)["Summaries"]
+    instances = cloudformation.list_stack_instances(StackSetName=rollout_plan.DEFAULT_STACK_SET)["Summaries"]
     assert sorted(
         (i["Region"], i["Status"], i["StackInstanceStatus"]["DetailedStatus"]) for i in instances
     ) == [
@@ -152,7 +151,9 @@ def test_second_rollout_updates_the_stack_set_and_adds_a_region(
 ) -> None:
     assert run_rollout(built, regions=REGIONS[:1]) == 0
     first_key = (
-        rollout.make_plan(built, regions=REGIONS, accounts=[ACCOUNT], bucket_prefix=PREFIX).artifacts[0].key
+        rollout_plan.make_plan(built, regions=REGIONS, accounts=[ACCOUNT], bucket_prefix=PREFIX)
+        .artifacts[0]
+        .key
     )
     # A changed bundle: a copy of the build with one more file.
     changed = tmp_path / "build"
@@ -162,7 +163,7 @@ def test_second_rollout_updates_the_stack_set_and_adds_a_region(
     assert run_rollout(changed / "template.yaml") == 0
     out = capsys.readouterr().out
     assert "updating stack set" in out and "adding 1 stack instance(s)" in out
-    (artifact,) = rollout.make_plan(
+    (artifact,) = rollout_plan.make_plan(
         changed / "template.yaml", regions=REGIONS, accounts=[ACCOUNT], bucket_prefix=PREFIX
     ).artifacts
     assert artifact.key != first_key
@@ -171,14 +172,16 @@ def test_second_rollout_updates_the_stack_set_and_adds_a_region(
     # changes the stack set's record but redeploys no instance, and an instance added later is built
     # from the template the stack set was created with: the functions' code is not checked after it.)
     body = json.loads(
-        cloudformation.describe_stack_set(StackSetName=rollout.DEFAULT_STACK_SET)["StackSet"]["TemplateBody"]
+        cloudformation.describe_stack_set(StackSetName=rollout_plan.DEFAULT_STACK_SET)["StackSet"][
+            "TemplateBody"
+        ]
     )
     (function,) = [r for r in body["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert function["Properties"]["Code"]["S3Key"] == artifact.key
     for region in REGIONS:
         s3 = boto3.client("s3", region_name=region)
         assert s3.get_object(Bucket=f"{PREFIX}-{region}", Key=artifact.key)["Body"].read() == artifact.data
-    instances = cloudformation.list_stack_instances(StackSetName=rollout.DEFAULT_STACK_SET)
+    instances = cloudformation.list_stack_instances(StackSetName=rollout_plan.DEFAULT_STACK_SET)
     assert sorted(i["Region"] for i in instances["Summaries"]) == sorted(REGIONS)
     # A third run with nothing changed uploads nothing and adds no instance.
     capsys.readouterr()
@@ -189,8 +192,8 @@ def test_second_rollout_updates_the_stack_set_and_adds_a_region(
 
 def test_other_accounts_may_read_the_code_in_new_buckets(built: Path, aws: None) -> None:
     other = "111122223333"
-    plan = rollout.make_plan(built, regions=REGIONS[:1], accounts=[ACCOUNT, other], bucket_prefix=PREFIX)
-    rollout.apply(plan, boto3.session.Session(), say=lambda _: None, sleep=lambda _: None)
+    plan = rollout_plan.make_plan(built, regions=REGIONS[:1], accounts=[ACCOUNT, other], bucket_prefix=PREFIX)
+    stacksets.apply(plan, boto3.session.Session(), say=lambda _: None, sleep=lambda _: None)
     policy = json.loads(boto3.client("s3").get_bucket_policy(Bucket=f"{PREFIX}-us-east-1")["Policy"])
     (statement,) = policy["Statement"]
     assert statement["Principal"]["AWS"] == [f"arn:aws:iam::{other}:root"]
@@ -237,8 +240,32 @@ def test_a_bucket_name_taken_elsewhere_is_named(built: Path) -> None:
         def head_bucket(self, Bucket: str) -> None:
             raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
 
-    plan = rollout.make_plan(built, regions=REGIONS[:1], accounts=[ACCOUNT], bucket_prefix=PREFIX)
+    plan = rollout_plan.make_plan(built, regions=REGIONS[:1], accounts=[ACCOUNT], bucket_prefix=PREFIX)
     with pytest.raises(
-        rollout.RolloutError, match=f"s3://{PREFIX}-us-east-1 exists but this account may not use it"
+        rollout_plan.RolloutError, match=f"s3://{PREFIX}-us-east-1 exists but this account may not use it"
     ):
-        rollout._ensure_bucket(TakenBucket(), f"{PREFIX}-us-east-1", "us-east-1", plan, ACCOUNT, print)
+        stacksets._ensure_bucket(TakenBucket(), f"{PREFIX}-us-east-1", "us-east-1", plan, ACCOUNT, print)
+
+
+def test_the_macro_goes_to_organizational_units_through_a_service_managed_stack_set(
+    built: Path, aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 24: the command accepts OUs for the macro as for the guard. Service-managed stack sets cannot
+    # deploy templates that *use* a macro; this one is plain CloudFormation that creates it.
+    organization, unit, member = organization_with_a_member()
+    argv = ["rollout", "--regions", "us-east-1", "--organizational-units", unit, "--bucket-prefix", PREFIX]
+    assert main([*argv, "--built-template", str(built)]) == 0
+
+    out = capsys.readouterr().out
+    assert "ProfileExpand macro; service-managed permissions" in out
+    cloudformation = boto3.client("cloudformation")
+    stack_set = cloudformation.describe_stack_set(StackSetName=rollout_plan.DEFAULT_STACK_SET)["StackSet"]
+    assert stack_set["PermissionModel"] == "SERVICE_MANAGED"
+    body = json.loads(stack_set["TemplateBody"])
+    assert "Transform" not in body
+    assert [r["Type"] for r in body["Resources"].values()].count("AWS::CloudFormation::Macro") == 1
+    instances = cloudformation.list_stack_instances(StackSetName=rollout_plan.DEFAULT_STACK_SET)["Summaries"]
+    assert [(i["Account"], i["Region"]) for i in instances] == [(member, "us-east-1")]
+    policy = json.loads(boto3.client("s3").get_bucket_policy(Bucket=f"{PREFIX}-us-east-1")["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": organization}}

@@ -14,6 +14,7 @@ import pytest
 from cfnlint.decode import cfn_yaml
 
 from profile_expand.macro import handler
+from tests.integration.conftest import bundled_layers
 from tests.support import fake_context_source
 
 pytestmark = pytest.mark.integration
@@ -220,3 +221,8 @@ def test_bundle_runs_on_its_own(built: Path) -> None:
     assert result["status"] == "success"
     assert result["package"].startswith(str(built))
     assert all(path.startswith(str(built)) for path in result["mods"])
+
+
+def test_bundle_is_the_core_and_the_macro_only(built: Path) -> None:
+    # Issue 22: a Lambda bundle is the core plus its own front end; no guard, lint or cli module.
+    assert bundled_layers(built) == {"core", "macro"}

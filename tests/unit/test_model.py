@@ -96,6 +96,34 @@ def test_without_the_transform_the_shorthand_is_the_finding() -> None:
     assert model.plan is None
 
 
+@pytest.mark.parametrize(
+    ("properties", "transform_declared", "code", "where"),
+    [
+        ({"IamInstanceProfile": {"Ref": "AppRole"}}, False, "E9001", "Properties.IamInstanceProfile"),
+        (
+            {"IamInstanceProfile": "arn:aws:iam::123456789012:role/app"},
+            True,
+            "E9001",
+            "Properties.IamInstanceProfile",
+        ),
+        ({"IamRole": "AppRole"}, False, "W9001", "Properties.IamRole"),
+        (
+            {"IamInstanceProfile": {"Fn::GetAtt": ["AppProfile", "Arn"]}},
+            False,
+            "E9003",
+            "Properties.IamInstanceProfile",
+        ),
+    ],
+)
+def test_every_code_reads_resource_and_property_first(
+    properties: dict[str, Any], transform_declared: bool, code: str, where: str
+) -> None:
+    # Issue 22: E9001 (and W9001) alone began with the value; every other code with where it is.
+    model = analyse(_template(Web=_instance(properties)), transform_declared=transform_declared)
+    (finding,) = [f for f in model.findings if f.code == code]
+    assert finding.lint_text().startswith(f"Resource Web, {where}: ")
+
+
 def test_errors_leave_no_plan_and_every_role_mistake_reported() -> None:
     template = _template(
         Web=_instance({"IamRole": {"Ref": "NoSuchRole"}}),

@@ -12,8 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from profile_expand.cli import files
-from profile_expand.core import cfn
+from profile_expand.cli import files, words
 
 PROG: Final = "profile-expand lint"
 MACRO_NAME_OPTION: Final = "--macro-name"
@@ -32,7 +31,7 @@ options go in any order, as for cfn-lint; globs (`templates/**/*.yaml`) are expa
 a folder stands for the .json, .yaml, .yml and .template files under it, and `-` (or no template) reads
 standard input.
 
-  {MACRO_NAME_OPTION} NAME  the name the macro is deployed under (default {cfn.TRANSFORM_NAME})
+  {MACRO_NAME_OPTION} NAME  {words.MACRO_NAME_HELP}
 
 cfn-lint's own options follow (`cfn-lint --help`)."""
 

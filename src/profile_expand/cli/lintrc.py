@@ -15,8 +15,7 @@ from typing import Any, Final
 
 import yaml
 
-from profile_expand.cli import files
-from profile_expand.core import cfn
+from profile_expand.cli import files, words
 from profile_expand.core.errors import ProfileExpandError
 
 PROG: Final = "profile-expand cfnlintrc"
@@ -107,15 +106,19 @@ def register(commands: Any) -> None:
         help="write or merge the .cfnlintrc that lets cfn-lint and `sam validate --lint` accept IamRole",
         description=__doc__,
     )
-    parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE, help="default: ./.cfnlintrc")
     parser.add_argument(
-        "--check", action="store_true", help="change nothing; exit 1 if the file needs changes"
+        "file",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_FILE,
+        metavar=words.FILE,
+        help="the .cfnlintrc to write or merge (default: ./.cfnlintrc)",
     )
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if FILE needs changes")
     parser.add_argument(
         "--macro-name",
         metavar="NAME",
-        help="the name the macro is deployed under (template.yaml's MacroName), set for every rule in "
-        f"{CONFIGURE_RULES}; without it the rules assume {cfn.TRANSFORM_NAME}",
+        help=f"{words.MACRO_NAME_HELP}, set for every rule in {CONFIGURE_RULES}",
     )
     parser.set_defaults(run=run)
 

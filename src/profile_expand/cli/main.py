@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import profile_expand
-from profile_expand.cli import files, lintrc, rollout
+from profile_expand.cli import files, lintrc, rollout, words
 from profile_expand.cli import lint_command as cli_lint
 from profile_expand.cli import migrate_command as cli_migrate
 from profile_expand.cli.yaml_io import Format, decode, dump, locate, position_of
@@ -112,8 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     expand = commands.add_parser("expand", help="print the template the macro returns")
-    expand.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
-    expand.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
+    expand.add_argument("template", metavar=words.TEMPLATE, help=words.TEMPLATE_HELP)
+    expand.add_argument("-o", "--output", metavar=words.FILE, help=words.OUTPUT_HELP)
     expand.add_argument(
         "--format",
         choices=[f.value for f in Format],
@@ -131,12 +131,19 @@ def _parser() -> argparse.ArgumentParser:
     cli_lint.register(commands)
 
     event = commands.add_parser("event", help="write a macro event for `sam local invoke -e FILE`")
-    event.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
-    event.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
-    event.add_argument("--account-id", default=EVENT_ACCOUNT_ID)
-    event.add_argument("--region", default=DEFAULT_REGION)
-    event.add_argument("--request-id", help="default: derived from the template, the same on every run")
-    event.add_argument("--transform-id", help="default: ACCOUNT_ID::MACRO_NAME")
+    event.add_argument("template", metavar=words.TEMPLATE, help=words.TEMPLATE_HELP)
+    event.add_argument("-o", "--output", metavar=words.FILE, help=words.OUTPUT_HELP)
+    event.add_argument(
+        "--account-id", default=EVENT_ACCOUNT_ID, help=f"the event's account ID (default: {EVENT_ACCOUNT_ID})"
+    )
+    event.add_argument(
+        "--region", default=DEFAULT_REGION, help=f"the event's region (default: {DEFAULT_REGION})"
+    )
+    event.add_argument(
+        "--request-id",
+        help="the event's request ID (default: derived from the template, the same on every run)",
+    )
+    event.add_argument("--transform-id", help="the event's transform ID (default: ACCOUNT_ID::MACRO_NAME)")
     _add_macro_name(event)
     event.set_defaults(run=_run_event)
     # Subcommands kept in their own modules; each registers its parser and its run(args) -> int.
@@ -151,7 +158,7 @@ def _add_macro_name(parser: argparse.ArgumentParser) -> None:
         "--macro-name",
         default=cfn.TRANSFORM_NAME,
         metavar="NAME",
-        help=f"the name the macro is deployed under (template.yaml's MacroName; default {cfn.TRANSFORM_NAME})",
+        help=words.MACRO_NAME_HELP,
     )
 
 

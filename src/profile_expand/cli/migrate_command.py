@@ -1,7 +1,7 @@
 """`profile-expand migrate`: replace hand-written instance profiles by IamRole, changing nothing deployed.
 
-Exit codes: 0 done (or, with --check, nothing to convert); 1 with --check when profiles would be converted,
-or when the migrated template fails migrate's own check (it would not expand to the original, or a comment
+Exit codes: 0 done (or, with --check, nothing to convert); 1 with --check when instance profiles would be
+converted, or when the migrated template fails migrate's own check (it would not expand to the original, or a comment
 is missing: a bug, and nothing is written); 2 usage or
 unreadable input.
 """
@@ -13,7 +13,7 @@ import difflib
 import sys
 from typing import Any, Final
 
-from profile_expand.cli import files
+from profile_expand.cli import files, words
 from profile_expand.cli.migrate import Conversion, Plan
 from profile_expand.cli.migrate_source import LocatedMigrateError, MigrateError, migrate_text
 from profile_expand.core.errors import InvalidTemplateError, TemplateSyntaxError
@@ -34,19 +34,17 @@ def register(commands: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    migrate.add_argument("template", metavar="TEMPLATE", help="template file, or - for standard input")
-    migrate.add_argument(
-        "-o", "--output", metavar="OUT", help="write here (may be TEMPLATE) instead of standard output"
-    )
+    migrate.add_argument("template", metavar=words.TEMPLATE, help=words.TEMPLATE_HELP)
+    migrate.add_argument("-o", "--output", metavar=words.FILE, help=f"{words.OUTPUT_HELP} (may be TEMPLATE)")
     migrate.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; print what would change and exit 1 if any profile would be converted",
+        help="write nothing; print what would change and exit 1 if any instance profile would be converted",
     )
     migrate.add_argument(
         "--keep-references",
         action="store_true",
-        help="also convert a profile that Outputs, a nested stack or another property names, keeping its "
+        help="also convert an instance profile that Outputs, a nested stack or another property names, keeping its "
         "logical ID (the source then names a resource only the expansion defines: lint it with "
         "profile-expand lint, not plain cfn-lint)",
     )

@@ -159,6 +159,27 @@ class CommandExit(ProfileExpandError):
         self.code = code
 
 
+# The package's extras (pyproject.toml's optional-dependencies) and the distribution of each module they
+# bring; a test keeps them in step with pyproject.toml.
+EXTRAS: Final = {"sam": ("aws-sam-translator",), "rollout": ("boto3", "aws-sam-translator")}
+_DISTRIBUTIONS: Final = {"samtranslator": "aws-sam-translator", "boto3": "boto3", "botocore": "boto3"}
+
+
+def missing_extra(error: ImportError, extra: str) -> str:
+    """What to install when an import of `extra`'s packages failed, naming the package that is missing.
+
+    >>> missing_extra(ModuleNotFoundError("No module named 'samtranslator'", name="samtranslator"), "sam")
+    "aws-sam-translator, which is not installed: ProfileExpand is not on PyPI, so from its checkout run `pip install -e '.[sam]'` (in the checkout's .venv: `.venv/bin/pip install -e '.[sam]'`), or `pip install aws-sam-translator` where profile-expand runs"
+    """
+    module = (error.name or "").split(".")[0]
+    missing = _DISTRIBUTIONS.get(module, module or str(error))
+    return (
+        f"{missing}, which is not installed: ProfileExpand is not on PyPI, so from its checkout run "
+        f"`pip install -e '.[{extra}]'` (in the checkout's .venv: `.venv/bin/pip install -e '.[{extra}]'`), "
+        f"or `pip install {' '.join(EXTRAS[extra])}` where profile-expand runs"
+    )
+
+
 def error_order(error: "TemplateError | Finding") -> tuple[str, tuple[tuple[int, str | int], ...], str]:
     """By logical ID, then path (list indexes before keys, so mixed paths still compare), then message."""
     return (
@@ -208,9 +229,8 @@ class Finding(NamedTuple):
         return str(self.as_error())
 
     def lint_text(self) -> str:
-        """Located (resource and property path first, as in the stack events), but for E9001 and W9001,
-        whose messages name the property themselves."""
-        return self.message if self.code in (ROLE_AS_PROFILE, SHORTHAND_WITHOUT_TRANSFORM) else str(self)
+        """Located, every code alike: resource and property path first, as in the stack events."""
+        return str(self)
 
 
 class Diagnostics:

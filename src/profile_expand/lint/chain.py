@@ -17,7 +17,7 @@ from cfnlint.template.transforms import _language_extensions as cfnlint_le  # ty
 
 from profile_expand.core import cfn
 from profile_expand.core.cfn import to_plain
-from profile_expand.core.errors import ChainError, ChainProblem
+from profile_expand.core.errors import ChainError, ChainProblem, missing_extra
 
 LANGUAGE_EXTENSIONS: Final = cfn.LANGUAGE_EXTENSIONS
 SERVERLESS: Final = cfn.SERVERLESS
@@ -247,9 +247,10 @@ def translate_serverless(template: Any, region: str = DEFAULT_REGION) -> tuple[d
     plain data (its messages name a value's type); resources it passes through unchanged are given back
     as the template's own, so that positions in the file still reach them. Raises ChainError.
     """
-    # Imported here: aws-sam-translator (and boto3 with it) is only needed for SAM templates.
+    # Imported here: aws-sam-translator (and boto3 with it) is only needed for SAM templates. Its translator
+    # module imports boto3, so a missing boto3 is said here too, and where neither is installed the message
+    # names aws-sam-translator, the package to install.
     try:
-        import boto3  # noqa: F401  (aws-sam-translator's own dependency: its absence is said here)
         from samtranslator.metrics.metrics import (  # type: ignore[import-untyped]
             DummyMetricsPublisher,
             Metrics,
@@ -265,7 +266,7 @@ def translate_serverless(template: Any, region: str = DEFAULT_REGION) -> tuple[d
             [
                 ChainProblem(
                     "the macro receives SAM's translation of this template, and translating it needs "
-                    f"aws-sam-translator: pip install 'profile-expand[sam]' ({error})"
+                    + missing_extra(error, "sam")
                 )
             ],
         ) from error
