@@ -117,9 +117,7 @@ def _finding(code: str, logical_id: str, path: Path, message: str) -> Finding:
 # -- a profile in the form the property does not take -------------------------------------------------
 
 
-def _wrong_form(
-    found: Found, findings: list[Finding], corrections: list[Correction], syntax: Syntax
-) -> None:
+def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correction], syntax: Syntax) -> None:
     wanted_any = wanted_forms(found.site, found.form)
     if len(wanted_any) != 1:
         # A plain value where only {Arn}/{Name} objects go: cfn-lint's schema check reports that shape.

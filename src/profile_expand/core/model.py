@@ -28,7 +28,7 @@ from profile_expand.core.profile_options import ProfileOptions
 from profile_expand.core.roles import ARN, BUILT, RoleChoice, RoleRef, role_mention
 from profile_expand.core.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
 from profile_expand.core.syntax import CLOUDFORMATION, Syntax
-from profile_expand.core.text import Path, quote
+from profile_expand.core.text import Path
 
 # What a value found at a site is. mistakes.py derives the findings (and the macro's corrections) of the
 # kinds beyond SHORTHAND and ROLE from these.
