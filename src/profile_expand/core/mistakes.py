@@ -34,7 +34,6 @@ from profile_expand.core.model import (
     Correction,
     Found,
     Use,
-    generated_profile_id,
     shorthand_advice,
     wanted_forms,
 )
@@ -87,7 +86,7 @@ def judge(
         if leaf.kind == PROFILE_WRONG_FORM:
             _wrong_form(leaf, findings, corrections, syntax)
         elif leaf.kind == ROLE_NAME and lint:
-            findings.append(_role_by_name(leaf, macro_name))
+            findings.append(_role_by_name(leaf, macro_name, syntax))
     for logical_id, role_entries in index.profile_roles.items():
         _roles_by_arn(logical_id, role_entries, index, findings, corrections, syntax)
     if lint:
@@ -156,17 +155,18 @@ def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correct
 # -- a role's literal name where a profile belongs ----------------------------------------------------
 
 
-def _role_by_name(found: Found, macro_name: str) -> Finding:
+def _role_by_name(found: Found, macro_name: str, syntax: Syntax) -> Finding:
     site, role = found.site, found.role or ""
-    profile = generated_profile_id(role)
+    profile = syntax.profile_for(role)
     wanted = wanted_forms(site, found.form)
-    reference = (ProfileForm.NAME if ProfileForm.NAME in wanted else ProfileForm.ARN).shown(profile)
+    reference = syntax.reference(ProfileForm.NAME if ProfileForm.NAME in wanted else ProfileForm.ARN, profile)
+    add = f"{shorthand_advice(site, f'!Ref {role}', macro_name)}; or add" if syntax.shorthand else "Add"
     message = (
-        f"{quote(found.value)} is the RoleName of role {short(role)}, and no instance profile of this "
-        f"template has that name, but {where(found)} takes an instance profile "
+        f"{syntax.written(found.value)} is the RoleName of role {short(role)}, and no instance profile of this "
+        f"template has that name, but {where(found, syntax)} takes an instance profile "
         f"{' or '.join(_FORM_WORDS[f] for f in wanted) or 'object ({Arn: ...} or {Name: ...})'}: "
-        f"{DEPLOY_FAILS}. {shorthand_advice(site, f'!Ref {role}', macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} "
-        f"with `{cfn.ROLES}: [!Ref {role}]` and write `{reference}` here."
+        f"{DEPLOY_FAILS}. {add} an {syntax.profile_type} {profile} "
+        f"with `{syntax.holds_role(role)}` and write `{reference}` here."
     )
     return _finding(ROLE_NAME_AS_PROFILE, found.logical_id, found.path, message)
 

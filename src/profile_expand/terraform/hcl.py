@@ -56,6 +56,7 @@ class Block(NamedTuple):
     labels: tuple[str, ...]
     body: Body
     span: Span  # of the whole block
+    address: str | None = None  # a plan's resource address (module path and index included)
 
 
 class Body(NamedTuple):

@@ -16,6 +16,7 @@ from profile_expand.core.sites import ProfileForm, Site
 from profile_expand.core.syntax import Syntax
 from profile_expand.core.text import quote
 from profile_expand.terraform.hcl import HclError, SourceFile, read
+from profile_expand.terraform.plan import read_plan
 from profile_expand.terraform.translate import PROFILE, ROLE, Translation, translate
 
 SUFFIXES: Final = (".tf", ".tf.json")
@@ -73,7 +74,15 @@ def module_files(folder: str, named: Sequence[str]) -> list[str]:
 def lint_paths(paths: Iterable[str]) -> list[Located]:
     """Every finding of every module under `paths`, in file and line order."""
     located: list[Located] = []
-    for folder, named in modules_in(paths).items():
+    paths = list(paths)
+    for plan in (path for path in paths if is_plan_file(path)):
+        try:
+            source = read_plan(plan)
+        except HclError as error:
+            located.append(Located(PARSE_ERROR, ERROR, error.path, error.line, error.column, error.message))
+            continue
+        located.extend(lint_module([source], plan=True))
+    for folder, named in modules_in(path for path in paths if not is_plan_file(path)).items():
         files = module_files(folder, named or [])
         reported = set(named) if named is not None else set(files)
         sources: list[SourceFile] = []
@@ -92,8 +101,12 @@ def lint_paths(paths: Iterable[str]) -> list[Located]:
     return sorted(located, key=lambda item: (item.path, item.line, item.code))
 
 
-def lint_module(sources: Sequence[SourceFile]) -> list[Located]:
-    """The findings of one module."""
+def is_plan_file(path: str) -> bool:
+    return path.endswith(".json") and not path.endswith(".tf.json")
+
+
+def lint_module(sources: Sequence[SourceFile], *, plan: bool = False) -> list[Located]:
+    """The findings of one module (of a plan: every message names the resource's address)."""
     translation = translate(sources)
     model = analyse(translation.template, transform_declared=False, syntax=terraform_syntax(translation))
     located = []
@@ -101,9 +114,9 @@ def lint_module(sources: Sequence[SourceFile]) -> list[Located]:
         place = translation.place(finding.logical_id, finding.path)
         if place is None:
             continue
-        message = (
-            finding.message if finding.code == ROLE_AS_PROFILE else f"{finding.logical_id}: {finding.message}"
-        )
+        # E9001 names what was written; in a plan nothing was written there but the resource's address.
+        named = finding.code != ROLE_AS_PROFILE or plan
+        message = f"{finding.logical_id}: {finding.message}" if named else finding.message
         located.append(
             Located(
                 finding.code,

@@ -97,7 +97,7 @@ class _Module:
         for source in files:
             for block in source.body.blocks:
                 if block.type == "resource" and len(block.labels) == 2:
-                    self.resources[".".join(block.labels)] = (source.path, block)
+                    self.resources[block.address or ".".join(block.labels)] = (source.path, block)
                 elif block.type == "data" and len(block.labels) == 2:
                     self.data["data." + ".".join(block.labels)] = (source.path, block)
                 elif block.type == "locals":
