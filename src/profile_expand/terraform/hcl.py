@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from profile_expand.core.errors import ProfileExpandError
@@ -87,7 +86,9 @@ _HEREDOC: Final = re.compile(r"<<(-?)([A-Za-z][\w.-]*)\r?\n(.*?)\r?\n?[ \t]*\2\r
 def read(path: str) -> SourceFile:
     """One .tf or .tf.json file; HclError, located, if it cannot be read."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # newline="": offsets into the text are offsets into the file (--fix keeps CRLF as written).
+        with open(path, encoding="utf-8", newline="") as handle:
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         raise HclError(path, 1, 1, f"cannot read the file: {error}") from error
     if path.endswith(".json"):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from profile_expand.core.errors import ERROR, ROLE_AS_PROFILE, Finding
+from profile_expand.core.model import Model
 from profile_expand.core.pipeline import analyse
 from profile_expand.core.sites import ProfileForm, Site
 from profile_expand.core.syntax import Syntax
@@ -107,8 +108,7 @@ def is_plan_file(path: str) -> bool:
 
 def lint_module(sources: Sequence[SourceFile], *, plan: bool = False) -> list[Located]:
     """The findings of one module (of a plan: every message names the resource's address)."""
-    translation = translate(sources)
-    model = analyse(translation.template, transform_declared=False, syntax=terraform_syntax(translation))
+    translation, model = judged(sources)
     located = []
     for finding in model.findings:
         place = translation.place(finding.logical_id, finding.path)
@@ -129,6 +129,14 @@ def lint_module(sources: Sequence[SourceFile], *, plan: bool = False) -> list[Lo
             )
         )
     return located
+
+
+def judged(sources: Sequence[SourceFile]) -> tuple[Translation, Model]:
+    """One module translated, and the core's account of it."""
+    translation = translate(sources)
+    return translation, analyse(
+        translation.template, transform_declared=False, syntax=terraform_syntax(translation)
+    )
 
 
 def profile_for(role: str, translation: Translation) -> str:

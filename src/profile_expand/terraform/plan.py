@@ -33,7 +33,11 @@ def read_plan(path: str) -> SourceFile:
         raise HclError(path, line, column, f"not valid JSON: {getattr(error, 'msg', error)}") from error
     if not is_plan(document):
         raise HclError(path, 1, 1, "not a Terraform plan: no format_version and planned_values")
-    root = document["planned_values"].get("root_module") if isinstance(document["planned_values"], dict) else None
+    root = (
+        document["planned_values"].get("root_module")
+        if isinstance(document["planned_values"], dict)
+        else None
+    )
     blocks = [_block(resource, text) for resource in _resources(root)]
     return SourceFile(path, text, Body({}, tuple(block for block in blocks if block is not None)))
 
