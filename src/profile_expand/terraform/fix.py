@@ -100,6 +100,6 @@ def _holding(role: str, translation: Translation) -> str | None:
         written = block.body.attributes.get("role")
         if written is not None and isinstance(written.value, Traversal):
             parts = written.value.parts
-            if ".".join(parts[:2]) == role and parts[2:] in ((name,) for name in _HOLDS_ROLE):
+            if ".".join(parts[:2]) == role and len(parts) == 3 and parts[2] in _HOLDS_ROLE:
                 return address
     return None
