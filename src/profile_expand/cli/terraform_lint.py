@@ -11,17 +11,28 @@ if TYPE_CHECKING:
     from profile_expand.cli.lint_command import TerraformInputs
 
 PROG: Final = "profile-expand lint"
-EXIT_FIXED_NOTHING: Final = 0
+# IAM could not answer --ask-iam: neither a finding (1, 2, 4, 8: cfn-lint's bits) nor usage (2 alone).
+EXIT_IAM_UNAVAILABLE: Final = 16
 
 
 def matches(terraform: TerraformInputs, rules: Any, match: Any) -> Iterator[Any]:
     """cfn-lint Matches for the Terraform inputs, each at its file's line."""
     from cfnlint.rules.errors import ParseError  # type: ignore[import-untyped]
 
+    from profile_expand.core.errors import PROFILE_NOT_FOUND, GuardUnavailable
     from profile_expand.terraform.judge import lint_paths
 
-    for found in lint_paths(terraform.paths):
+    try:
+        found_all = lint_paths(terraform.paths, iam=_iam() if terraform.ask_iam else None)
+    except GuardUnavailable as error:
+        # The account's trouble (no credentials, access denied, throttled), never a finding.
+        message = str(error).replace("The ProfileExpand guard", "--ask-iam")
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_IAM_UNAVAILABLE) from error
+    for found in found_all:
         rule = rules.get(found.code) if found.code != ParseError.id else ParseError()
+        if rule is None and found.code == PROFILE_NOT_FOUND and terraform.ask_iam:
+            rule = _profile_not_found_rule()  # the guard's code: no template rule reports it
         if rule is None:
             continue  # a rule cfn-lint's configuration left out (--ignore-checks): as for templates
         yield match.create(
@@ -35,11 +46,32 @@ def matches(terraform: TerraformInputs, rules: Any, match: Any) -> Iterator[Any]
         )
 
 
+def _iam() -> Any:
+    """The guard's read-only IAM door (GetInstanceProfile, GetRole), through boto3's credential chain;
+    boto3 itself honours AWS_ENDPOINT_URL_IAM."""
+    try:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
+    except ImportError as error:
+        from profile_expand.core.errors import GuardUnavailable
+
+        raise GuardUnavailable(
+            f"--ask-iam needs boto3 (pip install 'profile-expand[rollout]'): {error}"
+        ) from error
+    from profile_expand.guard.aws import BotoIam
+
+    try:
+        client = boto3.client("iam", config=Config(retries={"max_attempts": 3, "mode": "standard"}))
+    except BotoCoreError as error:
+        from profile_expand.core.errors import GuardUnavailable
+
+        raise GuardUnavailable(f"--ask-iam cannot make an IAM client: {error}") from error
+    return BotoIam(client)
+
+
 def before_lint(terraform: TerraformInputs) -> int | None:
     """--fix rewrites the certain mistakes before the lint reports what is left; None: go on."""
-    if terraform.ask_iam:
-        print(f"{PROG}: error: --ask-iam is not available for Terraform yet", file=sys.stderr)
-        return 2
     if terraform.fix:
         from profile_expand.cli.files import write_atomic
         from profile_expand.terraform.fix import fixes
@@ -51,3 +83,19 @@ def before_lint(terraform: TerraformInputs) -> int | None:
                 print(f"{PROG}: error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
                 return 2
     return None
+
+
+def _profile_not_found_rule() -> Any:
+    """E9009 as a cfn-lint rule for --ask-iam's output: what the guard reports when IAM has no such profile."""
+    from cfnlint.rules import CloudFormationLintRule  # type: ignore[import-untyped]
+
+    from profile_expand.core.errors import PROFILE_NOT_FOUND
+
+    class ProfileNotFound(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no py.typed
+        id = PROFILE_NOT_FOUND
+        shortdesc = "Instance profile not found in the account"
+        description = "IAM has no instance profile of this name (nor a role of it): --ask-iam asked."
+        source_url = "https://github.com/profile-expand/profile-expand#lint-rules"
+        tags = ["iam", "instance-profile", "profile-expand"]  # noqa: RUF012 (cfn-lint convention)
+
+    return ProfileNotFound()

@@ -29,6 +29,8 @@ class Syntax(NamedTuple):
     holds_role: Callable[[str], str]
     # How a profile's roles entry names a role, e.g. "!Ref AppRole".
     role_reference: Callable[[str], str]
+    # How a new profile names a role of the account by its name, e.g. "Roles: [app-role]".
+    holds_named_role: Callable[[str], str]
     # What an instance profile's list of roles is called.
     roles_key: str = cfn.ROLES
     # The IamRole shorthand exists only under the CloudFormation macro.
@@ -51,4 +53,5 @@ CLOUDFORMATION: Final = Syntax(
     profile_for=_profile_for,
     holds_role=lambda role: f"{cfn.ROLES}: [!Ref {role}]",
     role_reference=lambda role: f"!Ref {role}",
+    holds_named_role=lambda name: f"{cfn.ROLES}: [{name}]",
 )

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from profile_expand.core.account import Iam, ProfileFacts, RoleFacts, asked, judge_in_account
 from profile_expand.core.errors import ERROR, ROLE_AS_PROFILE, Finding
 from profile_expand.core.model import Model
 from profile_expand.core.pipeline import analyse
@@ -72,8 +73,9 @@ def module_files(folder: str, named: Sequence[str]) -> list[str]:
     return inside + extra if Path(folder).is_dir() else extra
 
 
-def lint_paths(paths: Iterable[str]) -> list[Located]:
-    """Every finding of every module under `paths`, in file and line order."""
+def lint_paths(paths: Iterable[str], iam: Iam | None = None) -> list[Located]:
+    """Every finding of every module under `paths`, in file and line order; with `iam`, also what the
+    account says of the literal names and ARNs (--ask-iam)."""
     located: list[Located] = []
     paths = list(paths)
     for plan in (path for path in paths if is_plan_file(path)):
@@ -82,7 +84,7 @@ def lint_paths(paths: Iterable[str]) -> list[Located]:
         except HclError as error:
             located.append(Located(PARSE_ERROR, ERROR, error.path, error.line, error.column, error.message))
             continue
-        located.extend(lint_module([source], plan=True))
+        located.extend(lint_module([source], plan=True, iam=iam))
     for folder, named in modules_in(path for path in paths if not is_plan_file(path)).items():
         files = module_files(folder, named or [])
         reported = set(named) if named is not None else set(files)
@@ -98,7 +100,7 @@ def lint_paths(paths: Iterable[str]) -> list[Located]:
         missing = [name for name in reported if not Path(name).is_file()]
         for name in missing:
             located.append(Located(PARSE_ERROR, ERROR, name, 1, 1, "no such file"))
-        located.extend(item for item in lint_module(sources) if item.path in reported)
+        located.extend(item for item in lint_module(sources, iam=iam) if item.path in reported)
     return sorted(located, key=lambda item: (item.path, item.line, item.code))
 
 
@@ -106,11 +108,16 @@ def is_plan_file(path: str) -> bool:
     return path.endswith(".json") and not path.endswith(".tf.json")
 
 
-def lint_module(sources: Sequence[SourceFile], *, plan: bool = False) -> list[Located]:
+def lint_module(
+    sources: Sequence[SourceFile], *, plan: bool = False, iam: Iam | None = None
+) -> list[Located]:
     """The findings of one module (of a plan: every message names the resource's address)."""
     translation, model = judged(sources)
     located = []
-    for finding in model.findings:
+    findings = list(model.findings)
+    if iam is not None:
+        findings.extend(in_account(model, iam, terraform_syntax(translation)))
+    for finding in dict.fromkeys(findings):
         place = translation.place(finding.logical_id, finding.path)
         if place is None:
             continue
@@ -129,6 +136,23 @@ def lint_module(sources: Sequence[SourceFile], *, plan: bool = False) -> list[Lo
             )
         )
     return located
+
+
+def in_account(model: Model, iam: Iam, syntax: Syntax) -> list[Finding]:
+    """The guard's account check of each literal name or ARN at a site (what the module creates is not
+    asked about: the core's asked() leaves out its profiles and roles). IAM trouble raises GuardUnavailable."""
+    findings: list[Finding] = []
+    answers: dict[str, tuple[ProfileFacts | None, RoleFacts | None]] = {}
+    for leaf in model.found:
+        name = asked(leaf)
+        if name is None:
+            continue
+        if name.name not in answers:
+            profile = iam.instance_profile(name.name)
+            answers[name.name] = (profile, iam.role(name.name) if profile is None else None)
+        profile, role = answers[name.name]
+        findings.extend(judge_in_account(leaf, name, profile, role, syntax=syntax))
+    return findings
 
 
 def judged(sources: Sequence[SourceFile]) -> tuple[Translation, Model]:
@@ -165,6 +189,7 @@ def terraform_syntax(translation: Translation) -> Syntax:
         profile_for=lambda role: profile_for(role, translation),
         holds_role=lambda role: f"role = {role}.name",
         role_reference=lambda role: f"{role}.name",
+        holds_named_role=lambda name: f'role = "{name}"',
         roles_key="role",
         shorthand=False,
         place=place,
