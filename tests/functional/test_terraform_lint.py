@@ -220,3 +220,28 @@ def test_lint_of_a_cloudformation_template_does_not_import_the_terraform_parser(
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "0 []"
+
+
+@pytest.mark.parametrize("output", [None, "parseable"])
+def test_terraform_alone_prints_what_cfn_lint_prints_without_loading_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str | None
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "bad.tf").write_text('resource "aws_instance" "x" {\n  ami = \n}\n')
+    arguments = ["lint", str(SEED), str(broken), *(["--format", output] if output else [])]
+    light = main(arguments), capsys.readouterr().out
+    # --regions: an option of cfn-lint's own, so this call goes through cfn-lint's formatter.
+    through_cfn_lint = main([*arguments, "--regions", "us-east-1"]), capsys.readouterr().out
+    assert light == through_cfn_lint
+    assert light[0] == 2 and "E9001" in light[1] and "E0000" in light[1]
+
+
+def test_terraform_alone_does_not_import_cfn_lint() -> None:
+    code = (
+        "import sys\nfrom profile_expand.cli.entry import main\n"
+        f"rc = main(['lint', {str(SEED)!r}, '--non-zero-exit-code', 'none'])\n"
+        "print(rc, [m for m in sys.modules if m.split('.')[0] == 'cfnlint'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "0 []"

@@ -64,13 +64,16 @@ def run(arguments: Sequence[str]) -> int:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     cfnlint_arguments, terraform = split_terraform(cfnlint_arguments)
-    if terraform.fix or terraform.ask_iam:
+    if terraform.paths:
         # Imported only for Terraform: a CloudFormation lint never loads the HCL parser.
         from profile_expand.cli import terraform_lint
 
         early = terraform_lint.before_lint(terraform)
         if early is not None:
             return early
+        options = [a for a in cfnlint_arguments if not (Path(a).is_dir() and not _templates_in(Path(a)))]
+        if macro_name is None and (done := terraform_lint.without_cfn_lint(terraform, options)) is not None:
+            return done
     # cfn-lint's runner is imported here: `expand` and `event` do not need its rules and schemas loaded.
     from cfnlint.exceptions import ConfigFileError  # type: ignore[import-untyped]
     from cfnlint.rules import Match, Rules  # type: ignore[import-untyped]

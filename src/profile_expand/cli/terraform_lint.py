@@ -3,8 +3,10 @@ format, --non-zero-exit-code and the exit bits are the same as for templates; --
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -68,6 +70,70 @@ def _iam() -> Any:
 
         raise GuardUnavailable(f"--ask-iam cannot make an IAM client: {error}") from error
     return BotoIam(client)
+
+
+# Terraform alone in the text or parseable format: no template for cfn-lint, so cfn-lint (a second of CPU
+# to import) is not loaded. The two formats are cfn-lint's own, byte for byte (a test compares them).
+_LIGHT_FORMATS: Final = ("", "parseable")  # "": no --format, cfn-lint's default text
+_EXIT_BITS: Final = {"error": 2, "warning": 4, "informational": 8}
+_EXIT_LEVELS: Final = {
+    "informational": ("informational", "warning", "error"),
+    "warning": ("warning", "error"),
+    "error": ("error",),
+    "none": (),
+}
+_NEWLINES: Final = re.compile(r"(\r*\n)+")
+_CONFIG_FILES: Final = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
+
+
+def without_cfn_lint(terraform: TerraformInputs, options: Sequence[str]) -> int | None:
+    """Lint Terraform alone without loading cfn-lint, when the call asks for nothing else of it (no
+    template, no .cfnlintrc, only the default format or parseable, and --non-zero-exit-code); None otherwise."""
+    settings = {"format": "", "non_zero_exit_code": "informational"}
+    remaining = list(options)
+    while remaining:
+        option = remaining.pop(0)
+        name, _, value = option.partition("=")
+        key = {"--format": "format", "-f": "format", "--non-zero-exit-code": "non_zero_exit_code"}.get(name)
+        if option == "--":
+            continue
+        if key is None or (not value and not remaining):
+            return None
+        settings[key] = value or remaining.pop(0)
+    if settings["format"] not in _LIGHT_FORMATS or settings["non_zero_exit_code"] not in _EXIT_LEVELS:
+        return None
+    if any(Path(name).exists() or (Path.home() / name).exists() for name in _CONFIG_FILES):
+        return None
+    from profile_expand.cli import files
+    from profile_expand.core.errors import GuardUnavailable
+    from profile_expand.terraform.judge import lint_paths
+
+    try:
+        found = lint_paths(terraform.paths, iam=_iam() if terraform.ask_iam else None)
+    except GuardUnavailable as error:
+        message = str(error).replace("The ProfileExpand guard", "--ask-iam")
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_IAM_UNAVAILABLE
+    if not settings["format"]:
+        lines = [f"{f.code} {f.message}\n{f.path}:{f.line}:{f.column}\n" for f in found]
+    else:
+        lines = [
+            f"{f.path}:{f.line}:{f.column}:{f.line}:{f.column + 1}:{f.code}:{_NEWLINES.sub(' ', f.message)}"
+            for f in found
+        ]
+    if lines:
+        try:
+            files.write_stdout("\n".join(lines) + "\n")
+        except OSError as error:
+            files.silence_stdout()
+            print(f"{PROG}: error: cannot write standard output: {error.strerror or error}", file=sys.stderr)
+            return 2
+    levels = _EXIT_LEVELS[settings["non_zero_exit_code"]]
+    code = 0
+    for item in found:
+        if item.severity in levels:
+            code |= _EXIT_BITS[item.severity]
+    return code
 
 
 def before_lint(terraform: TerraformInputs) -> int | None:
