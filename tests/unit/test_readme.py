@@ -22,3 +22,12 @@ def test_readme_rules_table_matches_the_rules() -> None:
     section = readme[readme.index(start) + len(start) : readme.index(end)]
     assert section == rules_markdown(), "run `python scripts/update_readme.py`"
     assert all(f"**{rule.id}**" in section for rule in RULES)
+
+
+def test_the_terraform_page_shows_the_sites_table() -> None:
+    """docs/terraform.md's table of Terraform attributes is the sites table's (terraform/table.py)."""
+    from profile_expand.terraform.table import terraform_sites_markdown
+
+    page = (ROOT / "docs" / "terraform.md").read_text()
+    shown = page.split("<!-- terraform-sites:begin -->\n")[1].split("<!-- terraform-sites:end -->")[0]
+    assert shown == terraform_sites_markdown()

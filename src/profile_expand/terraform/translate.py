@@ -53,8 +53,10 @@ def unknown(text: str) -> dict[str, str]:
 
 
 def awscc_type(resource_type: str) -> str:
-    """The awscc provider's name for a CloudFormation type: AWS::EC2::Instance -> awscc_ec2_instance."""
-    return "awscc_" + "_".join(snake(part) for part in resource_type.split("::")[1:])
+    """The awscc provider's name for a CloudFormation type: the service in lower case, the resource in
+    snake case (AWS::AutoScaling::LaunchConfiguration -> awscc_autoscaling_launch_configuration)."""
+    _, service, kind = resource_type.split("::")
+    return f"awscc_{service.lower()}_{snake(kind)}"
 
 
 def snake(name: str) -> str:
