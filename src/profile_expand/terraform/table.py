@@ -30,9 +30,7 @@ def terraform_sites_markdown() -> str:
                 where = f"`{attribute.resource_type}` `{'.'.join((*attribute.blocks, attribute.attribute))}`"
             attributes.append(where)
         forms = []
-        for attribute in site.terraform or ((None,) if not site.terraform else ()):
-            if attribute is None:
-                break
+        for attribute in site.terraform:
             if attribute.key is not None:
                 forms.append(
                     f"{attribute.attribute}: profile {attribute.key.lower() if attribute.key == 'Name' else 'ARN'}"
