@@ -245,3 +245,14 @@ def test_terraform_alone_does_not_import_cfn_lint() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_the_pre_commit_hook_and_the_action_take_terraform() -> None:
+    import re
+
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert all(re.search(hook["files"], name) for name in ("main.tf", "stack/main.tf.json", "t.yaml"))
+    assert any(dependency.startswith("python-hcl2") for dependency in hook["additional_dependencies"])
+    assert "[sam,sarif,terraform]" in (ROOT / "action.yml").read_text()
