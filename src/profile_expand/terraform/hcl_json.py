@@ -24,7 +24,7 @@ def read_json(path: str, text: str) -> Body:
         raise HclError(path, line, column, f"not valid JSON: {getattr(error, 'msg', error)}") from error
     if not isinstance(document, dict):
         raise HclError(path, 1, 1, "not a Terraform JSON configuration: the file holds no object")
-    return _Reader(path, text).body(document, 0, None)
+    return _Reader(path, text).body(document, 0)
 
 
 class _Reader:
@@ -43,7 +43,7 @@ class _Reader:
         column = found - (self.text.rfind("\n", 0, found) + 1) + 1
         return Span(line, column, found, found)
 
-    def body(self, document: dict[str, Any], depth: int, block_type: str | None) -> Body:
+    def body(self, document: dict[str, Any], depth: int) -> Body:
         attributes: dict[str, Attribute] = {}
         blocks: list[Block] = []
         for key, value in document.items():
@@ -51,21 +51,15 @@ class _Reader:
             labels = _LABELS.get(key, 0) if depth == 0 else 0
             if labels and isinstance(value, dict):
                 blocks.extend(self._labelled(key, value, labels, span))
-            elif depth > 0 and isinstance(value, dict) and key not in ("tags", "jsonencode"):
-                # A nested block or an object attribute: both read the same way by the translation.
-                attributes[key] = Attribute(key, self.value(value), span)
-            elif depth > 0 and isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                attributes[key] = Attribute(key, self.value(value), span)
             else:
+                # A nested block is an object (or a list of them) in JSON: the translation reads both.
                 attributes[key] = Attribute(key, self.value(value), span)
         return Body(attributes, tuple(blocks))
 
     def _labelled(self, key: str, value: dict[str, Any], count: int, span: Span) -> list[Block]:
         if count == 1:
             return [
-                Block(
-                    key, (name,), self.body(inner, 1, key) if isinstance(inner, dict) else Body({}, ()), span
-                )
+                Block(key, (name,), self.body(inner, 1) if isinstance(inner, dict) else Body({}, ()), span)
                 for name, inner in value.items()
             ]
         blocks = []
@@ -77,7 +71,7 @@ class _Reader:
                 bodies = inner if isinstance(inner, list) else [inner]
                 for item in bodies:
                     if isinstance(item, dict):
-                        blocks.append(Block(key, (type_name, name), self.body(item, 1, key), where))
+                        blocks.append(Block(key, (type_name, name), self.body(item, 1), where))
         return blocks
 
     def value(self, value: Any) -> Any:
