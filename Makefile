@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck pytest docs sam-validate sam-build bench local-invoke invoke-macro invoke-guard lambda-image golden events extra-corpus migrate-figures precision clean dist
+.PHONY: demo test setup lint typecheck pytest docs sam-validate sam-build bench local-invoke invoke-macro invoke-guard lambda-image golden events extra-corpus terraform-corpus migrate-figures precision clean dist
 
 DEMO_STAMP := $(VENV)/.installed-demo
 
@@ -101,6 +101,13 @@ EXTRA_CORPUS ?= .extra-corpus
 
 extra-corpus: $(DEMO_STAMP)
 	$(BIN)/python scripts/fetch_extra_corpus.py $(EXTRA_CORPUS)
+
+# The public Terraform modules of docs/terraform-corpus-sources.json (the Terraform lint's corpus and
+# bench row), from the /work/.mirror snapshots where present, else fetched with git at their commits.
+TERRAFORM_CORPUS ?= .terraform-corpus
+
+terraform-corpus: $(DEMO_STAMP)
+	$(BIN)/python scripts/fetch_terraform_corpus.py $(TERRAFORM_CORPUS)
 
 migrate-figures: $(STAMP)
 	@test -d $(EXTRA_CORPUS) || { echo "no $(EXTRA_CORPUS): run make extra-corpus (or pass EXTRA_CORPUS=folder)"; exit 2; }

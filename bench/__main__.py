@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import adversarial, coldstart, guard_inprocess, guard_runtime, inprocess, lint, runtime
+from bench import adversarial, coldstart, guard_inprocess, guard_runtime, inprocess, lint, runtime, terraform
 from bench.generators import (
     MAX_RESOURCES,
     MAX_TEMPLATE_BYTES,
@@ -32,6 +32,7 @@ from bench.targets import (
     lambda_runtime_targets,
     lint_targets,
     memory_targets,
+    terraform_targets,
 )
 from profile_expand import expand
 
@@ -59,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="aws/serverless-application-model's tests/translator/input, for a lint row (not in this "
         "repository; default $PROFILE_EXPAND_SAM_INPUTS)",
     )
+    parser.add_argument("--skip-terraform", action="store_true", help="skip the Terraform lint row")
+    parser.add_argument("--terraform-modules", type=int, default=12, help="corpus modules in that row")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -100,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     guard_rows = guard_inprocess.measure()
     memory = inprocess.measure_memory(large)
     lint_rows = None if args.skip_lint else lint.measure(args.lint_rounds, args.sam_inputs)
+    terraform_run = (
+        None if args.skip_terraform else terraform.measure(args.lint_rounds, args.terraform_modules)
+    )
     targets = [
+        *terraform_targets(terraform_run if not isinstance(terraform_run, str) else None),
         *expansion_targets(timings),
         *cold_start_targets(cold, python_runtime if not isinstance(python_runtime, str) else None),
         *memory_targets(memory),
@@ -117,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     text += guard_runtime.section(guard_run)
     text += guard_inprocess.section(guard_rows)
+    text += terraform.section(terraform_run, args.lint_rounds)
     print(text, end="")
     if not args.no_write:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from bench.inprocess import Memory, Timing
 from bench.lint import LintTiming
 from bench.runtime import RuntimeRun, init_cpu_ms
 from bench.settings import IMPORT_BUDGET_MS, MEMORY_SHARE
+from bench.terraform import TERRAFORM_RATIO_TARGET, TerraformTiming
 
 
 class Target(NamedTuple):
@@ -55,6 +56,13 @@ def lint_targets(rows: list[LintTiming]) -> list[Target]:
         )
         for row in rows
     ]
+
+
+def terraform_targets(run: TerraformTiming | None) -> list[Target]:
+    if run is None:
+        return []
+    name = f"Terraform lint / python-hcl2 parse, median of {run.modules} corpus modules"
+    return [Target(name, run.ratio, TERRAFORM_RATIO_TARGET, "x")]
 
 
 def cold_start_targets(cold: ColdStart | None, runtime: RuntimeColdStart | None) -> list[Target]:

@@ -83,7 +83,7 @@ def test_action_is_composite_and_its_lint_step_runs_the_script_with_inputs_from_
         assert "${{" not in step.get("run", ""), step.get("name")
     # The install step installs the action's own checkout, with the SARIF formatter's and SAM's extras.
     (install,) = [s for s in spec["runs"]["steps"] if "pip install" in s.get("run", "")]
-    assert '"${GITHUB_ACTION_PATH}[sam,sarif]"' in install["run"]
+    assert '"${GITHUB_ACTION_PATH}[sam,sarif,terraform]"' in install["run"]
 
 
 def test_action_install_step_gives_a_venv_that_lints_sam_templates(tmp_path: Path) -> None:
@@ -255,12 +255,12 @@ def test_pre_commit_hook_lints_sam_templates(project: Path, pre_commit_home: Pat
     assert "profile-expand[sam]" not in typo.stdout  # the hook's environment can translate SAM
 
 
-def test_pre_commit_hook_installs_the_sam_extra_of_the_package() -> None:
+def test_pre_commit_hook_installs_the_sam_and_terraform_extras_of_the_package() -> None:
     import tomllib
 
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    assert hook["additional_dependencies"] == extras["sam"]
+    assert hook["additional_dependencies"] == [*extras["sam"], *extras["terraform"]]
 
 
 # -- this repository's workflow ------------------------------------------------------------------------

@@ -92,3 +92,18 @@ def test_the_rule_support_files_are_the_only_private_modules() -> None:
 )
 def test_the_contract_catches_a_rule_that_walks_sites_itself(source: str) -> None:
     assert violations(source, RULE_FILE_ALLOWS)
+
+
+TERRAFORM = Path(profile_expand.lint.rules.__file__).parents[2] / "terraform"
+
+
+@pytest.mark.parametrize("path", sorted(TERRAFORM.glob("*.py")), ids=lambda p: p.name)
+def test_the_terraform_front_end_imports_only_the_core_and_its_parser(path: Path) -> None:
+    """profile_expand/terraform is a front end: the core, itself, and python-hcl2 (with lark) alone."""
+    names = {
+        name
+        for name in imported(path.read_text())
+        if name.split(".")[0] not in sys.stdlib_module_names and name != "__future__"
+    }
+    allowed = ("profile_expand.core", "profile_expand.terraform", "hcl2", "lark")
+    assert {name for name in names if not name.startswith(allowed)} == set()

@@ -390,3 +390,16 @@ def test_runtime_section_says_why_it_was_skipped(bench: ModuleType) -> None:
 
     assert lines[0] == "## Cold start on the Lambda runtime's Python"
     assert lines[-1] == "Skipped: no CPython 3.13 on this machine."
+
+
+def test_the_terraform_row_is_met_at_most_one_and_a_half_times_python_hcl2() -> None:
+    from bench.targets import terraform_targets
+    from bench.terraform import TerraformTiming, section
+
+    def run(ratio: float) -> TerraformTiming:
+        return TerraformTiming(8, 11, 0.9 * ratio, 0.9, ratio, ratio, None, "checkov not measured: no venv")
+
+    assert [t.met for t in terraform_targets(run(1.5))] == [True]
+    assert [t.met for t in terraform_targets(run(1.51))] == [False]
+    assert "checkov not measured: no venv" in section(run(1.0), 2)
+    assert "Not measured: no corpus." in section("no corpus", 2)

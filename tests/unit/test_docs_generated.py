@@ -116,3 +116,12 @@ def test_docs_site_builds_into_an_ignored_folder() -> None:
     assert re.search(r"^test: .*\bdocs\b", makefile, flags=re.M)
     assert "mkdocs build --strict --site-dir .site" in makefile
     assert ".site/" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_terraform_page_shows_the_sites_table() -> None:
+    """docs/terraform.md's table of Terraform attributes is the sites table's (terraform/table.py)."""
+    from profile_expand.terraform.table import terraform_sites_markdown
+
+    page = (ROOT / "docs" / "terraform.md").read_text()
+    shown = page.split("<!-- terraform-sites:begin -->\n")[1].split("<!-- terraform-sites:end -->")[0]
+    assert shown == terraform_sites_markdown()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from profile_expand.cli import files, words
 
@@ -21,6 +21,10 @@ RULES_MODULE: Final = "profile_expand.lint.rules"
 STDIN: Final = "-"
 # What a folder given to `lint` contributes (as pre-commit's hook selects files: JSON, YAML, .template).
 TEMPLATE_SUFFIXES: Final = (".json", ".yaml", ".yml", ".template")
+TERRAFORM_SUFFIXES: Final = (".tf", ".tf.json")
+TERRAFORM_JSON: Final = ".tf.json"
+FIX_OPTION: Final = "--fix"
+ASK_IAM_OPTION: Final = "--ask-iam"
 EXIT_CFN_LINT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 HELP: Final = f"""\
@@ -58,6 +62,17 @@ def run(arguments: Sequence[str]) -> int:
     except ValueError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    cfnlint_arguments, terraform = split_terraform(cfnlint_arguments)
+    if terraform.paths:
+        # Imported only for Terraform: a CloudFormation lint never loads the HCL parser.
+        from profile_expand.cli import terraform_lint
+
+        early = terraform_lint.before_lint(terraform)
+        if early is not None:
+            return early
+        options = [a for a in cfnlint_arguments if not (Path(a).is_dir() and not _templates_in(Path(a)))]
+        if macro_name is None and (done := terraform_lint.without_cfn_lint(terraform, options)) is not None:
+            return done
     # cfn-lint's runner is imported here: `expand` and `event` do not need its rules and schemas loaded.
     from cfnlint.exceptions import ConfigFileError  # type: ignore[import-untyped]
     from cfnlint.rules import Match, Rules  # type: ignore[import-untyped]
@@ -77,7 +92,7 @@ def run(arguments: Sequence[str]) -> int:
             else:
                 print(str(error))
             return EXIT_CFN_LINT_FAILED
-        _runner(Runner, Match, get_formatter)(config).cli()
+        _runner(Runner, Match, get_formatter, terraform)(config).cli()
     except SystemExit as stop:  # cfn-lint always ends this way, with its exit bits (or usage: 2)
         return stop.code if isinstance(stop.code, int) else EXIT_CFN_LINT_FAILED
     except OSError as error:  # cfn-lint printing its help or usage into a closed pipe
@@ -124,7 +139,7 @@ def split_macro_name(arguments: Sequence[str]) -> tuple[str | None, list[str]]:
     return macro_name, rest
 
 
-def _runner(runner: Any, match: Any, get_formatter: Any) -> Any:
+def _runner(runner: Any, match: Any, get_formatter: Any, terraform: TerraformInputs | None = None) -> Any:
     """cfn-lint's Runner, but one template's crash inside cfn-lint is that template's E0002, not the run's
     end, and its report is written whole or not at all."""
     from cfnlint.rules.errors import RuleError
@@ -141,7 +156,19 @@ def _runner(runner: Any, match: Any, get_formatter: Any) -> Any:
             return getattr(self._config, name)
 
     class Runner(runner):  # type: ignore[misc]  # cfn-lint ships no py.typed
+        def cli(self) -> None:
+            if terraform is not None and terraform.paths and not self.config.templates:
+                # Terraform alone: cfn-lint would read standard input for want of a template.
+                self._cli_output(list(self.run()))
+            super().cli()
+
         def run(self) -> Iterator[Any]:
+            if terraform is not None and terraform.paths:
+                from profile_expand.cli import terraform_lint
+
+                yield from terraform_lint.matches(terraform, self.rules, match)
+                if not self.config.templates:
+                    return
             config = self.config
             if config.deployment_files or config.parameter_files or not config.templates:
                 yield from super().run()
@@ -184,10 +211,70 @@ def _runner(runner: Any, match: Any, get_formatter: Any) -> Any:
 
 
 def _templates_in(folder: Path) -> list[str]:
-    """The files under `folder` (any depth) that cfn-lint would take for templates, by name, sorted."""
+    """The files under `folder` (any depth) that cfn-lint would take for templates, by name, sorted
+    (Terraform's .tf.json files are Terraform's)."""
     return sorted(
-        str(path) for path in folder.rglob("*") if path.is_file() and path.suffix in TEMPLATE_SUFFIXES
+        str(path)
+        for path in folder.rglob("*")
+        if path.is_file() and path.suffix in TEMPLATE_SUFFIXES and not path.name.endswith(TERRAFORM_JSON)
     )
+
+
+class TerraformInputs(NamedTuple):
+    """What of a lint call is Terraform's: files, module folders and plans; and the options for them."""
+
+    paths: tuple[str, ...]
+    fix: bool = False
+    ask_iam: bool = False
+
+
+def split_terraform(arguments: Sequence[str]) -> tuple[list[str], TerraformInputs]:
+    """cfn-lint's arguments, and the Terraform inputs and options (--fix, --ask-iam) among them.
+
+    A folder is both: cfn-lint's templates in it, and its Terraform modules. Told apart by name alone
+    (.tf, .tf.json) or, for a .json file, by a plan's keys; nothing here imports the HCL parser.
+
+    >>> split_terraform(["main.tf", "--format", "json", "--fix"])
+    (['--format', 'json'], TerraformInputs(paths=('main.tf',), fix=True, ask_iam=False))
+    """
+    rest: list[str] = []
+    paths: list[str] = []
+    fix = ask_iam = False
+    for argument in arguments:
+        if argument == FIX_OPTION:
+            fix = True
+        elif argument == ASK_IAM_OPTION:
+            ask_iam = True
+        elif argument.startswith("-"):
+            rest.append(argument)
+        elif argument.endswith(TERRAFORM_SUFFIXES) or _is_plan(argument):
+            paths.append(argument)
+        else:
+            if _holds_terraform(argument):
+                paths.append(argument)
+            rest.append(argument)
+    return rest, TerraformInputs(tuple(paths), fix, ask_iam)
+
+
+def _holds_terraform(name: str) -> bool:
+    path = Path(name)
+    return path.is_dir() and any(
+        found.name.endswith(TERRAFORM_SUFFIXES)
+        for found in path.rglob("*")
+        if ".terraform" not in found.parts
+    )
+
+
+def _is_plan(name: str) -> bool:
+    """A JSON file whose top level names Terraform's plan keys (terraform show -json)."""
+    if not name.endswith(".json"):
+        return False
+    try:
+        with open(name, "rb") as handle:
+            text = handle.read()
+    except OSError:
+        return False
+    return b'"format_version"' in text and b'"planned_values"' in text
 
 
 def _config(arguments: list[str], macro_name: str | None) -> Any:

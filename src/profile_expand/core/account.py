@@ -24,6 +24,7 @@ from profile_expand.core.inline_roles import ROLE_PATH, satisfies
 from profile_expand.core.mistakes import DEPLOY_FAILS, UNTRUSTED, where
 from profile_expand.core.model import PROFILE, UNKNOWN, Found, shorthand_advice, wanted_forms
 from profile_expand.core.sites import ProfileForm
+from profile_expand.core.syntax import CLOUDFORMATION, Syntax
 from profile_expand.core.text import quote, short
 
 # IAM's pattern for a profile or role name (GetInstanceProfile takes the name without its path).
@@ -144,13 +145,15 @@ def judge_in_account(
     profile: ProfileFacts | None,
     role: RoleFacts | None,
     macro_name: str = cfn.TRANSFORM_NAME,
+    syntax: Syntax = CLOUDFORMATION,
 ) -> tuple[Finding, ...]:
     """The findings IAM's answers give for one leaf: a role where a profile belongs, no such profile, a
     profile EC2 cannot use, a service's naming rule broken. `role` is GetRole of the same name, asked only
     when there is no such profile."""
-    site, value = found.site, quote(found.value)
-    takes = f"{where(found)} takes an instance profile"
+    site, value = found.site, syntax.written(found.value)
+    takes = f"{where(found, syntax)} takes an instance profile"
     if profile is None and role is not None:
+        add = f"{shorthand_advice(site, role.name, macro_name)}; or add" if syntax.shorthand else "Add"
         return (
             _finding(
                 ROLE_NAME_AS_PROFILE,
@@ -158,8 +161,7 @@ def judge_in_account(
                 f"{value} is the name of IAM role {short(role.name)} in this account, which has no instance "
                 f"profile of that name, but {takes}: {DEPLOY_FAILS}. Write the name of an instance profile "
                 "that holds the role (a role made in the console has one of its own name; one made by code "
-                f"has none). {shorthand_advice(site, role.name, macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} "
-                f"with `{cfn.ROLES}: [{short(role.name)}]`.",
+                f"has none). {add} an {syntax.profile_type} with `{syntax.holds_named_role(short(role.name))}`.",
             ),
         )
     if profile is None:
@@ -181,18 +183,18 @@ def judge_in_account(
                 f"at path {quote(profile.path)}, not {quote(name.path)}. Write its ARN with that path.",
             ),
         )
-    return (*_roles_of(found, profile), *_naming_rules(found, profile))
+    return (*_roles_of(found, profile, syntax), *_naming_rules(found, profile))
 
 
-def _roles_of(found: Found, profile: ProfileFacts) -> tuple[Finding, ...]:
-    named = f"{quote(found.value)} names instance profile {short(profile.name)}"
+def _roles_of(found: Found, profile: ProfileFacts, syntax: Syntax) -> tuple[Finding, ...]:
+    named = f"{syntax.written(found.value)} names instance profile {short(profile.name)}"
     if not profile.roles:
         return (
             _finding(
                 ROLE_EC2_CANNOT_ASSUME,
                 found,
                 f"{named}, which holds no role: the deploy succeeds and the instance gets no credentials. "
-                f"Add a role trusting EC2 to the profile ({cfn.ROLES}).",
+                f"Add a role trusting EC2 to the profile ({syntax.roles_key}).",
             ),
         )
     # Imported here, as mistakes.py does: its patterns compile at import, and a cold start that judges no

@@ -34,7 +34,6 @@ from profile_expand.core.model import (
     Correction,
     Found,
     Use,
-    generated_profile_id,
     shorthand_advice,
     wanted_forms,
 )
@@ -47,6 +46,7 @@ from profile_expand.core.roles import (
     template_role_in,
 )
 from profile_expand.core.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers
+from profile_expand.core.syntax import CLOUDFORMATION, Syntax
 from profile_expand.core.text import Path, format_path, quote, short
 
 _TRUST_DOCUMENT: Final = "AssumeRolePolicyDocument"
@@ -74,6 +74,7 @@ def judge(
     *,
     lint: bool = True,
     macro_name: str = cfn.TRANSFORM_NAME,
+    syntax: Syntax = CLOUDFORMATION,
 ) -> Judgement:
     """Every mistake of the catalogue in one template: findings, and the certain ones as corrections.
 
@@ -83,11 +84,11 @@ def judge(
     corrections: list[Correction] = []
     for leaf in found:
         if leaf.kind == PROFILE_WRONG_FORM:
-            _wrong_form(leaf, findings, corrections)
+            _wrong_form(leaf, findings, corrections, syntax)
         elif leaf.kind == ROLE_NAME and lint:
-            findings.append(_role_by_name(leaf, macro_name))
+            findings.append(_role_by_name(leaf, macro_name, syntax))
     for logical_id, role_entries in index.profile_roles.items():
-        _roles_by_arn(logical_id, role_entries, index, findings, corrections)
+        _roles_by_arn(logical_id, role_entries, index, findings, corrections, syntax)
     if lint:
         used = _used_profiles(found)
         findings.extend(_untrusted_roles(used, uses, index))
@@ -96,9 +97,11 @@ def judge(
     return tuple(unique), tuple(corrections)
 
 
-def where(found: Found) -> str:
+def where(found: Found, syntax: Syntax = CLOUDFORMATION) -> str:
     """The property as the author wrote it: IamInstanceProfile.Arn, option IamInstanceProfile, ..."""
     site = found.site
+    if syntax.place is not None:
+        return syntax.place(site, found.form)
     if found.form is not None:
         return f"{site.profile_property}.{'Arn' if found.form is ProfileForm.ARN else 'Name'}"
     return (
@@ -113,7 +116,7 @@ def _finding(code: str, logical_id: str, path: Path, message: str) -> Finding:
 # -- a profile in the form the property does not take -------------------------------------------------
 
 
-def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correction]) -> None:
+def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correction], syntax: Syntax) -> None:
     wanted_any = wanted_forms(found.site, found.form)
     if len(wanted_any) != 1:
         # A plain value where only {Arn}/{Name} objects go: cfn-lint's schema check reports that shape.
@@ -125,7 +128,7 @@ def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correct
     fix: Any = None
     if profile is not None and not (isinstance(value, str) and wanted is ProfileForm.NAME):
         fix = wanted.reference(profile)
-        shown = wanted.shown(profile)
+        shown = syntax.reference(wanted, profile)
         what = f"is the {written} of instance profile {short(profile)}"
     elif isinstance(value, str) and wanted is ProfileForm.NAME and value.rsplit("/", 1)[-1]:
         fix = shown = value.rsplit("/", 1)[-1]
@@ -136,8 +139,8 @@ def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correct
     else:
         shown = "!GetAtt <profile>.Arn, or !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/<name>'"
         what = "is an instance profile name" if isinstance(value, str) else "gives an instance profile name"
-    takes = f"{where(found)} takes an instance profile {_FORM_WORDS[wanted]}"
-    message = f"{quote(value)} {what}, but {takes}: write `{shown}`."
+    takes = f"{where(found, syntax)} takes an instance profile {_FORM_WORDS[wanted]}"
+    message = f"{syntax.written(value)} {what}, but {takes}: write `{shown}`."
     finding = _finding(code, found.logical_id, found.path, message)
     if fix is None:
         findings.append(finding)
@@ -152,17 +155,18 @@ def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correct
 # -- a role's literal name where a profile belongs ----------------------------------------------------
 
 
-def _role_by_name(found: Found, macro_name: str) -> Finding:
+def _role_by_name(found: Found, macro_name: str, syntax: Syntax) -> Finding:
     site, role = found.site, found.role or ""
-    profile = generated_profile_id(role)
+    profile = syntax.profile_for(role)
     wanted = wanted_forms(site, found.form)
-    reference = (ProfileForm.NAME if ProfileForm.NAME in wanted else ProfileForm.ARN).shown(profile)
+    reference = syntax.reference(ProfileForm.NAME if ProfileForm.NAME in wanted else ProfileForm.ARN, profile)
+    add = f"{shorthand_advice(site, f'!Ref {role}', macro_name)}; or add" if syntax.shorthand else "Add"
     message = (
-        f"{quote(found.value)} is the RoleName of role {short(role)}, and no instance profile of this "
-        f"template has that name, but {where(found)} takes an instance profile "
+        f"{syntax.written(found.value)} is the RoleName of role {short(role)}, and no instance profile of this "
+        f"template has that name, but {where(found, syntax)} takes an instance profile "
         f"{' or '.join(_FORM_WORDS[f] for f in wanted) or 'object ({Arn: ...} or {Name: ...})'}: "
-        f"{DEPLOY_FAILS}. {shorthand_advice(site, f'!Ref {role}', macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} "
-        f"with `{cfn.ROLES}: [!Ref {role}]` and write `{reference}` here."
+        f"{DEPLOY_FAILS}. {add} an {syntax.profile_type} {profile} "
+        f"with `{syntax.holds_role(role)}` and write `{reference}` here."
     )
     return _finding(ROLE_NAME_AS_PROFILE, found.logical_id, found.path, message)
 
@@ -176,6 +180,7 @@ def _roles_by_arn(
     index: TemplateIndex,
     findings: list[Finding],
     corrections: list[Correction],
+    syntax: Syntax,
 ) -> None:
     for path, entry in role_entries:
         mention = role_arn_mention(entry, index)
@@ -184,13 +189,14 @@ def _roles_by_arn(
         role, how = mention
         fix: Any = None
         if role is not None and how in (REFERENCE, SUB):
-            fix, shown, what = cfn.ref(role), f"!Ref {role}", f"is the ARN of role {short(role)}"
+            fix, shown = cfn.ref(role), syntax.role_reference(role)
+            what = f"is the ARN of role {short(role)}"
         elif how == ARN and isinstance(entry, str):
             shown, what = entry.rsplit("/", 1)[-1], "is a role ARN"
         else:
             shown, what = "the role's name (the last part of the ARN)", "builds a role ARN"
         message = (
-            f"{quote(entry)} {what}, but an instance profile's {cfn.ROLES} takes role names "
+            f"{syntax.written(entry)} {what}, but an instance profile's {syntax.roles_key} takes role names "
             f"(deploys fail: the RoleName does not match IAM's name pattern): write `{shown}`."
         )
         finding = _finding(ROLE_ARN_IN_PROFILE, logical_id, path, message)

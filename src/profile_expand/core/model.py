@@ -27,7 +27,8 @@ from profile_expand.core.index import EMPTY_INDEX, TemplateIndex, branches
 from profile_expand.core.profile_options import ProfileOptions
 from profile_expand.core.roles import ARN, BUILT, RoleChoice, RoleRef, role_mention
 from profile_expand.core.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
-from profile_expand.core.text import Path, quote
+from profile_expand.core.syntax import CLOUDFORMATION, Syntax
+from profile_expand.core.text import Path
 
 # What a value found at a site is. mistakes.py derives the findings (and the macro's corrections) of the
 # kinds beyond SHORTHAND and ROLE from these.
@@ -373,9 +374,12 @@ def _is_profile(logical_id: str, index: TemplateIndex) -> bool:
 # -- what the lint rules report beyond the macro's own words ---------------------------------------
 
 
-def role_as_profile(found: Found, macro_name: str = cfn.TRANSFORM_NAME) -> Finding:
+def role_as_profile(
+    found: Found, macro_name: str = cfn.TRANSFORM_NAME, syntax: Syntax = CLOUDFORMATION
+) -> Finding:
     """E9001: what is wrong and what to write instead, in the words of the property at hand."""
-    return Finding(ROLE_AS_PROFILE, ERROR, found.logical_id, found.path, _role_message(found, macro_name))
+    message = _role_message(found, macro_name, syntax)
+    return Finding(ROLE_AS_PROFILE, ERROR, found.logical_id, found.path, message)
 
 
 def shorthand_without_transform(found: Found, macro_name: str = cfn.TRANSFORM_NAME) -> Finding:
@@ -401,9 +405,9 @@ def shorthand_without_transform(found: Found, macro_name: str = cfn.TRANSFORM_NA
 _FORM_WORDS: Final = {ProfileForm.NAME: "name", ProfileForm.ARN: "ARN"}
 
 
-def _role_message(found: Found, macro_name: str) -> str:
+def _role_message(found: Found, macro_name: str, syntax: Syntax) -> str:
     site = found.site
-    written = quote(found.value)
+    written = syntax.written(found.value)
     form = found.form
     if form is not None:
         where = f"{site.profile_property}.{'Arn' if form is ProfileForm.ARN else 'Name'}"
@@ -416,22 +420,26 @@ def _role_message(found: Found, macro_name: str) -> str:
         form = (
             ProfileForm.ARN if site.writes in (ProfileForm.ARN, ProfileForm.ARN_OBJECT) else ProfileForm.NAME
         )
+    if syntax.place is not None:
+        where = syntax.place(site, found.form)
     if found.role:
         role = found.role
-        profile = generated_profile_id(role)
-        reference = form.shown(profile)
+        profile = syntax.profile_for(role)
+        reference = syntax.reference(form, profile)
+        add = f"{shorthand_advice(site, f'!Ref {role}', macro_name)}; or add" if syntax.shorthand else "Add"
         return (
-            f"{written} is role {role} (an {cfn.IAM_ROLE_TYPE}), but {where} takes {takes}. "
-            f"{shorthand_advice(site, f'!Ref {role}', macro_name)}; or add an {cfn.INSTANCE_PROFILE_TYPE} {profile} with "
-            f"`{cfn.ROLES}: [!Ref {role}]` and write `{reference}` here."
+            f"{written} is role {role} (an {syntax.role_type}), but {where} takes {takes}. "
+            f"{add} an {syntax.profile_type} {profile} with "
+            f"`{syntax.holds_role(role)}` and write `{reference}` here."
         )
     built = found.how == BUILT
     assert built or found.how == ARN
     what = "builds an IAM role ARN" if built else "is an IAM role ARN"
     example = "<the role's name>" if built else written
+    use = f"{shorthand_advice(site, example, macro_name)}; or use" if syntax.shorthand else "Use"
     return (
-        f"{written} {what}, but {where} takes {takes}. {shorthand_advice(site, example, macro_name)}; or use an instance "
-        f"profile that holds the role (an {cfn.INSTANCE_PROFILE_TYPE}, or the ARN with :instance-profile/ "
+        f"{written} {what}, but {where} takes {takes}. {use} an instance "
+        f"profile that holds the role (an {syntax.profile_type}, or the ARN with :instance-profile/ "
         "in place of :role/ when the profile has the role's name)."
     )
 

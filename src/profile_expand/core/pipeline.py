@@ -50,6 +50,7 @@ from profile_expand.core.profile_options import (
 )
 from profile_expand.core.render import Expansion, render
 from profile_expand.core.sites import sites_for
+from profile_expand.core.syntax import CLOUDFORMATION, Syntax
 from profile_expand.core.text import quote, short
 
 __all__ = [
@@ -99,6 +100,7 @@ def analyse(
     transform_declared: bool = True,
     lint: bool = True,
     macro_name: str = cfn.TRANSFORM_NAME,
+    syntax: Syntax = CLOUDFORMATION,
 ) -> Model:
     """The account of a template: sites found and judged, findings, and what the macro would write.
 
@@ -106,6 +108,7 @@ def analyse(
     templates). Without it nothing is expanded, and the shorthand itself is the finding (W9001).
     lint: also judge what only the lint rules report (E9006-E9008, W9003); the macro leaves them out.
     macro_name: the name the macro is deployed under (its MacroName), as the advice in findings says it.
+    syntax: how the findings spell references (a front end that translated its input: its own language).
     """
     diagnostics = Diagnostics()
     resources = _resources(template, diagnostics.at(""), macro_name)
@@ -125,7 +128,7 @@ def analyse(
     defaults = template_defaults(template, diagnostics)
     found, uses = collect(index, defaults, diagnostics)
     if not transform_declared:
-        return _without_transform(found, uses, index, lint, macro_name)
+        return _without_transform(found, uses, index, lint, macro_name, syntax)
     plan = None
     if uses:
         plan = make_plan(uses, index, defaults, diagnostics)
@@ -171,14 +174,20 @@ def analyse_resource(
 
 
 def _without_transform(
-    found: tuple[Found, ...], uses: tuple[Use, ...], index: TemplateIndex, lint: bool, macro_name: str
+    found: tuple[Found, ...],
+    uses: tuple[Use, ...],
+    index: TemplateIndex,
+    lint: bool,
+    macro_name: str,
+    syntax: Syntax = CLOUDFORMATION,
 ) -> Model:
     """A template as CloudFormation takes it without ProfileExpand: nothing is expanded, every mistake is
     a finding, and the shorthand itself is one (W9001)."""
-    mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name)
+    mistakes, certain = judge(found, uses, index, lint=lint, macro_name=macro_name, syntax=syntax)
     shorthand = [shorthand_without_transform(f, macro_name) for f in found if f.kind == SHORTHAND]
     judged = (*(c.finding for c in certain), *mistakes)
-    return Model(found, (*shorthand, *_roles_as_profiles(found, (), macro_name), *judged), None)
+    roles = _roles_as_profiles(found, (), macro_name, syntax)
+    return Model(found, (*shorthand, *roles, *judged), None)
 
 
 def has_site_types(template: Mapping[str, Any]) -> bool:
@@ -361,11 +370,11 @@ def _macro_findings(diagnostics: Diagnostics) -> tuple[Finding, ...]:
 
 
 def _roles_as_profiles(
-    found: tuple[Found, ...], rewritten: tuple[Use, ...], macro_name: str
+    found: tuple[Found, ...], rewritten: tuple[Use, ...], macro_name: str, syntax: Syntax = CLOUDFORMATION
 ) -> list[Finding]:
     """E9001 for each role where a profile belongs, except the values the macro rewrites itself."""
     roles = [f for f in found if f.kind == ROLE]
     if not roles:
         return []
     done = {(use.logical_id, use.path) for use in rewritten}
-    return [role_as_profile(f, macro_name) for f in roles if (f.logical_id, f.value_path) not in done]
+    return [role_as_profile(f, macro_name, syntax) for f in roles if (f.logical_id, f.value_path) not in done]

@@ -76,6 +76,22 @@ class WhenPolicy(NamedTuple):
     role_property: tuple[str, ...]
 
 
+class TerraformAttribute(NamedTuple):
+    """Where a Terraform resource of the AWS provider writes the profile of a site: nested blocks (or
+    object attributes) from the resource down, then the attribute. The awscc provider's resources follow
+    CloudFormation's own names (terraform/sites.py derives them from the row)."""
+
+    resource_type: str
+    blocks: tuple[str, ...]
+    attribute: str
+    # At a site that takes {Arn}/{Name}: which of the two this attribute is.
+    key: str | None = None
+    # The forms the provider's attribute takes, where they differ from the CloudFormation property's.
+    accepts: tuple[ProfileForm, ...] | None = None
+    # Elastic Beanstalk: a `setting` block whose `name` is the option.
+    option_setting: bool = False
+
+
 class Site(NamedTuple):
     """One place a resource type takes an instance profile.
 
@@ -100,6 +116,8 @@ class Site(NamedTuple):
     # The role inside the profile must be named (or pathed) so; applied to inline roles, checked otherwise.
     role_name_rule: RoleNameRule | None = None
     role_name_rule_when: WhenPolicy | None = None
+    # The AWS provider's attributes that mirror this property (docs/terraform.md shows them).
+    terraform: tuple[TerraformAttribute, ...] = ()
 
     @property
     def takes_object(self) -> bool:
@@ -126,6 +144,20 @@ _DOCS: Final = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateRef
 _NAME_OR_ARN: Final = (ProfileForm.NAME, ProfileForm.ARN)
 _OBJECT: Final = (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT)
 _PROPS: Final = ("Properties",)
+_TF: Final = TerraformAttribute
+_OPSWORKS_LAYERS: Final = (
+    "custom",
+    "ecs_cluster",
+    "ganglia",
+    "haproxy",
+    "java_app",
+    "memcached",
+    "mysql",
+    "nodejs_app",
+    "php_app",
+    "rails_app",
+    "static_web",
+)
 
 SITES: Final[tuple[Site, ...]] = (
     Site(
@@ -136,6 +168,10 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.NAME,
         accepts=(ProfileForm.NAME,),
         doc_url=_DOCS + "aws-resource-ec2-instance.html",
+        terraform=(
+            _TF("aws_instance", (), "iam_instance_profile"),
+            _TF("aws_spot_instance_request", (), "iam_instance_profile"),
+        ),
     ),
     Site(
         slug="ec2_launch_template",
@@ -145,6 +181,10 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.ARN_OBJECT,
         accepts=_OBJECT,
         doc_url=_DOCS + "aws-properties-ec2-launchtemplate-iaminstanceprofile.html",
+        terraform=(
+            _TF("aws_launch_template", ("iam_instance_profile",), "arn", key="Arn"),
+            _TF("aws_launch_template", ("iam_instance_profile",), "name", key="Name"),
+        ),
     ),
     Site(
         slug="autoscaling_launch_configuration",
@@ -154,6 +194,7 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.NAME,
         accepts=_NAME_OR_ARN,
         doc_url=_DOCS + "aws-resource-autoscaling-launchconfiguration.html",
+        terraform=(_TF("aws_launch_configuration", (), "iam_instance_profile"),),
     ),
     Site(
         slug="ec2_spot_fleet",
@@ -163,6 +204,10 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.ARN_OBJECT,
         accepts=(ProfileForm.ARN_OBJECT,),
         doc_url=_DOCS + "aws-properties-ec2-spotfleet-iaminstanceprofilespecification.html",
+        terraform=(
+            _TF("aws_spot_fleet_request", ("launch_specification",), "iam_instance_profile_arn", key="Arn"),
+            _TF("aws_spot_fleet_request", ("launch_specification",), "iam_instance_profile", key="Name"),
+        ),
     ),
     Site(
         slug="ec2_ec2_fleet",
@@ -181,6 +226,7 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.ARN,
         accepts=_NAME_OR_ARN,
         doc_url=_DOCS + "aws-properties-batch-computeenvironment-computeresources.html",
+        terraform=(_TF("aws_batch_compute_environment", ("compute_resources",), "instance_role"),),
     ),
     Site(
         slug="batch_managed_instances",
@@ -199,6 +245,10 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.NAME,
         accepts=(ProfileForm.NAME,),
         doc_url=_DOCS + "aws-resource-emr-cluster.html",
+        terraform=(
+            # The provider's docs and acceptance tests write the profile's ARN here; EMR takes both.
+            _TF("aws_emr_cluster", ("ec2_attributes",), "instance_profile", accepts=_NAME_OR_ARN),
+        ),
     ),
     Site(
         slug="imagebuilder_infrastructure_configuration",
@@ -208,6 +258,7 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.NAME,
         accepts=(ProfileForm.NAME,),
         doc_url=_DOCS + "aws-resource-imagebuilder-infrastructureconfiguration.html",
+        terraform=(_TF("aws_imagebuilder_infrastructure_configuration", (), "instance_profile_name"),),
     ),
     Site(
         slug="ecs_capacity_provider",
@@ -222,6 +273,13 @@ SITES: Final[tuple[Site, ...]] = (
             policy_name="AmazonECSInfrastructureRolePolicyForManagedInstances",
             role_property=("Properties", "ManagedInstancesProvider", "InfrastructureRoleArn"),
         ),
+        terraform=(
+            _TF(
+                "aws_ecs_capacity_provider",
+                ("managed_instances_provider", "instance_launch_template"),
+                "ec2_instance_profile_arn",
+            ),
+        ),
     ),
     Site(
         slug="pcs_compute_node_group",
@@ -232,6 +290,7 @@ SITES: Final[tuple[Site, ...]] = (
         accepts=(ProfileForm.ARN,),
         doc_url=_DOCS + "aws-resource-pcs-computenodegroup.html",
         role_name_rule=RoleNameRule(name_prefixes=("AWSPCS",), paths=("/aws-pcs/",)),
+        terraform=(_TF("aws_pcs_compute_node_group", (), "iam_instance_profile_arn"),),
     ),
     Site(
         slug="rds_custom_db_instance",
@@ -243,6 +302,7 @@ SITES: Final[tuple[Site, ...]] = (
         profile_name_prefix="AWSRDSCustom",
         doc_url=_DOCS + "aws-resource-rds-dbinstance.html",
         role_name_rule=RoleNameRule(name_prefixes=("AWSRDSCustom",)),
+        terraform=(_TF("aws_db_instance", (), "custom_iam_instance_profile"),),
     ),
     Site(
         slug="workspaces_instance",
@@ -262,6 +322,7 @@ SITES: Final[tuple[Site, ...]] = (
         accepts=(ProfileForm.ARN,),
         doc_url=_DOCS + "aws-resource-opsworks-stack.html",
         retired_on="2024-05-01",
+        terraform=(_TF("aws_opsworks_stack", (), "default_instance_profile_arn"),),
     ),
     Site(
         slug="opsworks_layer",
@@ -272,6 +333,10 @@ SITES: Final[tuple[Site, ...]] = (
         accepts=(ProfileForm.ARN,),
         doc_url=_DOCS + "aws-resource-opsworks-layer.html",
         retired_on="2024-05-01",
+        terraform=tuple(
+            _TF(f"aws_opsworks_{layer}_layer", (), "custom_instance_profile_arn")
+            for layer in _OPSWORKS_LAYERS
+        ),
     ),
     Site(
         slug="elasticbeanstalk_environment",
@@ -283,6 +348,7 @@ SITES: Final[tuple[Site, ...]] = (
         kind=SiteKind.OPTION_SETTING,
         option_namespace="aws:autoscaling:launchconfiguration",
         doc_url=_DOCS + "aws-resource-elasticbeanstalk-environment.html",
+        terraform=(_TF("aws_elastic_beanstalk_environment", ("setting",), "value", option_setting=True),),
     ),
     Site(
         slug="elasticbeanstalk_configuration_template",
@@ -294,6 +360,9 @@ SITES: Final[tuple[Site, ...]] = (
         kind=SiteKind.OPTION_SETTING,
         option_namespace="aws:autoscaling:launchconfiguration",
         doc_url=_DOCS + "aws-resource-elasticbeanstalk-configurationtemplate.html",
+        terraform=(
+            _TF("aws_elastic_beanstalk_configuration_template", ("setting",), "value", option_setting=True),
+        ),
     ),
 )
 

@@ -1,0 +1,57 @@
+"""How findings write what the author wrote and what to write instead: CloudFormation's YAML, or a front end's.
+
+The catalogue (model.py, mistakes.py) says each mistake once; a Syntax only spells its references, so a
+Terraform finding has the same code and words as the CloudFormation one, with Terraform's expressions.
+"""
+
+# Annotations are evaluated, not postponed (no `from __future__ import annotations`): see sites.py.
+
+from collections.abc import Callable
+from typing import Final, NamedTuple
+
+from profile_expand.core import cfn
+from profile_expand.core.sites import ProfileForm, Site
+from profile_expand.core.text import quote
+
+
+class Syntax(NamedTuple):
+    """The spelling of one input language, for the messages of the catalogue."""
+
+    profile_type: str  # what an instance profile resource is called
+    role_type: str  # what a role resource is called
+    # How the value written at a site (or in a profile's roles) reads: CloudFormation quotes its JSON.
+    written: Callable[[object], str]
+    # How a site in `form` refers to the input's profile `profile_id`.
+    reference: Callable[[ProfileForm, str], str]
+    # The profile to suggest for a role (an ID the author may add).
+    profile_for: Callable[[str], str]
+    # How a new profile names its role, e.g. "Roles: [!Ref AppRole]".
+    holds_role: Callable[[str], str]
+    # How a profile's roles entry names a role, e.g. "!Ref AppRole".
+    role_reference: Callable[[str], str]
+    # How a new profile names a role of the account by its name, e.g. "Roles: [app-role]".
+    holds_named_role: Callable[[str], str]
+    # What an instance profile's list of roles is called.
+    roles_key: str = cfn.ROLES
+    # The IamRole shorthand exists only under the CloudFormation macro.
+    shorthand: bool = True
+    # How the input names a site's property (form: the {Arn}/{Name} key written, if any); None: as
+    # CloudFormation does (IamInstanceProfile, IamInstanceProfile.Arn, option IamInstanceProfile).
+    place: Callable[[Site, ProfileForm | None], str] | None = None
+
+
+def _profile_for(role: str) -> str:
+    # model.generated_profile_id, without importing the model here.
+    return f"{role}InstanceProfile"
+
+
+CLOUDFORMATION: Final = Syntax(
+    profile_type=cfn.INSTANCE_PROFILE_TYPE,
+    role_type=cfn.IAM_ROLE_TYPE,
+    written=quote,
+    reference=lambda form, profile_id: form.shown(profile_id),
+    profile_for=_profile_for,
+    holds_role=lambda role: f"{cfn.ROLES}: [!Ref {role}]",
+    role_reference=lambda role: f"!Ref {role}",
+    holds_named_role=lambda name: f"{cfn.ROLES}: [{name}]",
+)
