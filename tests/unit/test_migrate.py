@@ -10,7 +10,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from profile_expand import expand
-from profile_expand.cli.migrate import apply, differences, plan
+from profile_expand.cli.migrate import apply, plan
+from profile_expand.cli.migrate_compare import differences
 from profile_expand.cli.migrate_source import migrate_text
 from profile_expand.cli.yaml_io import Format, decode, dump
 from tests.strategies import GeneratedTemplate, templates
