@@ -172,3 +172,19 @@ def test_a_role_arn_at_a_site_is_corrected_under_the_transform(
     assert any(ROLE_ARN in str(w) for w in expansion.warnings)
     # Without the transform it stays the error it is.
     assert "E9001" in _codes(template, transform_declared=False)
+
+
+def test_migrate_still_converts_a_profile_holding_a_template_roles_literal_name() -> None:
+    # Its shorthand now expands to `Roles: [!Ref Role]`: the same name, created after the role.
+    from profile_expand.cli.migrate import plan
+
+    template = {
+        "Resources": {
+            "AppRole": _role(RoleName="app-role"),
+            "Profile": {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": ["app-role"]}},
+            "Site": _instance({"Ref": "Profile"}),
+        }
+    }
+    migration = plan(template)
+    assert [c.profile for c in migration.conversions] == ["Profile"]
+    assert migration.kept == ()

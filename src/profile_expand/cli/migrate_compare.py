@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from profile_expand.core import cfn
+from profile_expand.core.index import index_template
 from profile_expand.core.readiness import references, sub_names
 
 Path = tuple[str | int, ...]
@@ -19,7 +20,11 @@ def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> lis
     sections, and the same dependencies: each resource's explicit DependsOn together with the resources
     its Ref, Fn::GetAtt and Fn::Sub name. So a DependsOn that a reference already implies may go; nothing
     else may change. The Transform and the macro's own Metadata are not compared (transform_problems
-    checks the Transform)."""
+    checks the Transform).
+
+    One change is the same deployment, made safe: a profile's Roles entry naming a template role by its
+    literal RoleName, which the expansion writes `!Ref <Role>` (the same name, now created after the
+    role). Both sides are compared with such an entry written as that `Ref`."""
     # Both sides: the original is itself an expansion when the template already used the macro.
     left, right = _comparable(original, expanded=True), _comparable(expanded, expanded=True)
     found: list[str] = []
@@ -106,7 +111,26 @@ def _comparable(template: Mapping[str, Any], expanded: bool) -> dict[str, Any]:
                 del metadata[cfn.METADATA_KEY]
                 if not metadata:
                     del resource[cfn.METADATA]
+    if isinstance(resources, dict):
+        _roles_by_reference(resources)
     return result
+
+
+def _roles_by_reference(resources: dict[str, Any]) -> None:
+    """Write each profile's Roles entry that is a template role's literal RoleName as `Ref` of that role."""
+    names = index_template({cfn.RESOURCES: resources}, resources).role_names
+    if not names:
+        return
+    for resource in resources.values():
+        properties = resource.get(cfn.PROPERTIES) if isinstance(resource, dict) else None
+        if resource.get(cfn.TYPE) != cfn.INSTANCE_PROFILE_TYPE or not isinstance(properties, dict):
+            continue
+        roles = properties.get(cfn.ROLES)
+        if isinstance(roles, list):
+            properties[cfn.ROLES] = [
+                cfn.ref(names[entry]) if isinstance(entry, str) and entry in names else entry
+                for entry in roles
+            ]
 
 
 def _normalise(value: Any) -> Any:
