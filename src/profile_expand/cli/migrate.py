@@ -18,6 +18,12 @@ from profile_expand.cli.migrate_compare import (
     _value_at,
     differences,
 )
+from profile_expand.cli.migrate_depends import (
+    _implied_depends_on,
+    _movable_depends_on,
+    moved_depends_on,
+    moved_from,
+)
 from profile_expand.core import cfn
 from profile_expand.core.errors import InvalidTemplateError
 from profile_expand.core.model import SHORTHAND
@@ -61,6 +67,7 @@ class Conversion(NamedTuple):
     that named it in the other accepted form gets Profile Form as well (`value(position)`).
     forms: per slot, the form the original named the profile in (empty: each site's own).
     dropped: resources whose DependsOn on the profile goes, their reference to it implying it.
+    moved: the profile's own DependsOn that no reference of it implies, kept on the sites' resources.
     """
 
     profile: str
@@ -68,6 +75,7 @@ class Conversion(NamedTuple):
     iam_role: Any
     forms: tuple[ProfileForm, ...] = ()
     dropped: tuple[str, ...] = ()
+    moved: tuple[str, ...] = ()
 
     def value(self, position: int) -> Any:
         """The IamRole value written at slot `position`."""
@@ -162,7 +170,8 @@ def plan(template: Mapping[str, Any], *, keep_references: bool = False) -> Plan:
             kept.append(Kept(profile, tuple(reasons)))
             continue
         dropped = _implied_depends_on(template, profile, uses)
-        conversion, failure = _prove(template, baseline, profile, tuple(uses), dropped, bool(outside))
+        moved = _movable_depends_on(template, profile, [slot for slot, _ in uses]) or ()
+        conversion, failure = _prove(template, baseline, profile, tuple(uses), dropped, bool(outside), moved)
         if conversion is None:
             kept.append(Kept(profile, (Reason("expansion-differs", failure),)))
         else:
@@ -182,7 +191,8 @@ def combine(template: Mapping[str, Any], base: Plan, candidates: list[Conversion
             accepted.append(candidate)  # proven alone already
             continue
         try:
-            found = differences(baseline, expand_quietly(apply(template, (*accepted, candidate))))
+            together = (*accepted, candidate)
+            found = differences(baseline, expand_quietly(apply(template, together)), moved_from(together))
         except InvalidTemplateError as error:
             found = [f"the macro would reject it: {error.summary}"]
         if found:
@@ -230,6 +240,8 @@ def apply(template: Mapping[str, Any], conversions: tuple[Conversion, ...]) -> d
                 resources[logical_id][cfn.DEPENDS_ON] = remaining
             else:
                 del resources[logical_id][cfn.DEPENDS_ON]
+        for logical_id, depends_on in moved_depends_on(result, conversion).items():
+            resources[logical_id][cfn.DEPENDS_ON] = depends_on
         del resources[conversion.profile]
     return with_transform(result) if conversions else result
 
@@ -267,16 +279,6 @@ def _form_at(slot: Slot, profile: str, resources: Mapping[str, Any]) -> ProfileF
     return next((form for form in slot.site.accepts if value == form.reference(profile)), None)
 
 
-def _implied_depends_on(
-    template: Mapping[str, Any], profile: str, uses: list[tuple[Slot, ProfileForm]]
-) -> tuple[str, ...]:
-    """The resources whose DependsOn names the profile and that also name it at a site (the reference the
-    macro writes there keeps the order): that DependsOn entry goes with the profile."""
-    resources = template[cfn.RESOURCES]
-    users = dict.fromkeys(slot.logical_id for slot, _ in uses)
-    return tuple(lid for lid in users if profile in (depends_on_list(resources[lid]) or []))
-
-
 def _static_reasons(template: Mapping[str, Any], profile: str, slots: list[Slot]) -> list[Reason]:
     """Why the profile cannot become IamRole, from the template alone (empty: try it)."""
     resources = template[cfn.RESOURCES]
@@ -292,13 +294,14 @@ def _static_reasons(template: Mapping[str, Any], profile: str, slots: list[Slot]
     own = depends_on_list(resource)
     implied = _dependencies({cfn.PROPERTIES: resource.get(cfn.PROPERTIES)}, resources)
     unimplied = [name for name in own or [] if name not in implied]
-    if own is None or unimplied:
+    using = [slot for slot in slots if _form_at(slot, profile, resources) is not None]
+    if own is None or (unimplied and _movable_depends_on(template, profile, using) is None):
         shown = ", ".join(unimplied) if own is not None else "in a shape of its own"
         reasons.append(
             Reason(
                 "own-depends-on",
-                f"its DependsOn {shown} is implied by no reference of it, and a generated profile does not "
-                "carry one",
+                f"its DependsOn {shown} is implied by no reference of it, a generated profile does not "
+                "carry one, and it cannot be kept on the resources that use the profile",
             )
         )
     properties = resource.get(cfn.PROPERTIES)
@@ -414,6 +417,7 @@ def _prove(
     uses: tuple[tuple[Slot, ProfileForm], ...],
     dropped: tuple[str, ...],
     referenced: bool,
+    moved: tuple[str, ...] = (),
 ) -> tuple[Conversion | None, str]:
     """The least IamRole value whose expansion is exactly the original, or the reason there is none.
     referenced: other parts of the template name the profile, so its logical ID must stay."""
@@ -427,9 +431,11 @@ def _prove(
         for readiness_off in (False, True):
             profile_options = {**options, **({LOGICAL_ID_KEY: profile} if logical_id else {})}
             value = _iam_role(role, profile_options, readiness_off)
-            conversion = Conversion(profile, slots, value, forms, dropped)
+            conversion = Conversion(profile, slots, value, forms, dropped, moved)
             try:
-                found = differences(baseline, expand_quietly(apply(template, (conversion,))))
+                found = differences(
+                    baseline, expand_quietly(apply(template, (conversion,))), moved_from((conversion,))
+                )
             except InvalidTemplateError as error:
                 found = [f"the macro would reject it: {error.summary}"]
             if not found:

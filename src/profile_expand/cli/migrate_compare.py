@@ -13,7 +13,11 @@ from profile_expand.core.readiness import references, sub_names
 Path = tuple[str | int, ...]
 
 
-def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> list[str]:
+def differences(
+    original: Mapping[str, Any],
+    expanded: Mapping[str, Any],
+    moved: Mapping[str, tuple[str, ...]] | None = None,
+) -> list[str]:
     """How an expansion differs from the original template, in what CloudFormation deploys.
 
     The same resources with the same properties and attributes, the same Conditions, Outputs and other
@@ -24,7 +28,10 @@ def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> lis
 
     One change is the same deployment, made safe: a profile's Roles entry naming a template role by its
     literal RoleName, which the expansion writes `!Ref <Role>` (the same name, now created after the
-    role). Both sides are compared with such an entry written as that `Ref`."""
+    role). Both sides are compared with such an entry written as that `Ref`.
+
+    moved: profile -> dependencies of its own that migrate moved onto the resources using it: the profile
+    no longer waits for them, and each resource that waited for the profile waits for them itself."""
     # Both sides: the original is itself an expansion when the template already used the macro.
     left, right = _comparable(original, expanded=True), _comparable(expanded, expanded=True)
     found: list[str] = []
@@ -47,6 +54,11 @@ def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> lis
         if keys:
             found.append(f"resource {lid} differs in {', '.join(map(str, keys))}")
         was, now = _dependencies(old, before), _dependencies(new, after)
+        for profile, names in (moved or {}).items():
+            if lid == profile:
+                was -= set(names)
+            elif profile in was:
+                was |= {name for name in names if name != lid}
         if was != now:
             found.append(
                 f"resource {lid} depends on {', '.join(sorted(now)) or 'nothing'} instead of "
@@ -122,11 +134,12 @@ def _roles_by_reference(resources: dict[str, Any]) -> None:
     if not names:
         return
     for resource in resources.values():
-        properties = resource.get(cfn.PROPERTIES) if isinstance(resource, dict) else None
-        if resource.get(cfn.TYPE) != cfn.INSTANCE_PROFILE_TYPE or not isinstance(properties, dict):
+        if not isinstance(resource, dict) or resource.get(cfn.TYPE) != cfn.INSTANCE_PROFILE_TYPE:
             continue
-        roles = properties.get(cfn.ROLES)
+        properties = resource.get(cfn.PROPERTIES)
+        roles = properties.get(cfn.ROLES) if isinstance(properties, dict) else None
         if isinstance(roles, list):
+            assert isinstance(properties, dict)
             properties[cfn.ROLES] = [
                 cfn.ref(names[entry]) if isinstance(entry, str) and entry in names else entry
                 for entry in roles

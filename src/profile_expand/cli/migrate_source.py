@@ -26,6 +26,7 @@ from profile_expand.cli.migrate import (
     transform_problems,
 )
 from profile_expand.cli.migrate_compare import differences
+from profile_expand.cli.migrate_depends import moved_depends_on, moved_from
 from profile_expand.cli.migrate_nodes import (
     LocatedMigrateError,
     MigrateError,
@@ -96,7 +97,9 @@ def migrate_text(text: str, filename: str | None = None, *, keep_references: boo
             the_plan = _without_unwritable(text, original, the_plan)
             continue
         try:
-            mismatches = differences(deployed(original), expand_quietly(migrated))
+            mismatches = differences(
+                deployed(original), expand_quietly(migrated), moved_from(the_plan.conversions)
+            )
         except InvalidTemplateError as error:
             mismatches = [f"the macro rejects the migrated template: {error.summary}"]
         mismatches += transform_problems(original, migrated) + missing
@@ -166,6 +169,12 @@ def _apply(text: str, the_plan: Plan) -> str:
     resources = _entry(root, cfn.RESOURCES)[1]
     profiles = {conversion.profile for conversion in the_plan.conversions}
     edits.extend(_remove(text, resources, _positions(resources, profiles), found))
+    plain = decode(text).plain
+    for conversion in the_plan.conversions:
+        for logical_id, depends_on in moved_depends_on(plain, conversion).items():
+            gone = dropped.pop(logical_id, set())
+            kept = [name for name in depends_on if name not in gone]
+            edits.extend(_depends_on_edit(text, _entry(resources, logical_id)[1], kept, fmt, short, found))
     for logical_id, gone in dropped.items():
         edits.extend(_drop_depends_on(text, _entry(resources, logical_id)[1], gone, found))
     if the_plan.adds_transform:
@@ -285,6 +294,25 @@ def _drop_depends_on(text: str, resource: Any, gone: set[str], found: list[tuple
         if len(drop) < len(value.value):
             return _remove(text, value, drop, found)
     return _remove(text, resource, {position}, found)
+
+
+def _depends_on_edit(
+    text: str, resource: Any, depends_on: list[str], fmt: Format, short: bool, found: list[tuple[int, str]]
+) -> list[_Edit]:
+    """Write the resource's DependsOn as `depends_on`: over the one written, or as a new key after Type."""
+    rendered = _render(depends_on, fmt, short)
+    for key_node, value_node in _entries(resource):
+        if key_node.value == cfn.DEPENDS_ON:
+            return _value_edit(text, key_node, value_node, rendered, fmt, cfn.DEPENDS_ON, found)
+    if not _is_block(resource) and fmt is not Format.JSON:
+        raise MigrateError(f"a DependsOn to add to the flow mapping at line {resource.start_mark.line + 1}")
+    type_key, type_value = _entry(resource, cfn.TYPE)
+    key_start = int(type_key.start_mark.index)
+    indent = " " * (key_start - _line_start(text, key_start))
+    at = _content_end(text, type_value)
+    if fmt is Format.JSON:
+        return [_Edit(at, at, f',\n{indent}"{cfn.DEPENDS_ON}": {rendered}')]
+    return [_Edit(at, at, f"\n{indent}{cfn.DEPENDS_ON}: {rendered}")]
 
 
 def _members(node: Any) -> list[tuple[Any, Any]]:
