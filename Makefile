@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck pytest docs sam-validate sam-build bench local-invoke invoke-macro invoke-guard lambda-image golden events extra-corpus terraform-corpus migrate-figures precision clean dist
+.PHONY: demo test setup lint typecheck pytest docs sam-validate sam-build bench local-invoke invoke-macro invoke-guard lambda-image golden events extra-corpus terraform-corpus cdk-corpus migrate-figures precision clean dist
 
 DEMO_STAMP := $(VENV)/.installed-demo
 
@@ -108,6 +108,12 @@ TERRAFORM_CORPUS ?= .terraform-corpus
 
 terraform-corpus: $(DEMO_STAMP)
 	$(BIN)/python scripts/fetch_terraform_corpus.py $(TERRAFORM_CORPUS)
+
+# AWS CDK's synthesized integration-test templates with instance-profile sites (docs/cdk-corpus-sources.json),
+# read from a local copy of aws/aws-cdk (CDK_GIT_DIR, default: the search tool's /work/.mirror) into .cdk-corpus.
+CDK_CORPUS ?= .cdk-corpus
+cdk-corpus: $(STAMP)
+	$(BIN)/python scripts/fetch_cdk_corpus.py $(CDK_CORPUS) $(if $(CDK_GIT_DIR),--git-dir $(CDK_GIT_DIR))
 
 migrate-figures: $(STAMP)
 	@test -d $(EXTRA_CORPUS) || { echo "no $(EXTRA_CORPUS): run make extra-corpus (or pass EXTRA_CORPUS=folder)"; exit 2; }

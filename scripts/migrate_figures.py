@@ -19,15 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src")]
 
 from profile_expand.cli.migrate import Plan  # noqa: E402
-from profile_expand.cli.migrate_source import (  # noqa: E402
+from profile_expand.cli.migrate_nodes import (  # noqa: E402
     _compose,
     _content_end,
     _line_end,
     _line_start,
     _node_at,
     comments,
-    migrate_text,
 )
+from profile_expand.cli.migrate_source import migrate_text  # noqa: E402
 from profile_expand.cli.yaml_io import decode, detect_format  # noqa: E402
 from profile_expand.core.sites import SiteKind  # noqa: E402
 

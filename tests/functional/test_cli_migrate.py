@@ -10,7 +10,7 @@ import pytest
 
 from profile_expand import expand
 from profile_expand.cli.main import main
-from profile_expand.cli.migrate import differences
+from profile_expand.cli.migrate_compare import differences
 from profile_expand.cli.yaml_io import decode
 
 BEFORE = """\

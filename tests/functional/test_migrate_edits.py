@@ -11,8 +11,10 @@ import pytest
 
 from profile_expand import expand
 from profile_expand.cli.main import main
-from profile_expand.cli.migrate import differences, transform_problems
-from profile_expand.cli.migrate_source import comments, lost_comments, migrate_text
+from profile_expand.cli.migrate import transform_problems
+from profile_expand.cli.migrate_compare import differences
+from profile_expand.cli.migrate_nodes import comments, lost_comments
+from profile_expand.cli.migrate_source import migrate_text
 from profile_expand.cli.yaml_io import decode
 from profile_expand.core.cfn import transform_items
 

@@ -68,8 +68,14 @@ def test_no_such_profile_is_e9009(iam: Any, tmp_path: Path, capsys: pytest.Captu
 def test_what_the_module_creates_is_not_asked_about(
     iam: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # IAM has no "own-profile" yet: the module creates it, so it is no E9009.
-    assert lint(tmp_path, capsys, '"own-profile"') == (0, [])
+    # IAM has no "own-profile" yet: the module creates it, so it is no E9009; written as a literal,
+    # nothing orders the instance after it (W9004, issue 23), which the reference fixes.
+    code, findings = lint(tmp_path, capsys, '"own-profile"')
+    assert (code, [rule for rule, _ in findings]) == (4, ["W9004"])
+    assert (
+        "Terraform may create" in findings[0][1]
+        and "depends_on = [aws_iam_instance_profile.own]" in findings[0][1]
+    )
     assert lint(tmp_path, capsys, "aws_iam_instance_profile.own.name") == (0, [])
 
 

@@ -54,6 +54,7 @@ OUR_RULE_IDS = {
     "W9001",
     "W9002",
     "W9003",
+    "W9004",
 }
 PROPERTY_SITES = [site for site in SITES if site.kind is SiteKind.PROPERTY]
 _MARKER = re.compile(r"#\s*([EWI]\d{4}(?:\s+[EWI]\d{4})*)")
@@ -292,6 +293,9 @@ def correct_forms_template(site: Site) -> dict[str, Any]:
             resources[f"{name}{key or ''}"], _ = site_resource(
                 site, {site.profile_property: wrapped(value, key)}
             )
+            if isinstance(value, str):
+                # A literal name or ARN of the template's profile is correct once ordered after it (W9004).
+                resources[f"{name}{key or ''}"]["DependsOn"] = PROFILE
     return template
 
 
@@ -394,7 +398,10 @@ def test_under_the_transform_a_role_the_macro_rewrites_is_w9002_not_e9001(
     site: Site, with_rules: RulesCollection
 ) -> None:
     template, _ = forms_template(site, {"RefRole": {"Ref": ROLE}}, transform=True)
-    arn_template, arn_where = forms_template(site, {"RoleArn": ROLE_ARN}, transform=True)
+    # A role the site's naming rule accepts (RDS Custom): the macro's profile for it must deploy.
+    prefix = f"{site.role_name_rule.name_prefixes[0]}-" if site.role_name_rule else ""
+    role_arn = ROLE_ARN.replace("role/", f"role/{prefix}")
+    arn_template, arn_where = forms_template(site, {"RoleArn": role_arn}, transform=True)
     template["Resources"].update({lid: arn_template["Resources"][lid] for lid in arn_where})
     arn_paths = {path for _, path in arn_where.values()}
 
@@ -404,8 +411,9 @@ def test_under_the_transform_a_role_the_macro_rewrites_is_w9002_not_e9001(
     assert found(matches, "W9002") == {
         ("Resources", w.logical_id, *w.path): str(w) for w in expansion.warnings
     }
-    # The macro cannot rewrite a role ARN: that one is still E9001, and only that one.
-    assert set(found(matches, "E9001")) == arn_paths
+    # Issue 23: a literal role ARN is rewritten as a role of the template is (a profile holding it).
+    assert arn_paths
+    assert found(matches, "E9001") == {}
     assert found(matches, "E9002") == {}
 
 

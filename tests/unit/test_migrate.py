@@ -10,7 +10,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from profile_expand import expand
-from profile_expand.cli.migrate import apply, differences, plan
+from profile_expand.cli.migrate import apply, plan
+from profile_expand.cli.migrate_compare import differences
 from profile_expand.cli.migrate_source import migrate_text
 from profile_expand.cli.yaml_io import Format, decode, dump
 from tests.strategies import GeneratedTemplate, templates
@@ -320,16 +321,20 @@ def test_a_depends_on_that_a_reference_implies_goes_and_any_other_stays() -> Non
     assert differences(template, expand(migrated)) == []
 
 
-def test_a_depends_on_no_reference_implies_keeps_the_profile() -> None:
+def test_a_depends_on_no_reference_implies_moves_to_the_sites_or_keeps_the_profile() -> None:
     template = _template(Other={"Type": "AWS::SNS::Topic"})
     template["Resources"]["Profile"]["DependsOn"] = ["AppRole", "Other"]
+    # Issue 23: the site's resource can wait for Other itself.
+    (conversion,) = plan(template).conversions
+    assert conversion.moved == ("Other",)
+    # A DependsOn the site's resource holds in a shape migrate does not edit: the profile stays.
+    template["Resources"]["Web"]["DependsOn"] = {"Ref": "Other"}
     reasons = _kept(template)
-    assert reasons == [
-        (
-            "own-depends-on",
-            "its DependsOn Other is implied by no reference of it, and a generated profile does not carry one",
-        )
-    ]
+    assert reasons[0] == (
+        "own-depends-on",
+        "its DependsOn Other is implied by no reference of it, a generated profile does not carry one, "
+        "and it cannot be kept on the resources that use the profile",
+    )
 
 
 def test_differences_compare_dependencies_not_how_they_are_written() -> None:

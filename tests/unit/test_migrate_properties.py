@@ -12,8 +12,9 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from profile_expand import expand
-from profile_expand.cli.migrate import differences
-from profile_expand.cli.migrate_source import comments, lost_comments, migrate_text
+from profile_expand.cli.migrate_compare import differences
+from profile_expand.cli.migrate_nodes import comments, lost_comments
+from profile_expand.cli.migrate_source import migrate_text
 from profile_expand.cli.yaml_io import decode, dump_json, dump_yaml
 from profile_expand.core.sites import EACH, SITES, Site, SiteKind
 from tests.strategies import PROPERTY_SETTINGS

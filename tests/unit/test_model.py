@@ -70,7 +70,7 @@ def test_findings_name_the_value_the_macro_rewrote_not_a_prefix_of_it() -> None:
     """Issue 9's bug: a warning at the resource itself (a named profile) hid the E9001 beside it."""
     overrides = [
         {"IamRole": {"Role": "ops-role", "Profile": {"InstanceProfileName": "web-profile"}}},
-        {"IamInstanceProfile": {"Arn": "arn:aws:iam::123456789012:role/ops-role"}},
+        {"IamInstanceProfile": {"Arn": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/ops-role"}}},
         {"IamInstanceProfile": {"Arn": {"Fn::GetAtt": ["AppRole", "Arn"]}}},
     ]
     fleet = {
@@ -80,7 +80,7 @@ def test_findings_name_the_value_the_macro_rewrote_not_a_prefix_of_it() -> None:
     model = analyse(_template(Fleet=fleet))
     at = ("Properties", "LaunchTemplateConfigs", 0, "Overrides")
     assert sorted((f.code, f.path) for f in model.findings) == [
-        ("E9001", (*at, 1, "IamInstanceProfile", "Arn")),  # a role ARN: the macro cannot fix it
+        ("E9001", (*at, 1, "IamInstanceProfile", "Arn")),  # a built role ARN: the macro cannot fix it
         ("W9002", ()),  # the named profile
         ("W9002", (*at, 2, "IamInstanceProfile")),  # the template's role: the macro rewrites it
     ]
@@ -101,7 +101,8 @@ def test_without_the_transform_the_shorthand_is_the_finding() -> None:
     [
         ({"IamInstanceProfile": {"Ref": "AppRole"}}, False, "E9001", "Properties.IamInstanceProfile"),
         (
-            {"IamInstanceProfile": "arn:aws:iam::123456789012:role/app"},
+            # A built role ARN: the macro corrects a literal one (issue 23), so only this stays E9001.
+            {"IamInstanceProfile": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/app"}},
             True,
             "E9001",
             "Properties.IamInstanceProfile",

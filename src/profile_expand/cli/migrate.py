@@ -7,15 +7,29 @@ from the core's model (analyse) and proves every conversion by expanding it (exp
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
+from profile_expand.cli.migrate_compare import (
+    _dependencies,
+    _normalise,
+    _readable,
+    _references,
+    _value_at,
+    differences,
+)
+from profile_expand.cli.migrate_depends import (
+    _implied_depends_on,
+    _movable_depends_on,
+    moved_depends_on,
+    moved_from,
+)
 from profile_expand.core import cfn
 from profile_expand.core.errors import InvalidTemplateError
 from profile_expand.core.model import SHORTHAND
 from profile_expand.core.pipeline import analyse, expand_with_report
 from profile_expand.core.profile_options import FORM_KEY, LOGICAL_ID_KEY
-from profile_expand.core.readiness import depends_on_list, references, sub_names
+from profile_expand.core.readiness import depends_on_list
 from profile_expand.core.roles import PROFILE_KEY, READINESS_KEY, ROLE_KEY
 from profile_expand.core.sites import ProfileForm, Site, SiteKind
 
@@ -53,6 +67,7 @@ class Conversion(NamedTuple):
     that named it in the other accepted form gets Profile Form as well (`value(position)`).
     forms: per slot, the form the original named the profile in (empty: each site's own).
     dropped: resources whose DependsOn on the profile goes, their reference to it implying it.
+    moved: the profile's own DependsOn that no reference of it implies, kept on the sites' resources.
     """
 
     profile: str
@@ -60,6 +75,7 @@ class Conversion(NamedTuple):
     iam_role: Any
     forms: tuple[ProfileForm, ...] = ()
     dropped: tuple[str, ...] = ()
+    moved: tuple[str, ...] = ()
 
     def value(self, position: int) -> Any:
         """The IamRole value written at slot `position`."""
@@ -154,7 +170,8 @@ def plan(template: Mapping[str, Any], *, keep_references: bool = False) -> Plan:
             kept.append(Kept(profile, tuple(reasons)))
             continue
         dropped = _implied_depends_on(template, profile, uses)
-        conversion, failure = _prove(template, baseline, profile, tuple(uses), dropped, bool(outside))
+        moved = _movable_depends_on(template, profile, [slot for slot, _ in uses]) or ()
+        conversion, failure = _prove(template, baseline, profile, tuple(uses), dropped, bool(outside), moved)
         if conversion is None:
             kept.append(Kept(profile, (Reason("expansion-differs", failure),)))
         else:
@@ -174,7 +191,8 @@ def combine(template: Mapping[str, Any], base: Plan, candidates: list[Conversion
             accepted.append(candidate)  # proven alone already
             continue
         try:
-            found = differences(baseline, expand_quietly(apply(template, (*accepted, candidate))))
+            together = (*accepted, candidate)
+            found = differences(baseline, expand_quietly(apply(template, together)), moved_from(together))
         except InvalidTemplateError as error:
             found = [f"the macro would reject it: {error.summary}"]
         if found:
@@ -222,47 +240,10 @@ def apply(template: Mapping[str, Any], conversions: tuple[Conversion, ...]) -> d
                 resources[logical_id][cfn.DEPENDS_ON] = remaining
             else:
                 del resources[logical_id][cfn.DEPENDS_ON]
+        for logical_id, depends_on in moved_depends_on(result, conversion).items():
+            resources[logical_id][cfn.DEPENDS_ON] = depends_on
         del resources[conversion.profile]
     return with_transform(result) if conversions else result
-
-
-def differences(original: Mapping[str, Any], expanded: Mapping[str, Any]) -> list[str]:
-    """How an expansion differs from the original template, in what CloudFormation deploys.
-
-    The same resources with the same properties and attributes, the same Conditions, Outputs and other
-    sections, and the same dependencies: each resource's explicit DependsOn together with the resources
-    its Ref, Fn::GetAtt and Fn::Sub name. So a DependsOn that a reference already implies may go; nothing
-    else may change. The Transform and the macro's own Metadata are not compared (transform_problems
-    checks the Transform)."""
-    # Both sides: the original is itself an expansion when the template already used the macro.
-    left, right = _comparable(original, expanded=True), _comparable(expanded, expanded=True)
-    found: list[str] = []
-    for section in sorted(set(left) | set(right), key=str):
-        if section == cfn.RESOURCES:
-            continue
-        if left.get(section) != right.get(section):
-            found.append(f"section {section} differs")
-    before, after = left.get(cfn.RESOURCES) or {}, right.get(cfn.RESOURCES) or {}
-    for lid in before:
-        if lid not in after:
-            found.append(f"resource {lid} is gone")
-            continue
-        old, new = before[lid], after[lid]
-        if not (isinstance(old, Mapping) and isinstance(new, Mapping)):
-            if old != new:
-                found.append(f"resource {lid} differs")
-            continue
-        keys = sorted(k for k in {*old, *new} if k != cfn.DEPENDS_ON and old.get(k) != new.get(k))
-        if keys:
-            found.append(f"resource {lid} differs in {', '.join(map(str, keys))}")
-        was, now = _dependencies(old, before), _dependencies(new, after)
-        if was != now:
-            found.append(
-                f"resource {lid} depends on {', '.join(sorted(now)) or 'nothing'} instead of "
-                f"{', '.join(sorted(was)) or 'nothing'}"
-            )
-    found += [f"resource {lid} is added" for lid in after if lid not in before]
-    return found
 
 
 def transform_problems(original: Mapping[str, Any], migrated: Mapping[str, Any]) -> list[str]:
@@ -272,12 +253,6 @@ def transform_problems(original: Mapping[str, Any], migrated: Mapping[str, Any])
     if written != wanted:
         return [f"its Transform is {written!r}, not {wanted!r}"]
     return []
-
-
-def _dependencies(resource: Mapping[str, Any], resources: Mapping[str, Any]) -> set[str]:
-    """The resources this one waits for: its DependsOn, and every resource it names with Ref, Fn::GetAtt or
-    Fn::Sub (CloudFormation orders both alike)."""
-    return {name for name in references(resource) if name in resources}
 
 
 def _wrapped(value: Any) -> bool:
@@ -298,59 +273,10 @@ def _slots(template: Mapping[str, Any]) -> list[Slot]:
     return list(found.values())
 
 
-def _value_at(template: Any, path: Path) -> Any:
-    node = template
-    for step in path:
-        node = node[step]
-    return node
-
-
 def _form_at(slot: Slot, profile: str, resources: Mapping[str, Any]) -> ProfileForm | None:
     """The form, of those the site accepts, in which the slot names the profile (None: it does not)."""
     value = _normalise(_value_at({cfn.RESOURCES: resources}, slot.path))
     return next((form for form in slot.site.accepts if value == form.reference(profile)), None)
-
-
-def _implied_depends_on(
-    template: Mapping[str, Any], profile: str, uses: list[tuple[Slot, ProfileForm]]
-) -> tuple[str, ...]:
-    """The resources whose DependsOn names the profile and that also name it at a site (the reference the
-    macro writes there keeps the order): that DependsOn entry goes with the profile."""
-    resources = template[cfn.RESOURCES]
-    users = dict.fromkeys(slot.logical_id for slot, _ in uses)
-    return tuple(lid for lid in users if profile in (depends_on_list(resources[lid]) or []))
-
-
-def _references(node: Any, profile: str, path: Path) -> Iterator[tuple[Path, str]]:
-    """(path, how) of every mention of the profile's logical ID: Ref, Fn::GetAtt, Fn::Sub, DependsOn."""
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key == cfn.REF and value == profile:
-                yield path, "Ref"
-            elif key == cfn.GET_ATT and _get_att_target(value) == profile:
-                yield path, "Fn::GetAtt"
-            elif key == cfn.FN_SUB:
-                text = value[0] if isinstance(value, list) and value else value
-                if isinstance(text, str) and profile in sub_names(text):
-                    yield path, "Fn::Sub"
-                yield from _references(value, profile, (*path, key))
-            elif key == cfn.DEPENDS_ON and (
-                value == profile or (isinstance(value, list) and profile in value)
-            ):
-                yield (*path, key), "DependsOn"
-            else:
-                yield from _references(value, profile, (*path, key))
-    elif isinstance(node, list):
-        for position, item in enumerate(node):
-            yield from _references(item, profile, (*path, position))
-
-
-def _get_att_target(value: Any) -> Any:
-    if isinstance(value, list) and value:
-        return value[0]
-    if isinstance(value, str):
-        return value.split(".", 1)[0]
-    return None
 
 
 def _static_reasons(template: Mapping[str, Any], profile: str, slots: list[Slot]) -> list[Reason]:
@@ -368,13 +294,14 @@ def _static_reasons(template: Mapping[str, Any], profile: str, slots: list[Slot]
     own = depends_on_list(resource)
     implied = _dependencies({cfn.PROPERTIES: resource.get(cfn.PROPERTIES)}, resources)
     unimplied = [name for name in own or [] if name not in implied]
-    if own is None or unimplied:
+    using = [slot for slot in slots if _form_at(slot, profile, resources) is not None]
+    if own is None or (unimplied and _movable_depends_on(template, profile, using) is None):
         shown = ", ".join(unimplied) if own is not None else "in a shape of its own"
         reasons.append(
             Reason(
                 "own-depends-on",
-                f"its DependsOn {shown} is implied by no reference of it, and a generated profile does not "
-                "carry one",
+                f"its DependsOn {shown} is implied by no reference of it, a generated profile does not "
+                "carry one, and it cannot be kept on the resources that use the profile",
             )
         )
     properties = resource.get(cfn.PROPERTIES)
@@ -490,6 +417,7 @@ def _prove(
     uses: tuple[tuple[Slot, ProfileForm], ...],
     dropped: tuple[str, ...],
     referenced: bool,
+    moved: tuple[str, ...] = (),
 ) -> tuple[Conversion | None, str]:
     """The least IamRole value whose expansion is exactly the original, or the reason there is none.
     referenced: other parts of the template name the profile, so its logical ID must stay."""
@@ -503,9 +431,11 @@ def _prove(
         for readiness_off in (False, True):
             profile_options = {**options, **({LOGICAL_ID_KEY: profile} if logical_id else {})}
             value = _iam_role(role, profile_options, readiness_off)
-            conversion = Conversion(profile, slots, value, forms, dropped)
+            conversion = Conversion(profile, slots, value, forms, dropped, moved)
             try:
-                found = differences(baseline, expand_quietly(apply(template, (conversion,))))
+                found = differences(
+                    baseline, expand_quietly(apply(template, (conversion,))), moved_from((conversion,))
+                )
             except InvalidTemplateError as error:
                 found = [f"the macro would reject it: {error.summary}"]
             if not found:
@@ -538,38 +468,3 @@ def _rewrite_slot(template: dict[str, Any], slot: Slot, iam_role: Any) -> None:
             container[cfn.IAM_ROLE_SHORTHAND] = copy.deepcopy(iam_role)
         else:
             container[key] = value
-
-
-# -- comparing ---------------------------------------------------------------------------------------
-
-
-def _comparable(template: Mapping[str, Any], expanded: bool) -> dict[str, Any]:
-    result = {key: _normalise(value) for key, value in template.items() if key != TRANSFORM}
-    resources = result.get(cfn.RESOURCES)
-    if expanded and isinstance(resources, dict):
-        for resource in resources.values():
-            metadata = resource.get(cfn.METADATA) if isinstance(resource, dict) else None
-            if isinstance(metadata, dict) and cfn.METADATA_KEY in metadata:
-                del metadata[cfn.METADATA_KEY]
-                if not metadata:
-                    del resource[cfn.METADATA]
-    return result
-
-
-def _normalise(value: Any) -> Any:
-    """A copy in which `Fn::GetAtt: "X.Arn"` is written `Fn::GetAtt: [X, Arn]`, as CloudFormation reads both."""
-    if isinstance(value, Mapping):
-        if len(value) == 1 and isinstance(value.get(cfn.GET_ATT), str) and "." in value[cfn.GET_ATT]:
-            return {cfn.GET_ATT: value[cfn.GET_ATT].split(".", 1)}
-        return {key: _normalise(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_normalise(item) for item in value]
-    return value
-
-
-def _readable(path: Path) -> str:
-    parts = list(path[1:]) if path and path[0] == cfn.RESOURCES else list(path)
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text

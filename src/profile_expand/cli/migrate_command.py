@@ -15,7 +15,8 @@ from typing import Any, Final
 
 from profile_expand.cli import files, words
 from profile_expand.cli.migrate import Conversion, Plan
-from profile_expand.cli.migrate_source import LocatedMigrateError, MigrateError, migrate_text
+from profile_expand.cli.migrate_nodes import LocatedMigrateError, MigrateError
+from profile_expand.cli.migrate_source import migrate_text
 from profile_expand.core.errors import InvalidTemplateError, TemplateSyntaxError
 from profile_expand.core.profile_options import FORM_KEY
 from profile_expand.core.roles import PROFILE_KEY, READINESS_KEY, ROLE_KEY

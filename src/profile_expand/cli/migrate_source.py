@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any, Final, NamedTuple
 
 from profile_expand.cli.migrate import (
@@ -24,36 +21,41 @@ from profile_expand.cli.migrate import (
     Slot,
     combine,
     deployed,
-    differences,
     expand_quietly,
     plan,
     transform_problems,
 )
+from profile_expand.cli.migrate_compare import differences
+from profile_expand.cli.migrate_depends import moved_depends_on, moved_from
+from profile_expand.cli.migrate_nodes import (
+    LocatedMigrateError,
+    MigrateError,
+    _comment_lines,
+    _comments_between,
+    _compose,
+    _content_end,
+    _entries,
+    _entry,
+    _is_block,
+    _line_end,
+    _line_start,
+    _node_at,
+    _read_by_ruamel,
+    _refuse_merge_keys,
+    _scannable,
+    comments,
+    lost_comments,
+)
+from profile_expand.cli.migrate_render import _json_block, _render, _scalar_like
 from profile_expand.cli.yaml_io import Format, decode, detect_format
 from profile_expand.core import cfn
-from profile_expand.core.errors import InvalidTemplateError, ProfileExpandError, TemplateSyntaxError
+from profile_expand.core.errors import InvalidTemplateError, TemplateSyntaxError
 from profile_expand.core.sites import SiteKind
 
 _SHORT_FORM: Final = re.compile(
     r"!(Ref|GetAtt|Sub|Join|If|ImportValue|Select|Split|FindInMap|Base64|GetAZs|Equals|Not|And|Or|Cidr)\b"
 )
-# A YAML plain scalar that reads back as this very string in any context (flow included).
-_PLAIN: Final = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@+=-]*")
-_YAML_WORDS: Final = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"})
 _NULL: Final = "tag:yaml.org,2002:null"
-
-
-class MigrateError(ProfileExpandError):
-    """The file cannot be edited as planned (a layout migrate does not handle); nothing is written."""
-
-
-class LocatedMigrateError(MigrateError):
-    """A MigrateError at a place in the file: 1-based `line` and `column`."""
-
-    def __init__(self, line: int, column: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
 
 
 class Migration(NamedTuple):
@@ -95,7 +97,9 @@ def migrate_text(text: str, filename: str | None = None, *, keep_references: boo
             the_plan = _without_unwritable(text, original, the_plan)
             continue
         try:
-            mismatches = differences(deployed(original), expand_quietly(migrated))
+            mismatches = differences(
+                deployed(original), expand_quietly(migrated), moved_from(the_plan.conversions)
+            )
         except InvalidTemplateError as error:
             mismatches = [f"the macro rejects the migrated template: {error.summary}"]
         mismatches += transform_problems(original, migrated) + missing
@@ -138,219 +142,10 @@ def _unwritable(text: str, the_plan: Plan) -> str | None:
 # -- comments ----------------------------------------------------------------------------------------
 
 
-def comments(text: str) -> list[tuple[int, str]]:
-    """(index, text) of every comment of a YAML file, as its scanner reads them (not a # in a string)."""
-    if "#" not in text:
-        return []
-    from ruamel.yaml import YAML
-
-    scanned = _scannable(text)
-    found: list[tuple[int, str]] = []
-    with _read_by_ruamel():
-        for token in YAML(typ="rt").scan(scanned):
-            for comment in _comment_tokens(token):
-                position = int(comment.start_mark.index)
-                for line in str(comment.value).split("\n"):
-                    stripped = line.strip()
-                    if stripped.startswith("#"):
-                        position = scanned.find(stripped, position)
-                        # The author's own text (a tab inside a comment stays a tab).
-                        found.append((position, text[position : position + len(stripped)]))
-                        position += len(stripped)
-    return sorted(set(found))
-
-
-def lost_comments(original: str, migrated: str) -> list[str]:
-    """A problem if a comment of the original is not in the migrated text (as many times as there)."""
-    before = Counter(comment for _, comment in comments(original))
-    after = Counter(comment for _, comment in comments(migrated))
-    lost = sorted((before - after).elements())
-    return [f"{len(lost)} comment(s) of the original are missing: {', '.join(lost[:3])}"] if lost else []
-
-
-def _comment_tokens(token: Any) -> Iterator[Any]:
-    attached = getattr(token, "_comment", None)
-    pending: list[Any] = list(attached) if isinstance(attached, list) else []
-    while pending:
-        item = pending.pop()
-        if isinstance(item, list):
-            pending.extend(item)
-        elif item is not None and type(item).__name__ == "CommentToken":
-            yield item
-
-
-def _comments_between(text: str, found: list[tuple[int, str]], start: int, end: int) -> list[str]:
-    return [comment for position, comment in found if start <= position < end]
-
-
-def _comment_lines(comments_: list[str], indent: str) -> str:
-    return "".join(f"{indent}{comment}\n" for comment in comments_)
-
-
 # -- nodes -------------------------------------------------------------------------------------------
 
 
-def _refuse_merge_keys(nodes: Any) -> None:
-    """A `<<` merge key: the text does not say which value each key has, so no edit of it is safe."""
-    stack = [nodes]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Mapping):
-            if getattr(node, "using_merge", False):
-                mark: Any = getattr(node, "start_mark", None)
-                raise LocatedMigrateError(
-                    mark.line + 1,
-                    mark.column + 1,
-                    "a YAML merge key (<<), which CloudFormation does not support; resolve it (aws "
-                    "cloudformation package does) and migrate the result",
-                )
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-
-
-def _compose(text: str) -> Any:
-    from ruamel.yaml import YAML  # only migrate needs it: kept out of the other commands' start-up
-
-    with _read_by_ruamel():
-        return YAML(typ="rt").compose(_scannable(text))
-
-
-def _scannable(text: str) -> str:
-    """The text as ruamel.yaml reads it for positions: a tab before a comment (which the template loader
-    takes and ruamel.yaml's round-trip scanner refuses) becomes a space. Same length, so every mark holds."""
-    return text.replace("\t#", " #")
-
-
-@contextmanager
-def _read_by_ruamel() -> Iterator[None]:
-    """ruamel.yaml reads the text for its positions and comments; what it cannot read is located."""
-    from ruamel.yaml.error import MarkedYAMLError
-
-    try:
-        yield
-    except MarkedYAMLError as error:
-        # PyYAML (CloudFormation's reading) accepts a few things ruamel.yaml, which migrate edits with,
-        # does not: a tab after `key:`, say.
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        message = f"{error.problem or error}, which migrate's YAML editor (ruamel.yaml) does not read"
-        raise LocatedMigrateError(line, column, message) from error
-
-
-def _entries(node: Any) -> list[tuple[Any, Any]]:
-    if type(node).__name__ != "MappingNode":
-        raise MigrateError(f"expected a mapping at line {node.start_mark.line + 1}")
-    return list(node.value)
-
-
-def _entry(node: Any, key: str | int) -> tuple[Any, Any]:
-    if isinstance(key, int):
-        if type(node).__name__ != "SequenceNode":
-            raise MigrateError(f"expected a list at line {node.start_mark.line + 1}")
-        return (None, node.value[key])
-    for key_node, value_node in _entries(node):
-        if getattr(key_node, "value", None) == key:
-            return key_node, value_node
-    raise MigrateError(f"{key} not found at line {node.start_mark.line + 1}")
-
-
-def _node_at(root: Any, path: Sequence[str | int]) -> tuple[Any, Any, Any]:
-    """(the parent node, the key node or None, the value node) at a plain path."""
-    parent, key_node, node = None, None, root
-    for step in path:
-        parent = node
-        key_node, node = _entry(node, step)
-    return parent, key_node, node
-
-
-def _is_block(node: Any) -> bool:
-    return type(node).__name__ in ("MappingNode", "SequenceNode") and not node.flow_style
-
-
-def _content_end(text: str, node: Any) -> int:
-    """Where the node's own text ends: a block collection's end mark lies after trailing comments/blanks."""
-    if _is_block(node) and node.value:
-        last = node.value[-1]
-        return _content_end(text, last[1] if isinstance(last, tuple) else last)
-    end = int(node.end_mark.index)
-    start = int(node.start_mark.index)
-    while end > start and text[end - 1] in " \t\r\n":
-        end -= 1
-    return end
-
-
-def _line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
-
-
-def _line_end(text: str, index: int) -> int:
-    """The index just after the newline ending the line that holds `index` (or the end of the text)."""
-    found = text.find("\n", index)
-    return len(text) if found < 0 else found + 1
-
-
 # -- rendering new values ------------------------------------------------------------------------------
-
-
-def _render(value: Any, fmt: Format, short: bool) -> str:
-    if fmt is Format.JSON:
-        return json.dumps(value, ensure_ascii=False)
-    return _yaml(value, short)
-
-
-def _yaml(value: Any, short: bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if isinstance(value, str):
-        plain = _PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS
-        return value if plain else json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(_yaml(item, short) for item in value) + "]"
-    if isinstance(value, Mapping):
-        if short and len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == cfn.REF and isinstance(argument, str):
-                return f"!Ref {_yaml(argument, short)}"
-            if (
-                key == cfn.GET_ATT
-                and isinstance(argument, list)
-                and all(isinstance(a, str) for a in argument)
-            ):
-                return f"!GetAtt {'.'.join(argument)}"
-            if isinstance(key, str) and key.startswith("Fn::") and not cfn.is_intrinsic(argument):
-                # One tag per node: an intrinsic inside a short form is written in its long form.
-                return f"!{key[4:]} {_yaml(argument, False)}"
-        return "{" + ", ".join(f"{_yaml(str(k), False)}: {_yaml(v, short)}" for k, v in value.items()) + "}"
-    return json.dumps(value)
-
-
-def _json_block(text: str, start: int, value: Any) -> str:
-    """JSON over lines: one indent step as the file's, continuing from the line that holds `start`."""
-    line = text[_line_start(text, start) : start]
-    base = line[: len(line) - len(line.lstrip())]
-    step = _json_indent(text)
-    rendered = json.dumps(value, indent=step, ensure_ascii=False)
-    return rendered.replace("\n", "\n" + base)
-
-
-def _json_indent(text: str) -> str:
-    """The indentation of the first indented line: the file's step."""
-    for line in text.splitlines()[1:]:
-        stripped = line.lstrip(" \t")
-        if stripped and len(stripped) < len(line):
-            return line[: len(line) - len(stripped)]
-    return "  "
-
-
-def _scalar_like(text: str, node: Any, new: str, fmt: Format) -> str:
-    """A new key or option name written in the style (quotes) of the scalar it replaces."""
-    if fmt is Format.JSON:
-        return json.dumps(new)
-    style = getattr(node, "style", None)
-    return f"{style}{new}{style}" if style in ("'", '"') else new
 
 
 # -- edits ---------------------------------------------------------------------------------------------
@@ -374,6 +169,12 @@ def _apply(text: str, the_plan: Plan) -> str:
     resources = _entry(root, cfn.RESOURCES)[1]
     profiles = {conversion.profile for conversion in the_plan.conversions}
     edits.extend(_remove(text, resources, _positions(resources, profiles), found))
+    plain = decode(text).plain
+    for conversion in the_plan.conversions:
+        for logical_id, depends_on in moved_depends_on(plain, conversion).items():
+            gone = dropped.pop(logical_id, set())
+            kept = [name for name in depends_on if name not in gone]
+            edits.extend(_depends_on_edit(text, _entry(resources, logical_id)[1], kept, fmt, short, found))
     for logical_id, gone in dropped.items():
         edits.extend(_drop_depends_on(text, _entry(resources, logical_id)[1], gone, found))
     if the_plan.adds_transform:
@@ -493,6 +294,25 @@ def _drop_depends_on(text: str, resource: Any, gone: set[str], found: list[tuple
         if len(drop) < len(value.value):
             return _remove(text, value, drop, found)
     return _remove(text, resource, {position}, found)
+
+
+def _depends_on_edit(
+    text: str, resource: Any, depends_on: list[str], fmt: Format, short: bool, found: list[tuple[int, str]]
+) -> list[_Edit]:
+    """Write the resource's DependsOn as `depends_on`: over the one written, or as a new key after Type."""
+    rendered = _render(depends_on, fmt, short)
+    for key_node, value_node in _entries(resource):
+        if key_node.value == cfn.DEPENDS_ON:
+            return _value_edit(text, key_node, value_node, rendered, fmt, cfn.DEPENDS_ON, found)
+    if not _is_block(resource) and fmt is not Format.JSON:
+        raise MigrateError(f"a DependsOn to add to the flow mapping at line {resource.start_mark.line + 1}")
+    type_key, type_value = _entry(resource, cfn.TYPE)
+    key_start = int(type_key.start_mark.index)
+    indent = " " * (key_start - _line_start(text, key_start))
+    at = _content_end(text, type_value)
+    if fmt is Format.JSON:
+        return [_Edit(at, at, f',\n{indent}"{cfn.DEPENDS_ON}": {rendered}')]
+    return [_Edit(at, at, f"\n{indent}{cfn.DEPENDS_ON}: {rendered}")]
 
 
 def _members(node: Any) -> list[tuple[Any, Any]]:

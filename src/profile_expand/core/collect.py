@@ -15,6 +15,7 @@ from profile_expand.core.errors import (
 from profile_expand.core.index import TemplateIndex
 from profile_expand.core.mistakes import site_role_rules
 from profile_expand.core.model import (
+    ROLE,
     TOO_DEEP,
     Entry,
     Found,
@@ -30,6 +31,7 @@ from profile_expand.core.profile_options import (
     with_required_prefix,
 )
 from profile_expand.core.roles import (
+    ARN,
     REFERENCE,
     Rejected,
     RoleChoice,
@@ -152,22 +154,33 @@ def _role_choice(
                 spot.below(*role_path, *steps).error(message)
             return None
         return *parsed, options, readiness
-    role_id = _corrected_role(site, value, leaves)
-    if role_id is None:
+    corrected_leaf = _corrected_role(site, value, leaves)
+    if corrected_leaf is None:
         return None
+    role_id = corrected_leaf.role
+    shorthand_value: object
+    if role_id is not None:
+        what, shorthand_value = f"points at role {short(role_id)}", cfn.ref(role_id)
+        written = f"!Ref {short(role_id)}"
+    else:
+        # A literal role ARN: a profile holding that role, as IamRole given the ARN makes.
+        what, shorthand_value = "is an IAM role ARN", corrected_leaf.value
+        written = str(corrected_leaf.value)
     spot.warn(
-        f"{quote(value)} points at role {short(role_id)}, but {site.profile_property} takes an instance "
-        f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: !Ref {short(role_id)}`. "
+        f"{quote(value)} {what}, but {site.profile_property} takes an instance "
+        f"profile; ProfileExpand treated it as `{cfn.IAM_ROLE_SHORTHAND}: {written}`. "
         f"Write {cfn.IAM_ROLE_SHORTHAND} to make this explicit.",
     )
-    corrected = parse_role(cfn.ref(role_id), index, owner=owner, made=template_roles)
-    assert not isinstance(corrected, Rejected)  # a role of the template, by its logical ID
+    corrected = parse_role(shorthand_value, index, owner=owner, made=template_roles)
+    if isinstance(corrected, Rejected):  # an ARN IAM's name pattern refuses: E9001 reports it as written
+        return None
     return *corrected, NO_OPTIONS, True
 
 
-def _corrected_role(site: Site, value: object, leaves: tuple[Found, ...]) -> str | None:
+def _corrected_role(site: Site, value: object, leaves: tuple[Found, ...]) -> Found | None:
     """The classic mistake the macro corrects: the whole value (or its one Arn/Name) is a Ref or GetAtt
-    Arn of the template's role. Anything less certain is left as written (E9001 reports it)."""
+    Arn of the template's role, or a literal role ARN. Anything less certain is left as written (E9001
+    reports it)."""
     if site.takes_object:
         if not isinstance(value, Mapping):
             return None
@@ -178,8 +191,8 @@ def _corrected_role(site: Site, value: object, leaves: tuple[Found, ...]) -> str
     else:
         wanted = ()
     for leaf in leaves:
-        if leaf.steps == wanted and leaf.how == REFERENCE:
-            return leaf.role
+        if leaf.steps == wanted and leaf.kind == ROLE and leaf.how in (REFERENCE, ARN):
+            return leaf
     return None
 
 

@@ -206,6 +206,7 @@ ROLE_NAME_AS_PROFILE: Final = "E9006"  # a template role's literal RoleName wher
 ROLE_EC2_CANNOT_ASSUME: Final = "E9007"  # a role in a used profile whose trust policy leaves EC2 out
 SERVICE_NAME_RULE: Final = "E9008"  # a hand-written profile (or its role) breaks a service's naming rule
 SERVICE_NAME_RULE_UNCERTAIN: Final = "W9003"  # ... may break it: the name is generated or an intrinsic
+PROFILE_UNORDERED: Final = "W9004"  # a template profile named at a site that nothing orders after it
 # Only the guard (a CloudFormation hook that can ask IAM) reports this: no such profile in the account.
 PROFILE_NOT_FOUND: Final = "E9009"
 

@@ -43,6 +43,9 @@ class TemplateIndex(NamedTuple):
     role_names: Mapping[str, str] = _EMPTY
     profile_names: Mapping[str, str] = _EMPTY
     profile_names_open: bool = False  # some profile of the template is named by an intrinsic
+    # A profile named after another resource (`InstanceProfileName: !Ref InstanceRole`, CDK's and the
+    # console's habit): that resource's logical ID -> the profile's. Its Ref is the profile's name too.
+    profile_names_by_ref: Mapping[str, str] = _EMPTY
     role_ids: tuple[str, ...] = ()  # the template's AWS::IAM::Role logical IDs, sorted
     folded_role_ids: Mapping[str, str] = _EMPTY  # lower-cased role ID -> the first role ID spelled so
     # The role IDs reversed, sorted: with role_ids, the neighbours of a typo by prefix and by suffix.
@@ -62,6 +65,18 @@ class TemplateIndex(NamedTuple):
     # resources]). The macro sees them only when listed before that transform, and cannot expand them.
     loops: tuple[tuple[str, list[Any]], ...] = ()
 
+    def named_profile(self, value: object) -> str | None:
+        """The template profile whose name `value` is: a profile's literal name, `Ref` of what a profile
+        is named after, or the literal RoleName of a role a profile is named after; None otherwise."""
+        if isinstance(value, str):
+            profile = self.profile_names.get(value)
+            if profile is None and value in self.role_names:
+                profile = self.profile_names_by_ref.get(self.role_names[value])
+            return profile
+        if type(value) is dict and len(value) == 1 and isinstance(value.get(cfn.REF), str):
+            return self.profile_names_by_ref.get(value[cfn.REF])
+        return None
+
     def with_generated(self, types: Mapping[str, str]) -> "TemplateIndex":
         """The index of the template as the macro will leave it: generated ID -> resource type added."""
         new = {lid: kind for lid, kind in types.items() if lid not in self.resource_types}
@@ -76,6 +91,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
     resource_conditions: dict[str, str] = {}
     names: dict[str, dict[str, str]] = {cfn.IAM_ROLE_TYPE: {}, cfn.INSTANCE_PROFILE_TYPE: {}}
     names_open = False
+    names_by_ref: dict[str, str] = {}
     sited: list[Sited] = []
     role_properties: dict[str, Mapping[str, Any]] = {}
     profile_roles: dict[str, tuple[RoleEntry, ...]] = {}
@@ -117,6 +133,9 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
                 names[kind].setdefault(name, logical_id)
             elif name is not None and kind == cfn.INSTANCE_PROFILE_TYPE:
                 names_open = True
+                target = name.get(cfn.REF) if type(name) is dict and len(name) == 1 else None
+                if isinstance(target, str):
+                    names_by_ref.setdefault(target, logical_id)
         if kind == cfn.IAM_ROLE_TYPE:
             role_properties[logical_id] = properties
         elif kind == cfn.INSTANCE_PROFILE_TYPE:
@@ -144,6 +163,7 @@ def index_template(template: Mapping[str, Any], resources: Mapping[str, Any]) ->
         role_names=names[cfn.IAM_ROLE_TYPE],
         profile_names=names[cfn.INSTANCE_PROFILE_TYPE],
         profile_names_open=names_open,
+        profile_names_by_ref=names_by_ref,
         role_ids=role_ids,
         folded_role_ids=folded,
         reversed_role_ids=tuple(sorted(role_id[::-1] for role_id in role_ids)),

@@ -17,6 +17,7 @@ from profile_expand.core.errors import (
     ERROR,
     PROFILE_ARN_AS_NAME,
     PROFILE_NAME_AS_ARN,
+    PROFILE_UNORDERED,
     ROLE_ARN_IN_PROFILE,
     ROLE_EC2_CANNOT_ASSUME,
     ROLE_NAME_AS_PROFILE,
@@ -37,6 +38,7 @@ from profile_expand.core.model import (
     shorthand_advice,
     wanted_forms,
 )
+from profile_expand.core.readiness import references
 from profile_expand.core.roles import (
     ARN,
     REFERENCE,
@@ -85,6 +87,8 @@ def judge(
     for leaf in found:
         if leaf.kind == PROFILE_WRONG_FORM:
             _wrong_form(leaf, findings, corrections, syntax)
+        elif leaf.kind == PROFILE and leaf.profile is not None:
+            _unordered(leaf, index, corrections, syntax)
         elif leaf.kind == ROLE_NAME and lint:
             findings.append(_role_by_name(leaf, macro_name, syntax))
     for logical_id, role_entries in index.profile_roles.items():
@@ -150,6 +154,34 @@ def _wrong_form(found: Found, findings: list[Finding], corrections: list[Correct
         "Write that to make this explicit."
     )
     corrections.append(Correction(found.logical_id, found.path, fix, warning, finding))
+
+
+# -- a profile named where nothing orders the site after it --------------------------------------------
+
+
+def _unordered(found: Found, index: TemplateIndex, corrections: list[Correction], syntax: Syntax) -> None:
+    """A template profile named by its name (literal, or Ref of the role it is named after) or literal
+    ARN, by a resource that neither references it nor depends on it: CloudFormation may create that
+    resource first, and it fails ("profile does not exist"). The profile's own reference orders it."""
+    profile = found.profile
+    assert profile is not None
+    if profile in index.generated or profile in references(index.resources.get(found.logical_id)):
+        return
+    written = ProfileForm.ARN if found.how == ProfileForm.ARN.value else ProfileForm.NAME
+    shown = syntax.reference(written, profile)
+    what = (
+        f"{syntax.written(found.value)} is the {_FORM_WORDS[written]} of instance profile {short(profile)}, but "
+        f"nothing orders {short(found.logical_id)} after it"
+    )
+    message = (
+        f"{what}: {syntax.engine} may create {short(found.logical_id)} first, and it fails (the profile "
+        f"does not exist yet). Write `{shown}` (or add `{syntax.depends_on(short(profile))}`)."
+    )
+    warning = (
+        f"{what}; ProfileExpand wrote `{shown}` (the same {_FORM_WORDS[written]}, now ordered) in its place."
+    )
+    finding = _finding(PROFILE_UNORDERED, found.logical_id, found.path, message)
+    corrections.append(Correction(found.logical_id, found.path, written.reference(profile), warning, finding))
 
 
 # -- a role's literal name where a profile belongs ----------------------------------------------------

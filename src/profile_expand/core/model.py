@@ -291,6 +291,12 @@ def _judge(
     site: Site, value: object, form: ProfileForm | None, index: TemplateIndex
 ) -> tuple[str, str | None, str | None, str | None]:
     """(kind, role, how, profile) of one leaf."""
+    named = index.named_profile(value)
+    if named is not None:
+        # A profile's name, however written (its literal name; Ref of the role it is named after): that
+        # profile, which the site may not wait for (mistakes.judge says so).
+        kind = PROFILE if ProfileForm.NAME in wanted_forms(site, form) else PROFILE_WRONG_FORM
+        return kind, None, ProfileForm.NAME.value, named
     mention = role_mention(value, index)
     if mention is not None:
         return ROLE, *mention, None

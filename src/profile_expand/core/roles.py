@@ -325,6 +325,9 @@ def _parse_string(text: str, index: TemplateIndex, made: TemplateRoles) -> RoleC
             f"{quote(text)} is the name of a parameter: write !Ref {short(text)} to use its value "
             f"(to use an existing IAM role literally named {short(text)}, write its ARN)."
         )
+    if text in index.role_names:
+        # A template role's RoleName: that role, referenced (the profile then waits for it).
+        return _template_role(index.role_names[text], index, made)
     suggestion = suggest_role_id(text, index)
     if suggestion:
         return _rejected(

@@ -38,6 +38,10 @@ class Syntax(NamedTuple):
     # How the input names a site's property (form: the {Arn}/{Name} key written, if any); None: as
     # CloudFormation does (IamInstanceProfile, IamInstanceProfile.Arn, option IamInstanceProfile).
     place: Callable[[Site, ProfileForm | None], str] | None = None
+    # Who creates the resources (and may create them in any order nothing fixes).
+    engine: str = "CloudFormation"
+    # How a resource says it waits for another: CloudFormation's DependsOn, Terraform's depends_on.
+    depends_on: Callable[[str], str] = lambda resource: f"{cfn.DEPENDS_ON}: {resource}"
 
 
 def _profile_for(role: str) -> str:

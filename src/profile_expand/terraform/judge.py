@@ -193,6 +193,8 @@ def terraform_syntax(translation: Translation) -> Syntax:
         roles_key="role",
         shorthand=False,
         place=place,
+        engine="Terraform",
+        depends_on=lambda resource: f"depends_on = [{resource}]",
     )
 
 

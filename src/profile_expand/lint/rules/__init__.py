@@ -1,4 +1,4 @@
-"""cfn-lint rules for the IamRole shorthand and the instance-profile mistakes (E9001-E9008, W9001-W9003).
+"""cfn-lint rules for the IamRole shorthand and the instance-profile mistakes (E9001-E9008, W9001-W9004).
 
 Load them with `cfn-lint --append-rules profile_expand.lint.rules` (this module) or with the path of
 this directory; each rule lives in its own file, as cfn-lint's directory loader expects.
@@ -14,6 +14,7 @@ from profile_expand.lint.rules.expansion_warning import ExpansionWarning
 from profile_expand.lint.rules.invalid_shorthand import InvalidShorthand
 from profile_expand.lint.rules.profile_arn_where_name_expected import ProfileArnWhereNameExpected
 from profile_expand.lint.rules.profile_name_where_arn_expected import ProfileNameWhereArnExpected
+from profile_expand.lint.rules.profile_not_ordered import ProfileNotOrdered
 from profile_expand.lint.rules.role_arn_in_profile_roles import RoleArnInProfileRoles
 from profile_expand.lint.rules.role_ec2_cannot_assume import RoleEc2CannotAssume
 from profile_expand.lint.rules.role_name_where_profile_expected import RoleNameWhereProfileExpected
@@ -36,6 +37,7 @@ RULES: Final[tuple[type[Any], ...]] = tuple(
             InvalidShorthand,
             ProfileArnWhereNameExpected,
             ProfileNameWhereArnExpected,
+            ProfileNotOrdered,
             RoleArnInProfileRoles,
             RoleEc2CannotAssume,
             RoleNameWhereProfileExpected,
@@ -56,6 +58,7 @@ __all__ = [
     "InvalidShorthand",
     "ProfileArnWhereNameExpected",
     "ProfileNameWhereArnExpected",
+    "ProfileNotOrdered",
     "RoleArnInProfileRoles",
     "RoleEc2CannotAssume",
     "RoleNameWhereProfileExpected",
