@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,13 @@ def log_to_current_stdout(logger_name: str, monkeypatch: Any) -> None:
     for handler in logging.getLogger(logger_name).handlers:
         if isinstance(handler, logging.StreamHandler):
             monkeypatch.setattr(handler, "stream", sys.stdout)
+
+
+# What `make` passes to the commands it runs: `make test` runs the tests, whose commands would then
+# print make[1]: Entering/Leaving directory lines that a user at a shell never sees.
+_MAKE_VARIABLES = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
+
+
+def shell_environment(**extra: str) -> dict[str, str]:
+    """The environment a user at a shell has: this one, less what an enclosing `make` added."""
+    return {**{k: v for k, v in os.environ.items() if k not in _MAKE_VARIABLES}, **extra}

@@ -18,7 +18,7 @@ import pytest
 from bench import sam_local
 
 from tests.docs_blocks import Block, all_blocks
-from tests.support import ROOT
+from tests.support import ROOT, shell_environment
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def run(block: Block) -> subprocess.CompletedProcess[str]:
             pytest.fail(f"{block.page}:{block.line} needs Docker ({sam_local.REQUIRED_VARIABLE}=1): {why}")
         if why:
             pytest.skip(f"{block.page}:{block.line} needs Docker: {why}")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = shell_environment(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     before = work_tree_state()
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", block.text],

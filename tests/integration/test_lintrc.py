@@ -185,5 +185,6 @@ Resources:
     Type: AWS::EC2::Instance
     Properties:
       ImageId: ami-0123456789abcdef0
-      IamInstanceProfile: arn:aws:iam::123456789012:role/ops-role
+      # Built with Fn::Sub: a literal role ARN is corrected under the Transform (issue 23), this is not.
+      IamInstanceProfile: !Sub arn:aws:iam::${AWS::AccountId}:role/ops-role
 """

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import shell_environment
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +59,12 @@ def test_make_demo_installs_only_what_the_demo_runs(tmp_path: Path) -> None:
             (copy / name.decode()).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, copy / name.decode())
     demo = subprocess.run(
-        ["make", "demo", f"PYTHON={sys.executable}"], cwd=copy, capture_output=True, text=True, timeout=900
+        ["make", "demo", f"PYTHON={sys.executable}"],
+        cwd=copy,
+        env=shell_environment(),
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "Type: AWS::IAM::InstanceProfile" in demo.stdout
@@ -83,7 +90,9 @@ def test_make_demo_installs_only_what_the_demo_runs(tmp_path: Path) -> None:
 )
 def test_make_demo_ends_by_saying_where_the_tools_are() -> None:
     # This checkout's .venv is set up, so the demo runs only the expansion and the last words.
-    demo = subprocess.run(["make", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    demo = subprocess.run(
+        ["make", "demo"], cwd=ROOT, env=shell_environment(), capture_output=True, text=True, timeout=300
+    )
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert demo.stdout.splitlines()[-1] == TOOLS_ARE_HERE
     assert (ROOT / ".venv" / "bin" / "profile-expand").exists()
