@@ -110,10 +110,10 @@ terraform-corpus: $(DEMO_STAMP)
 	$(BIN)/python scripts/fetch_terraform_corpus.py $(TERRAFORM_CORPUS)
 
 # AWS CDK's synthesized integration-test templates with instance-profile sites (docs/cdk-corpus-sources.json),
-# read from a local copy of aws/aws-cdk (CDK_GIT_DIR, default: the search tool's /work/.mirror) into .cdk-corpus.
+# read from the search tool's snapshot under /work/.mirror when present, else with git, into .cdk-corpus.
 CDK_CORPUS ?= .cdk-corpus
 cdk-corpus: $(STAMP)
-	$(BIN)/python scripts/fetch_cdk_corpus.py $(CDK_CORPUS) $(if $(CDK_GIT_DIR),--git-dir $(CDK_GIT_DIR))
+	$(BIN)/python scripts/fetch_cdk_corpus.py $(CDK_CORPUS)
 
 migrate-figures: $(STAMP)
 	@test -d $(EXTRA_CORPUS) || { echo "no $(EXTRA_CORPUS): run make extra-corpus (or pass EXTRA_CORPUS=folder)"; exit 2; }

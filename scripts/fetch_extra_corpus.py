@@ -1,10 +1,12 @@
 """Rebuild the extra corpus (the 97 public templates behind the README's precision and migrate figures).
 
-    python scripts/fetch_extra_corpus.py [FOLDER] [--sources FILE] [--base-url URL]
+    python scripts/fetch_extra_corpus.py [FOLDER] [--sources FILE] [--mirror DIR] [--base-url URL]
 
 The templates are not the project's to commit; docs/extra-corpus-sources.json lists, for each, the file
-name it is kept under, its repository, path, commit and licence. With git (and network) this fetches each
-repository at that commit only (`git fetch --depth 1 URL COMMIT`, as GitHub allows) and writes each file
+name it is kept under, its repository, path, commit and licence. Each repository's commit is read from
+its snapshot under --mirror (default /work/.mirror, where the search tool's `fetch` leaves them) when that
+holds it, else fetched with git at that commit only (`git fetch --depth 1 URL COMMIT`, as GitHub allows;
+scripts/corpus_git.py); each file is written
 into FOLDER (default: .extra-corpus) under its listed name, whole or not at all. Files already there with
 the listed content are left alone, so a second run fetches nothing. --base-url replaces
 https://github.com (the tests use file:// repositories). Exit 1 when a file could not be had, saying why.
@@ -13,9 +15,7 @@ https://github.com (the tests use file:// repositories). Exit 1 when a file coul
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -25,13 +25,14 @@ from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from corpus_git import GITHUB, MIRROR, FetchError, blob_id, git, reach_commit  # noqa: E402
 
 from profile_expand.cli.files import write_atomic  # noqa: E402
 
 SOURCES = ROOT / "docs" / "extra-corpus-sources.json"
 DEFAULT_FOLDER = ROOT / ".extra-corpus"
-GITHUB = "https://github.com"
-GIT_TIMEOUT = 600
 
 
 class Source(NamedTuple):
@@ -39,10 +40,6 @@ class Source(NamedTuple):
     repo: str
     path: str
     commit: str
-
-
-class FetchError(Exception):
-    """A repository or a file the sources list could not be had."""
 
 
 def read_sources(path: Path) -> list[Source]:
@@ -57,28 +54,9 @@ def read_sources(path: Path) -> list[Source]:
     return sources
 
 
-def git(*args: str, cwd: Path) -> bytes:
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=GIT_TIMEOUT, check=False)
-    if result.returncode != 0:
-        raise FetchError(f"git {' '.join(args)}: {result.stderr.decode(errors='replace').strip()}")
-    return result.stdout
-
-
-def blob_id(data: bytes) -> str:
-    """Git's id of a blob with this content (`git hash-object`)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
-
-
-def fetch_commit(cache: Path, url: str, commit: str) -> None:
-    """The commit in the cache repository: by itself where the server allows it, else with every branch."""
-    try:
-        git("fetch", "--quiet", "--depth", "1", url, commit, cwd=cache)
-    except FetchError:
-        git("fetch", "--quiet", url, "+refs/heads/*:refs/remotes/source/*", cwd=cache)
-    git("cat-file", "-e", f"{commit}^{{commit}}", cwd=cache)
-
-
-def rebuild(sources: Sequence[Source], folder: Path, base_url: str = GITHUB) -> tuple[int, int, list[str]]:
+def rebuild(
+    sources: Sequence[Source], folder: Path, base_url: str = GITHUB, mirror: Path = MIRROR
+) -> tuple[int, int, list[str]]:
     """Write every listed file into `folder`; (files written, files already right, problems)."""
     folder.mkdir(parents=True, exist_ok=True)
     by_commit: dict[tuple[str, str], list[Source]] = defaultdict(list)
@@ -90,23 +68,22 @@ def rebuild(sources: Sequence[Source], folder: Path, base_url: str = GITHUB) -> 
         cache = Path(scratch)
         git("init", "--quiet", cwd=cache)
         for (repo, commit), wanted in sorted(by_commit.items()):
-            url = f"{base_url.rstrip('/')}/{repo}"
             try:
-                fetch_commit(cache, url, commit)
+                where = reach_commit(repo, commit, cache, mirror, base_url)
             except FetchError as error:
                 problems.extend(f"{source.file}: {repo}@{commit[:12]}: {error}" for source in wanted)
                 continue
             for source in wanted:
                 target = folder / source.file
                 try:
-                    expected = git("rev-parse", f"{commit}:{source.path}", cwd=cache).decode().strip()
+                    expected = git(*where, "rev-parse", f"{commit}:{source.path}", cwd=cache).decode().strip()
                 except FetchError:
                     problems.append(f"{source.file}: {repo}@{commit[:12]} has no {source.path}")
                     continue
                 if target.is_file() and blob_id(target.read_bytes()) == expected:
                     unchanged += 1
                     continue
-                data = git("cat-file", "blob", expected, cwd=cache)
+                data = git(*where, "cat-file", "blob", expected, cwd=cache)
                 write_atomic(target, data)  # the bytes as committed: CRLF and all
                 written += 1
     return written, unchanged, problems
@@ -117,10 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
     parser.add_argument("--sources", type=Path, default=SOURCES)
     parser.add_argument("--base-url", default=GITHUB)
+    parser.add_argument("--mirror", type=Path, default=MIRROR)
     args = parser.parse_args(argv)
     try:
         sources = read_sources(args.sources)
-        written, unchanged, problems = rebuild(sources, args.folder, args.base_url)
+        written, unchanged, problems = rebuild(sources, args.folder, args.base_url, args.mirror)
     except (FetchError, OSError, ValueError) as error:
         print(f"fetch_extra_corpus: {error}", file=sys.stderr)
         return 1

@@ -8,7 +8,7 @@ folder name it is kept under, its repository, the module's path in it and the co
 FOLDER/<module>/ (default: .terraform-corpus), whole or not at all; files already right are left alone.
 A repository is read from its snapshot under --mirror (default /work/.mirror/<owner>+<name>/repo,
 where the search tool's `fetch` leaves them) when it holds the commit, else fetched with git from
---base-url (https://github.com) at that commit, as scripts/fetch_extra_corpus.py does.
+--base-url (https://github.com) at that commit (scripts/corpus_git.py, shared with the other corpora).
 Exit 1 when a module could not be had, saying why.
 """
 
@@ -26,13 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from fetch_extra_corpus import GITHUB, FetchError, blob_id, fetch_commit, git  # noqa: E402
+from corpus_git import GITHUB, MIRROR, FetchError, blob_id, git, reach_commit  # noqa: E402
 
 from profile_expand.cli.files import write_atomic  # noqa: E402
 
 SOURCES = ROOT / "docs" / "terraform-corpus-sources.json"
 DEFAULT_FOLDER = ROOT / ".terraform-corpus"
-MIRROR = Path("/work/.mirror")
 SUFFIXES = (".tf", ".tf.json")
 
 
@@ -55,19 +54,6 @@ def read_sources(path: Path) -> list[Module]:
     return modules
 
 
-def _git_dir(repo: str, mirror: Path, commit: str, scratch: Path, base_url: str) -> tuple[str, ...]:
-    """git arguments that reach the commit: the mirror's snapshot, or a fetch into the scratch repository."""
-    snapshot = mirror / repo.replace("/", "+") / "repo"
-    if snapshot.is_dir():
-        try:
-            git(f"--git-dir={snapshot}", "cat-file", "-e", f"{commit}^{{commit}}", cwd=scratch)
-            return (f"--git-dir={snapshot}",)
-        except FetchError:
-            pass
-    fetch_commit(scratch, f"{base_url.rstrip('/')}/{repo}", commit)
-    return ()
-
-
 def rebuild(
     modules: Sequence[Module], folder: Path, mirror: Path = MIRROR, base_url: str = GITHUB
 ) -> tuple[int, int, list[str]]:
@@ -80,7 +66,7 @@ def rebuild(
         git("init", "--quiet", cwd=scratch)
         for module in modules:
             try:
-                where = _git_dir(module.repo, mirror, module.commit, scratch, base_url)
+                where = reach_commit(module.repo, module.commit, scratch, mirror, base_url)
                 tree = (
                     f"{module.commit}^{{tree}}"
                     if module.path in (".", "")
