@@ -389,3 +389,61 @@ def test_two_profiles_that_convert_alone_but_not_together_keep_the_second_saying
     assert text.startswith("it converts alone, but not together with Profile: the macro would reject it:")
     assert "InstanceProfileName" in text
     assert differences(template, expand(apply(template, result.conversions))) == []
+
+
+def test_a_same_name_profile_named_by_ref_of_its_role_converts_and_its_depends_on_goes() -> None:
+    """CDK's Elastic Beanstalk pipeline test (aws-codepipeline-actions integ.pipeline-elastic-beanstalk-deploy):
+    the profile is named after its role, the option names it as `!Ref <Role>`, and the environment's
+    DependsOn orders it after the profile. Converted, the macro writes `!Ref <Profile>`: the same name."""
+    profile = {
+        "Type": "AWS::IAM::InstanceProfile",
+        "Properties": {"InstanceProfileName": {"Ref": "AppRole"}, "Roles": [{"Ref": "AppRole"}]},
+    }
+    environment = {
+        "Type": "AWS::ElasticBeanstalk::Environment",
+        "DependsOn": ["Profile"],
+        "Properties": {
+            "ApplicationName": "app",
+            "OptionSettings": [
+                {
+                    "Namespace": "aws:autoscaling:launchconfiguration",
+                    "OptionName": "IamInstanceProfile",
+                    "Value": {"Ref": "AppRole"},
+                }
+            ],
+        },
+    }
+    template = _template(profile, Env=environment)
+    del template["Resources"]["Web"]
+    assert _converted(template) == {
+        "Role": {"Ref": "AppRole"},
+        "Profile": {"InstanceProfileName": {"Ref": "AppRole"}, "LogicalId": "Profile"},
+    }
+    migrated = apply(template, plan(template).conversions)
+    assert "DependsOn" not in migrated["Resources"]["Env"]  # the reference the macro writes orders it
+    option = migrated["Resources"]["Env"]["Properties"]["OptionSettings"][0]
+    assert option["OptionName"] == "IamRole"
+    assert expand(migrated)["Resources"]["Env"]["Properties"]["OptionSettings"][0]["Value"] == {
+        "Ref": "Profile"
+    }
+
+
+def test_a_profile_named_by_its_literal_name_converts_into_an_ordered_reference() -> None:
+    """aws-cdk issue 11441's shape: an ImageBuilder configuration names the template's profile by its
+    literal name, with nothing ordering it after the profile (W9004). Migrated, the site references it."""
+    profile = {
+        "Type": "AWS::IAM::InstanceProfile",
+        "Properties": {"InstanceProfileName": "my-builder-profile", "Roles": [{"Ref": "AppRole"}]},
+    }
+    builder = {
+        "Type": "AWS::ImageBuilder::InfrastructureConfiguration",
+        "Properties": {"Name": "builder", "InstanceProfileName": "my-builder-profile"},
+    }
+    template = _template(profile, Builder=builder)
+    del template["Resources"]["Web"]
+    assert _converted(template) == {
+        "Role": {"Ref": "AppRole"},
+        "Profile": {"InstanceProfileName": "my-builder-profile", "LogicalId": "Profile"},
+    }
+    expanded = expand(apply(template, plan(template).conversions))
+    assert expanded["Resources"]["Builder"]["Properties"]["InstanceProfileName"] == {"Ref": "Profile"}

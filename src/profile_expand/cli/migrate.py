@@ -26,7 +26,7 @@ from profile_expand.cli.migrate_depends import (
 )
 from profile_expand.core import cfn
 from profile_expand.core.errors import InvalidTemplateError
-from profile_expand.core.model import SHORTHAND
+from profile_expand.core.model import PROFILE, SHORTHAND
 from profile_expand.core.pipeline import analyse, expand_with_report
 from profile_expand.core.profile_options import FORM_KEY, LOGICAL_ID_KEY
 from profile_expand.core.readiness import depends_on_list
@@ -54,6 +54,9 @@ class Slot(NamedTuple):
     logical_id: str
     site: Site
     path: Path  # Resources, logical ID, ..., the profile property (or the option entry's "Value")
+    # The template profile the value names by its name, not its logical ID: a literal InstanceProfileName,
+    # or `!Ref X` where the profile is named after X (the same-name pattern). The index's one fact.
+    named: str | None = None
 
     @property
     def where(self) -> str:
@@ -269,12 +272,17 @@ def _slots(template: Mapping[str, Any]) -> list[Slot]:
         # The model judges a value leaf by leaf (Fn::If branches, {Arn}/{Name}): one slot per property.
         if leaf.kind != SHORTHAND and cfn.FN_IF not in leaf.container:
             path: Path = (cfn.RESOURCES, leaf.logical_id, *leaf.value_path)
-            found.setdefault(path, Slot(leaf.logical_id, leaf.site, path))
+            named = leaf.profile if leaf.kind == PROFILE and leaf.how == ProfileForm.NAME.value else None
+            if leaf.steps or (named is not None and leaf.value == cfn.ref(named)):
+                named = None  # a leaf under {Arn}/{Name}, or the plain `!Ref <Profile>`: _form_at's match
+            found.setdefault(path, Slot(leaf.logical_id, leaf.site, path, named))
     return list(found.values())
 
 
 def _form_at(slot: Slot, profile: str, resources: Mapping[str, Any]) -> ProfileForm | None:
     """The form, of those the site accepts, in which the slot names the profile (None: it does not)."""
+    if slot.named == profile and ProfileForm.NAME in slot.site.accepts:
+        return ProfileForm.NAME  # by its name: the macro writes `!Ref <Profile>`, the same value, ordered
     value = _normalise(_value_at({cfn.RESOURCES: resources}, slot.path))
     return next((form for form in slot.site.accepts if value == form.reference(profile)), None)
 

@@ -8,7 +8,10 @@ from typing import Any
 
 from profile_expand.core import cfn
 from profile_expand.core.index import index_template
+from profile_expand.core.model import PROFILE
+from profile_expand.core.pipeline import analyse
 from profile_expand.core.readiness import references, sub_names
+from profile_expand.core.sites import ProfileForm
 
 Path = tuple[str | int, ...]
 
@@ -28,7 +31,9 @@ def differences(
 
     One change is the same deployment, made safe: a profile's Roles entry naming a template role by its
     literal RoleName, which the expansion writes `!Ref <Role>` (the same name, now created after the
-    role). Both sides are compared with such an entry written as that `Ref`.
+    role). Both sides are compared with such an entry written as that `Ref`. Likewise a site naming a
+    template profile by its name (`!Ref InstanceRole` where the profile is named after the role, or the
+    profile's literal name) is compared as `!Ref <Profile>`, which the expansion writes.
 
     moved: profile -> dependencies of its own that migrate moved onto the resources using it: the profile
     no longer waits for them, and each resource that waited for the profile waits for them itself."""
@@ -125,7 +130,20 @@ def _comparable(template: Mapping[str, Any], expanded: bool) -> dict[str, Any]:
                     del resource[cfn.METADATA]
     if isinstance(resources, dict):
         _roles_by_reference(resources)
+        _profiles_by_reference(result)
     return result
+
+
+def _profiles_by_reference(template: dict[str, Any]) -> None:
+    """Write each site value that names a template profile by its name (a literal InstanceProfileName, or
+    `Ref` of what the profile is named after) as `Ref` of the profile: the same name at deploy time, now
+    created after the profile (what the macro writes, W9004)."""
+    for leaf in analyse(template, transform_declared=False).found:
+        if leaf.kind != PROFILE or leaf.how != ProfileForm.NAME.value or leaf.profile is None or leaf.steps:
+            continue
+        container = _value_at(template, (cfn.RESOURCES, leaf.logical_id, *leaf.container))
+        if isinstance(container, dict) and container.get(leaf.key) == leaf.value:
+            container[leaf.key] = cfn.ref(leaf.profile)
 
 
 def _roles_by_reference(resources: dict[str, Any]) -> None:
