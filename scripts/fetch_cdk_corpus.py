@@ -24,7 +24,6 @@ import json
 import re
 import sys
 import tempfile
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from corpus_git import GITHUB, MIRROR, FetchError, blob_id, git, reach_commit  # noqa: E402
-from fetch_extra_corpus import Source, read_sources  # noqa: E402
+from corpus_git import GITHUB, MIRROR, FetchError, git, reach_commit  # noqa: E402
+from fetch_extra_corpus import Source, read_sources, rebuild_files  # noqa: E402
 
 from profile_expand.cli.files import write_atomic  # noqa: E402
 from profile_expand.core.pipeline import has_site_types  # noqa: E402
@@ -57,38 +56,7 @@ def rebuild(
     sources: Sequence[Source], folder: Path, mirror: Path = MIRROR, base_url: str = GITHUB
 ) -> tuple[int, int, int, list[str]]:
     """Write every listed template with sites into `folder`; (written, already right, without sites, problems)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    by_commit: dict[tuple[str, str], list[Source]] = defaultdict(list)
-    for source in sources:
-        by_commit[(source.repo, source.commit)].append(source)
-    written = unchanged = skipped = 0
-    problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="cdk-corpus-") as scratch_name:
-        scratch = Path(scratch_name)
-        git("init", "--quiet", cwd=scratch)
-        for (repo, commit), wanted in sorted(by_commit.items()):
-            try:
-                where = reach_commit(repo, commit, scratch, mirror, base_url)
-            except FetchError as error:
-                problems.extend(f"{source.file}: {repo}@{commit[:12]}: {error}" for source in wanted)
-                continue
-            for source in wanted:
-                try:
-                    blob = git(*where, "rev-parse", f"{commit}:{source.path}", cwd=scratch).decode().strip()
-                except FetchError:
-                    problems.append(f"{source.file}: {repo}@{commit[:12]} has no {source.path}")
-                    continue
-                target = folder / source.file
-                if target.is_file() and blob_id(target.read_bytes()) == blob:
-                    unchanged += 1
-                    continue
-                data = git(*where, "cat-file", "blob", blob, cwd=scratch)
-                if not _sited(data):
-                    skipped += 1
-                    continue
-                write_atomic(target, data)
-                written += 1
-    return written, unchanged, skipped, problems
+    return rebuild_files(sources, folder, mirror, base_url, keep=_sited)
 
 
 def file_name(path: str) -> str:

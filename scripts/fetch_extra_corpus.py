@@ -19,7 +19,7 @@ import json
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -58,13 +58,26 @@ def rebuild(
     sources: Sequence[Source], folder: Path, base_url: str = GITHUB, mirror: Path = MIRROR
 ) -> tuple[int, int, list[str]]:
     """Write every listed file into `folder`; (files written, files already right, problems)."""
+    written, unchanged, _, problems = rebuild_files(sources, folder, mirror, base_url)
+    return written, unchanged, problems
+
+
+def rebuild_files(
+    sources: Sequence[Source],
+    folder: Path,
+    mirror: Path = MIRROR,
+    base_url: str = GITHUB,
+    keep: Callable[[bytes], bool] | None = None,
+) -> tuple[int, int, int, list[str]]:
+    """Write every listed file that `keep` accepts (all by default) into `folder`, the bytes as committed
+    (CRLF and all); (written, already right, not kept, problems). The CDK corpus shares it."""
     folder.mkdir(parents=True, exist_ok=True)
     by_commit: dict[tuple[str, str], list[Source]] = defaultdict(list)
     for source in sources:
         by_commit[(source.repo, source.commit)].append(source)
-    written = unchanged = 0
+    written = unchanged = skipped = 0
     problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="extra-corpus-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="corpus-") as scratch:
         cache = Path(scratch)
         git("init", "--quiet", cwd=cache)
         for (repo, commit), wanted in sorted(by_commit.items()):
@@ -84,9 +97,12 @@ def rebuild(
                     unchanged += 1
                     continue
                 data = git(*where, "cat-file", "blob", expected, cwd=cache)
-                write_atomic(target, data)  # the bytes as committed: CRLF and all
+                if keep is not None and not keep(data):
+                    skipped += 1
+                    continue
+                write_atomic(target, data)
                 written += 1
-    return written, unchanged, problems
+    return written, unchanged, skipped, problems
 
 
 def main(argv: Sequence[str] | None = None) -> int:
