@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.settings import HANDLER_MODULE, HANDLER_SOURCE, ROOT, SAM_TEMPLATE, runtime_version
+from bench.settings import HANDLER_MODULE, HANDLER_SOURCE, PACKAGE_DIR, ROOT, SAM_TEMPLATE, runtime_version
 
 
 def powertools_imports(source: str) -> list[str]:
@@ -111,7 +111,7 @@ def _bytecode_caches(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
     warm = {**base, "PYTHONPYCACHEPREFIX": str(cached)}
     subprocess.run([sys.executable, "-c", f"import {HANDLER_MODULE}"], check=True, cwd=ROOT, env=warm)
     shutil.copytree(cached, source_only)
-    project = source_only / (HANDLER_SOURCE.parent.relative_to(HANDLER_SOURCE.anchor))
+    project = source_only / (PACKAGE_DIR.relative_to(PACKAGE_DIR.anchor))  # every module of ours, core/ too
     shutil.rmtree(project)
     frozen = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
     return {**frozen, "PYTHONPYCACHEPREFIX": str(cached)}, {**frozen, "PYTHONPYCACHEPREFIX": str(source_only)}

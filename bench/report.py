@@ -25,9 +25,9 @@ from bench.inprocess import Memory, Timing
 from bench.runtime import RuntimeRun, first_invocation_extra_ms, init_cpu_ms, init_ms
 from bench.settings import (
     HANDLER_MODULE,
-    HANDLER_SOURCE,
     IMPORT_BUDGET_MS,
     MEMORY_SHARE,
+    PACKAGE_DIR,
     ROOT,
     SAM_TEMPLATE,
     runtime_version,
@@ -58,7 +58,7 @@ def machine() -> list[str]:
 
 def measured_code() -> str:
     """Which code was measured: the commit, and whether the package's files differ from it."""
-    package = HANDLER_SOURCE.parent
+    package = PACKAGE_DIR
 
     def git(*args: str) -> str:
         completed = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT)

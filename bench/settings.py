@@ -12,8 +12,10 @@ import profile_expand
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLER_MODULE = "profile_expand.macro.handler"
-# The package as imported (the editable install of this checkout, or whatever PYTHONPATH puts first).
-HANDLER_SOURCE = Path(profile_expand.__file__).resolve().parent / "macro" / "handler.py"
+# The package as imported (the editable install of this checkout, or whatever PYTHONPATH puts first):
+# all of it is the macro's code (the handler imports core/), not only the handler's subpackage.
+PACKAGE_DIR = Path(profile_expand.__file__).resolve().parent
+HANDLER_SOURCE = PACKAGE_DIR / "macro" / "handler.py"
 SAM_TEMPLATE = ROOT / "template.yaml"
 RESULTS = ROOT / "bench" / "results.md"
 # Targets of issue 4.

@@ -403,3 +403,15 @@ def test_the_terraform_row_is_met_at_most_one_and_a_half_times_python_hcl2() -> 
     assert [t.met for t in terraform_targets(run(1.51))] == [False]
     assert "checkov not measured: no venv" in section(run(1.0), 2)
     assert "Not measured: no corpus." in section("no corpus", 2)
+
+
+def test_the_source_only_import_compiles_every_module_of_the_package(tmp_path: Path) -> None:
+    """The handler imports core/ too: the 'compiled from source' row must find none of our bytecode cached
+    (after the move into subpackages it removed only macro/'s, and measured the cached case twice)."""
+    from bench.coldstart import _bytecode_caches
+
+    cached, source_only = _bytecode_caches(tmp_path)
+    ours = [p for p in Path(source_only["PYTHONPYCACHEPREFIX"]).rglob("*.pyc") if "profile_expand" in p.parts]
+    assert ours == []
+    warm = [p for p in Path(cached["PYTHONPYCACHEPREFIX"]).rglob("*.pyc") if "profile_expand" in p.parts]
+    assert any("core" in p.parts for p in warm)
