@@ -56,11 +56,9 @@ def _iam() -> Any:
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError
     except ImportError as error:
-        from profile_expand.core.errors import GuardUnavailable
+        from profile_expand.core.errors import GuardUnavailable, missing_extra
 
-        raise GuardUnavailable(
-            f"--ask-iam needs boto3 (pip install 'profile-expand[rollout]'): {error}"
-        ) from error
+        raise GuardUnavailable(f"--ask-iam needs {missing_extra(error, 'iam')}") from error
     from profile_expand.guard.aws import BotoIam
 
     try:
