@@ -38,6 +38,8 @@ class Translation(NamedTuple):
     texts: dict[str, str]  # canonical JSON of a translated value -> the Terraform text it came from
     resources: dict[str, tuple[str, Block]]  # address -> (file, block)
     roles_counted: frozenset[str]  # roles with count or for_each (one profile each would need the same)
+    data: dict[str, tuple[str, Block]]  # data.<type>.<name> -> (file, block)
+    locals: dict[str, Any]  # each local's value as written
 
     def place(self, address: str, path: Path) -> Place | None:
         """Where the value at `path` of a resource was written: the nearest enclosing place recorded."""
@@ -130,7 +132,15 @@ class _Module:
                 out[address] = self._awscc(address, path, block.body, _AWSCC[kind])
             elif kind in _NATIVE:
                 out[address] = self._native(address, path, block.body, kind)
-        return Translation(self.template, self.places, self.texts, self.resources, frozenset(self.counted))
+        return Translation(
+            self.template,
+            self.places,
+            self.texts,
+            self.resources,
+            frozenset(self.counted),
+            self.data,
+            self.locals,
+        )
 
     # -- values ---------------------------------------------------------------------------------------
 
