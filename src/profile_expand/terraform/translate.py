@@ -103,7 +103,7 @@ class _Module:
                 if block.type == "resource" and len(block.labels) == 2:
                     self.resources[block.address or ".".join(block.labels)] = (source.path, block)
                 elif block.type == "data" and len(block.labels) == 2:
-                    self.data["data." + ".".join(block.labels)] = (source.path, block)
+                    self.data[block.address or "data." + ".".join(block.labels)] = (source.path, block)
                 elif block.type == "locals":
                     self.locals.update({k: a.value for k, a in block.body.attributes.items()})
 
@@ -175,11 +175,15 @@ class _Module:
         return unknown(reference.text)
 
     def _address(self, parts: tuple[str, ...]) -> tuple[str, str | None]:
-        if parts[0] == "data" and len(parts) >= 3:
-            return ".".join(parts[:3]), parts[3] if len(parts) > 3 else None
-        if len(parts) >= 2:
-            return ".".join(parts[:2]), parts[2] if len(parts) > 2 else None
-        return parts[0], None
+        # A plan's configuration reference carries its module path (module.web.aws_iam_role.this.name):
+        # a plan's resources are at such addresses. In a .tf file module.web.x is an output: no resource.
+        module: tuple[str, ...] = ()
+        while len(parts) > 2 and parts[0] == "module":
+            module, parts = (*module, *parts[:2]), parts[2:]
+        width = 3 if parts[0] == "data" and len(parts) >= 3 else 2
+        if len(parts) >= width:
+            return ".".join((*module, *parts[:width])), parts[width] if len(parts) > width else None
+        return ".".join((*module, parts[0])), None
 
     def literal(self, value: Any) -> Any:
         """A value with Terraform references in it kept as unknowns, for a policy document."""
