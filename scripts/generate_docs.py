@@ -17,7 +17,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from profile_expand.core.sites import sites_markdown  # noqa: E402
+from profile_expand.core.sites_doc import sites_markdown  # noqa: E402
 from profile_expand.lint.rules import RULES  # noqa: E402
 
 DOCS = ROOT / "docs"

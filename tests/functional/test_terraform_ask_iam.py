@@ -93,3 +93,16 @@ def test_iam_trouble_is_its_own_exit_code_and_no_finding(
     assert code == 16
     assert captured.out == ""
     assert "--ask-iam could not reach IAM" in captured.err
+
+
+def test_without_boto3_the_error_names_the_iam_extra(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes `import boto3` raise ModuleNotFoundError, as on a machine without it.
+    monkeypatch.setitem(__import__("sys").modules, "boto3", None)
+    (tmp_path / "main.tf").write_text('resource "aws_instance" "web" {\n  iam_instance_profile = "app"\n}\n')
+    code = main(["lint", "--ask-iam", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 16 and captured.out == ""
+    assert "--ask-iam needs boto3, which is not installed" in captured.err
+    assert "pip install -e '.[iam]'" in captured.err and "Traceback" not in captured.err

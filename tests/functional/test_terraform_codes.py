@@ -165,3 +165,44 @@ def test_a_plan_and_a_template_in_one_call(tmp_path: Path, capsys: pytest.Captur
     template.write_text("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n")
     assert main(["lint", str(template), str(PLANS / "seed-plan.json"), "--format", "json"]) == 2
     assert {Path(f["Filename"]).name for f in json.loads(capsys.readouterr().out)} == {"seed-plan.json"}
+
+
+def test_a_plan_reads_what_is_unknown_until_apply_from_its_configuration(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A hand-written plan in Terraform's documented JSON format (no terraform binary runs here): sites
+    whose value is unknown at plan time (absent from planned_values, true in after_unknown) are judged
+    from the configuration section's references, child modules through module_calls; a site whose
+    references are a profile, or more than one role's attribute (a conditional), is no finding."""
+    plan = PLANS / "unknown-at-plan.json"
+    assert main(["lint", str(plan), "--format", "json"]) == 2
+    found = json.loads(capsys.readouterr().out)
+    text = plan.read_text()
+    at = {f["Message"].split(": ", 1)[0]: f for f in found}
+    assert {f["Rule"]["Id"] for f in found} == {"E9001"}
+    # aws_instance.good names a profile; aws_instance.either a role or a profile (a conditional).
+    assert sorted(at) == [
+        "aws_instance.root",
+        "aws_spot_instance_request.spot",
+        "module.web.aws_instance.this[0]",
+        "module.web.aws_launch_template.this",
+    ]
+    for address, found_at in at.items():
+        line = line_with(text, f'"address": "{address}"')
+        assert found_at["Location"]["Start"]["LineNumber"] == line
+    assert "is role aws_iam_role.app (an aws_iam_role)" in at["aws_instance.root"]["Message"]
+    assert (
+        "data.aws_iam_role.existing.name is role data.aws_iam_role.existing (an aws_iam_role)"
+        in at["aws_spot_instance_request.spot"]["Message"]
+    )
+    assert at["module.web.aws_instance.this[0]"]["Message"] == (
+        "module.web.aws_instance.this[0]: aws_iam_role.this.name is role module.web.aws_iam_role.this "
+        "(an aws_iam_role), but iam_instance_profile takes an instance profile name. Add an "
+        "aws_iam_instance_profile aws_iam_instance_profile.this with `role = aws_iam_role.this.name` "
+        "and write `aws_iam_instance_profile.this.name` here."
+    )
+    assert (
+        "aws_iam_role.this.arn is role module.web.aws_iam_role.this (an aws_iam_role), but "
+        "iam_instance_profile.arn takes an instance profile ARN"
+        in at["module.web.aws_launch_template.this"]["Message"]
+    )

@@ -10,7 +10,8 @@ from types import ModuleType
 
 import yaml
 
-from profile_expand.core.sites import SITES, sites_markdown
+from profile_expand.core.sites import SITES
+from profile_expand.core.sites_doc import sites_markdown
 from profile_expand.lint.rules import RULES
 from tests.support import ROOT
 
@@ -125,3 +126,22 @@ def test_the_terraform_page_shows_the_sites_table() -> None:
     page = (ROOT / "docs" / "terraform.md").read_text()
     shown = page.split("<!-- terraform-sites:begin -->\n")[1].split("<!-- terraform-sites:end -->")[0]
     assert shown == terraform_sites_markdown()
+
+
+def test_the_attributes_checked_against_the_providers_tests_name_the_test() -> None:
+    """Issue 25: the attributes whose accepted form was checked against hashicorp/terraform-provider-aws
+    name where (docs/terraform.md shows it beside the row)."""
+    from profile_expand.core.sites import SITES
+
+    shown = {(a.resource_type, a.attribute): a.shown_by for site in SITES for a in site.terraform}
+    for attribute in (
+        ("aws_emr_cluster", "instance_profile"),
+        ("aws_batch_compute_environment", "instance_role"),
+        ("aws_imagebuilder_infrastructure_configuration", "instance_profile_name"),
+        ("aws_spot_fleet_request", "iam_instance_profile_arn"),
+    ):
+        assert shown[attribute].startswith("internal/service/") and "_test.go: `" in shown[attribute]
+    assert "environment_test.go" in shown[("aws_elastic_beanstalk_environment", "value")]
+    assert "db_instance.html.markdown" in shown[("aws_db_instance", "custom_iam_instance_profile")]
+    page = (ROOT / "docs" / "terraform.md").read_text(encoding="utf-8")
+    assert "batch/compute_environment_test.go" in page and "emr/cluster_test.go" in page

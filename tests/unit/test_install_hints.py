@@ -28,6 +28,7 @@ def test_the_extras_named_are_pyprojects() -> None:
         ("samtranslator.translator.translator", "rollout", "aws-sam-translator"),
         ("boto3", "rollout", "boto3"),
         ("botocore.session", "sam", "boto3"),
+        ("boto3", "iam", "boto3"),
     ],
 )
 def test_the_hint_names_the_missing_package_and_installs_from_the_checkout(

@@ -56,11 +56,9 @@ def _iam() -> Any:
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError
     except ImportError as error:
-        from profile_expand.core.errors import GuardUnavailable
+        from profile_expand.core.errors import GuardUnavailable, missing_extra
 
-        raise GuardUnavailable(
-            f"--ask-iam needs boto3 (pip install 'profile-expand[rollout]'): {error}"
-        ) from error
+        raise GuardUnavailable(f"--ask-iam needs {missing_extra(error, 'iam')}") from error
     from profile_expand.guard.aws import BotoIam
 
     try:
@@ -142,12 +140,16 @@ def before_lint(terraform: TerraformInputs) -> int | None:
         from profile_expand.cli.files import write_atomic
         from profile_expand.terraform.fix import fixes
 
-        for path, text in fixes(terraform.paths).items():
+        done = fixes(terraform.paths)
+        for path, text in done.texts.items():
             try:
                 write_atomic(path, text)
             except OSError as error:
                 print(f"{PROG}: error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
                 return 2
+        # What --fix left as written, and why: the lint below still reports each of them.
+        for left in done.left:
+            print(f"{PROG} --fix: {left.path}:{left.line}:{left.column}: {left.reason}", file=sys.stderr)
     return None
 
 

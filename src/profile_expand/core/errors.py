@@ -161,7 +161,11 @@ class CommandExit(ProfileExpandError):
 
 # The package's extras (pyproject.toml's optional-dependencies) and the distribution of each module they
 # bring; a test keeps them in step with pyproject.toml.
-EXTRAS: Final = {"sam": ("aws-sam-translator",), "rollout": ("boto3", "aws-sam-translator")}
+EXTRAS: Final = {
+    "sam": ("aws-sam-translator",),
+    "rollout": ("boto3", "aws-sam-translator"),
+    "iam": ("boto3",),
+}
 _DISTRIBUTIONS: Final = {"samtranslator": "aws-sam-translator", "boto3": "boto3", "botocore": "boto3"}
 
 

@@ -90,6 +90,9 @@ class TerraformAttribute(NamedTuple):
     accepts: tuple[ProfileForm, ...] | None = None
     # Elastic Beanstalk: a `setting` block whose `name` is the option.
     option_setting: bool = False
+    # Where hashicorp/terraform-provider-aws shows the form the attribute takes: the acceptance test
+    # (internal/service/...) and what it writes there; "" where no one was read (docs/terraform.md).
+    shown_by: str = ""
 
 
 class Site(NamedTuple):
@@ -145,6 +148,7 @@ _NAME_OR_ARN: Final = (ProfileForm.NAME, ProfileForm.ARN)
 _OBJECT: Final = (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT)
 _PROPS: Final = ("Properties",)
 _TF: Final = TerraformAttribute
+_PROVIDER_TESTS: Final = "internal/service/"
 _OPSWORKS_LAYERS: Final = (
     "custom",
     "ecs_cluster",
@@ -205,7 +209,14 @@ SITES: Final[tuple[Site, ...]] = (
         accepts=(ProfileForm.ARN_OBJECT,),
         doc_url=_DOCS + "aws-properties-ec2-spotfleet-iaminstanceprofilespecification.html",
         terraform=(
-            _TF("aws_spot_fleet_request", ("launch_specification",), "iam_instance_profile_arn", key="Arn"),
+            _TF(
+                "aws_spot_fleet_request",
+                ("launch_specification",),
+                "iam_instance_profile_arn",
+                key="Arn",
+                shown_by=_PROVIDER_TESTS
+                + "ec2/ec2_spot_fleet_request_test.go: `aws_iam_instance_profile.test-iam-instance-profile1.arn`",
+            ),
             _TF("aws_spot_fleet_request", ("launch_specification",), "iam_instance_profile", key="Name"),
         ),
     ),
@@ -226,7 +237,15 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.ARN,
         accepts=_NAME_OR_ARN,
         doc_url=_DOCS + "aws-properties-batch-computeenvironment-computeresources.html",
-        terraform=(_TF("aws_batch_compute_environment", ("compute_resources",), "instance_role"),),
+        terraform=(
+            _TF(
+                "aws_batch_compute_environment",
+                ("compute_resources",),
+                "instance_role",
+                shown_by=_PROVIDER_TESTS
+                + "batch/compute_environment_test.go: `aws_iam_instance_profile.ecs_instance.arn`",
+            ),
+        ),
     ),
     Site(
         slug="batch_managed_instances",
@@ -247,7 +266,15 @@ SITES: Final[tuple[Site, ...]] = (
         doc_url=_DOCS + "aws-resource-emr-cluster.html",
         terraform=(
             # The provider's docs and acceptance tests write the profile's ARN here; EMR takes both.
-            _TF("aws_emr_cluster", ("ec2_attributes",), "instance_profile", accepts=_NAME_OR_ARN),
+            _TF(
+                "aws_emr_cluster",
+                ("ec2_attributes",),
+                "instance_profile",
+                accepts=_NAME_OR_ARN,
+                shown_by=_PROVIDER_TESTS
+                + "emr/cluster_test.go: `aws_iam_instance_profile.emr_instance_profile.arn`, "
+                'and the name `"EMR_EC2_DefaultRole"`',
+            ),
         ),
     ),
     Site(
@@ -258,7 +285,15 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.NAME,
         accepts=(ProfileForm.NAME,),
         doc_url=_DOCS + "aws-resource-imagebuilder-infrastructureconfiguration.html",
-        terraform=(_TF("aws_imagebuilder_infrastructure_configuration", (), "instance_profile_name"),),
+        terraform=(
+            _TF(
+                "aws_imagebuilder_infrastructure_configuration",
+                (),
+                "instance_profile_name",
+                shown_by=_PROVIDER_TESTS
+                + "imagebuilder/infrastructure_configuration_test.go: `aws_iam_instance_profile.test.name`",
+            ),
+        ),
     ),
     Site(
         slug="ecs_capacity_provider",
@@ -302,7 +337,15 @@ SITES: Final[tuple[Site, ...]] = (
         profile_name_prefix="AWSRDSCustom",
         doc_url=_DOCS + "aws-resource-rds-dbinstance.html",
         role_name_rule=RoleNameRule(name_prefixes=("AWSRDSCustom",)),
-        terraform=(_TF("aws_db_instance", (), "custom_iam_instance_profile"),),
+        terraform=(
+            _TF(
+                "aws_db_instance",
+                (),
+                "custom_iam_instance_profile",
+                shown_by="no acceptance test sets it; the provider's website/docs/r/db_instance.html.markdown "
+                'writes the name `"AWSRDSCustomInstanceProfile"`',
+            ),
+        ),
     ),
     Site(
         slug="workspaces_instance",
@@ -348,7 +391,16 @@ SITES: Final[tuple[Site, ...]] = (
         kind=SiteKind.OPTION_SETTING,
         option_namespace="aws:autoscaling:launchconfiguration",
         doc_url=_DOCS + "aws-resource-elasticbeanstalk-environment.html",
-        terraform=(_TF("aws_elastic_beanstalk_environment", ("setting",), "value", option_setting=True),),
+        terraform=(
+            _TF(
+                "aws_elastic_beanstalk_environment",
+                ("setting",),
+                "value",
+                option_setting=True,
+                shown_by=_PROVIDER_TESTS
+                + "elasticbeanstalk/environment_test.go: `aws_iam_instance_profile.test.name`",
+            ),
+        ),
     ),
     Site(
         slug="elasticbeanstalk_configuration_template",
@@ -361,7 +413,15 @@ SITES: Final[tuple[Site, ...]] = (
         option_namespace="aws:autoscaling:launchconfiguration",
         doc_url=_DOCS + "aws-resource-elasticbeanstalk-configurationtemplate.html",
         terraform=(
-            _TF("aws_elastic_beanstalk_configuration_template", ("setting",), "value", option_setting=True),
+            _TF(
+                "aws_elastic_beanstalk_configuration_template",
+                ("setting",),
+                "value",
+                option_setting=True,
+                shown_by=_PROVIDER_TESTS
+                + "elasticbeanstalk/environment_test.go (its configuration template): "
+                "`aws_iam_instance_profile.test.name`",
+            ),
         ),
     ),
 )
@@ -421,34 +481,3 @@ def sites_for(resource_type: str) -> tuple[Site, ...]:
 _BY_TYPE: Final[dict[str, tuple[Site, ...]]] = {}
 for _site in SITES:
     _BY_TYPE[_site.resource_type] = (*_BY_TYPE.get(_site.resource_type, ()), _site)
-
-
-def sites_markdown() -> str:
-    """The README's table of sites, generated from SITES (a test keeps the README in step)."""
-    rows = [
-        "| Resource type | IamRole goes in | Property written | Form written (also accepted) | Naming rule |",
-        "|---|---|---|---|---|",
-    ]
-    for site in SITES:
-        where = site.property_path.rsplit(".", 1)[0]
-        if site.kind is SiteKind.OPTION_SETTING:
-            where += f" entry `{{Namespace: {site.option_namespace}, OptionName: IamRole, Value: <role>}}`"
-        others = [form.value for form in site.accepts if form is not site.writes]
-        form = f"{site.writes.value}" + (f" ({', '.join(others)})" if others else "")
-        rules = []
-        if site.profile_name_prefix:
-            rules.append(f"profile name starts with `{site.profile_name_prefix}`")
-        if site.role_name_rule:
-            rule = site.role_name_rule.describe().replace("a name starting with ", "role name starts with ")
-            when = (
-                f" when the infrastructure role has `{site.role_name_rule_when.policy_name}`"
-                if site.role_name_rule_when
-                else ""
-            )
-            rules.append(rule + when)
-        if site.retired_on:
-            rules.append(f"service shut down {site.retired_on}")
-        rows.append(
-            f"| [{site.resource_type}]({site.doc_url}) | {where} | {site.profile_property} | {form} | {'; '.join(rules)} |"
-        )
-    return "\n".join(rows) + "\n"

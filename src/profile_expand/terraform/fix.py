@@ -1,105 +1,247 @@
 """--fix for Terraform: a role's reference where a profile belongs becomes a profile's, in the attribute's form.
 
-Only the certain case is rewritten: a reference, written at the site itself, to one role of the module
-(not counted, not a splat). The profile is the module's aws_iam_instance_profile that holds the role, or
-one added after the role's block. Every other byte of every file stays as it was (comments, CRLF).
+Only the certain cases are rewritten: a reference to one role of the module (a resource or a data source;
+counted or for_each'd with the index written, or through a local that is a plain reference). The profile
+is the module's aws_iam_instance_profile holding that role with the same indexing, or one added after the
+role's block with the role's own count or for_each. Every other byte of every file stays (comments, CRLF).
+What is not certain is left as written, with the reason and what to write (Fixes.left).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final, NamedTuple
 
 from profile_expand.core.model import ROLE, Found, wanted_forms
 from profile_expand.core.sites import ProfileForm
-from profile_expand.terraform.hcl import HclError, SourceFile, Traversal, read
-from profile_expand.terraform.judge import judged, module_files, modules_in, profile_for
+from profile_expand.terraform.hcl import Block, HclError, SourceFile, Traversal, read
+from profile_expand.terraform.judge import is_plan_file, judged, module_files, modules_in, profile_for
 from profile_expand.terraform.translate import PROFILE, Translation
 
+# A reference to one role: aws_iam_role.x.name, data.aws_iam_role.x.arn, aws_iam_role.x[count.index].id ...
+_ROLE_REFERENCE: Final = re.compile(
+    r"\A(?P<role>(?:data\.)?aws_iam_role\.[A-Za-z_][\w-]*)"
+    r"(?:\[(?P<index>[^\[\]]+)\])?\.(?P<attribute>name|id|arn|unique_id)\Z"
+)
+_LOCAL: Final = re.compile(r"\Alocal\.([A-Za-z_][\w-]*)\Z")
+_LOCAL_DEPTH: Final = 8
 _HOLDS_ROLE: Final = ("name", "id")
+_SPACE: Final = re.compile(r"\s+")
+PLAN_IS_NOT_SOURCE: Final = (
+    "a plan is not source: --fix changes nothing in it; fix the module the plan was made from "
+    "(profile-expand lint --fix <its folder>), then plan again"
+)
 
 
-def fixes(paths: Iterable[str]) -> dict[str, str]:
-    """Each file to rewrite -> its new text (files that do not parse are left for the lint to report)."""
+class Left(NamedTuple):
+    """A role where a profile belongs that --fix did not rewrite: where, and why (with what to write)."""
+
+    path: str
+    line: int
+    column: int
+    reason: str
+
+
+class Fixes(NamedTuple):
+    texts: dict[str, str]  # each file to rewrite -> its new text
+    left: list[Left]
+
+
+class _Target(NamedTuple):
+    """The role a site names, read from what was written there."""
+
+    role: str  # its address: aws_iam_role.x or data.aws_iam_role.x
+    at: str | None  # the index written after it ([0], [count.index], ["k"], [each.key]), without brackets
+
+
+def fixes(paths: Iterable[str]) -> Fixes:
+    """The files to rewrite (files that do not parse are left for the lint to report), and what is left."""
+    paths = list(paths)
     rewritten: dict[str, str] = {}
-    for folder, named in modules_in(
-        path for path in paths if not path.endswith(".json") or path.endswith(".tf.json")
-    ).items():
+    left = [Left(path, 1, 1, PLAN_IS_NOT_SOURCE) for path in paths if is_plan_file(path)]
+    for folder, named in modules_in(path for path in paths if not is_plan_file(path)).items():
         sources = []
         for path in module_files(folder, named or []):
             try:
                 sources.append(read(path))
             except HclError:
                 continue
-        rewritten.update(fix_module(sources))
-    return rewritten
+        module = fix_module(sources)
+        rewritten.update(module.texts)
+        reported = set(named) if named is not None else {source.path for source in sources}
+        left.extend(item for item in module.left if item.path in reported)
+    return Fixes(rewritten, sorted(left))
 
 
-def fix_module(sources: list[SourceFile]) -> dict[str, str]:
+def fix_module(sources: list[SourceFile]) -> Fixes:
     """The module's files with its certain mistakes rewritten (only the files that change)."""
     translation, model = judged(sources)
     texts = {source.path: source.text for source in sources}
     edits: dict[str, list[tuple[int, int, str]]] = {}
     added: dict[str, str] = {}  # role -> the profile added for it
+    left: list[Left] = []
     for found in model.found:
+        if found.kind != ROLE:
+            continue
         edit = _edit(found, translation, texts, added)
-        if edit is not None:
+        if isinstance(edit, Left):
+            left.append(edit)
+        elif edit is not None:
             path, start, end, replacement = edit
             edits.setdefault(path, []).append((start, end, replacement))
     for role, profile in added.items():
-        path, block = translation.resources[role]  # a data source's role is never fixed: see _edit
-        text = texts[path]
-        newline = "\r\n" if "\r\n" in text else "\n"
-        end = block.span.end
-        name = profile.split(".", 1)[1]
-        resource = (
-            f'{newline}{newline}resource "{PROFILE}" "{name}" {{{newline}  role = {role}.name{newline}}}'
+        path, block = _block(role, translation)
+        edits.setdefault(path, []).append(
+            (block.span.end, block.span.end, _resource(role, profile, block, texts[path]))
         )
-        edits.setdefault(path, []).append((end, end, resource))
     result = {}
     for path, changes in edits.items():
         text = texts[path]
         for start, end, replacement in sorted(set(changes), reverse=True):
             text = text[:start] + replacement + text[end:]
         result[path] = text
-    return result
+    return Fixes(result, left)
 
 
 def _edit(
     found: Found, translation: Translation, texts: dict[str, str], added: dict[str, str]
-) -> tuple[str, int, int, str] | None:
-    role = found.role
-    if (
-        found.kind != ROLE
-        or role is None
-        or role not in translation.resources
-        or role in translation.roles_counted
-    ):
-        return None
+) -> tuple[str, int, int, str] | Left | None:
     place = translation.place(found.logical_id, found.path)
-    if place is None or place.path.endswith(".json") or place.path not in texts:
+    if place is None or place.path not in texts:
         return None
-    written = texts[place.path][place.span.start : place.span.end]
-    parts = written.strip().split(".")
-    if "[" in written or len(parts) != 3 or ".".join(parts[:2]) != role:
-        return None  # through a local, indexed or a splat: not certain which profile to write
-    profile = _holding(role, translation) or added.get(role) or profile_for(role, translation)
-    if profile not in translation.resources:
-        added[role] = profile
+    written = texts[place.path][place.span.start : place.span.end].strip()
+    where = (place.path, place.span.line, place.span.column)
     wanted = wanted_forms(found.site, found.form)
-    form = ProfileForm.NAME if ProfileForm.NAME in wanted else ProfileForm.ARN
-    attribute = "name" if form is ProfileForm.NAME else "arn"
-    return place.path, place.span.start, place.span.end, f"{profile}.{attribute}"
+    attribute = "name" if ProfileForm.NAME in wanted else "arn"
+    role = found.role
+    if role is None or _block_of(role, translation) is None:
+        return Left(
+            *where,
+            "not rewritten: the role is not one this module declares, so no profile of it can be added here; write the name (or ARN) of an instance profile that holds it",
+        )
+    suggestion = f"{profile_for(role, translation)}.{attribute}"
+    if place.path.endswith(".json"):
+        return Left(
+            *where,
+            f"not rewritten: --fix leaves Terraform's JSON syntax (.tf.json) as written; add an {PROFILE} holding {role} and write `${{{suggestion}}}` here",
+        )
+    target = _target(written, translation)
+    if target is None or target.role != role:
+        return Left(
+            *where,
+            f"not rewritten: `{written}` is not a plain reference to one role; write a reference to an {PROFILE} holding {role} (`{suggestion}`)",
+        )
+    if target.at == "*":
+        return Left(
+            *where,
+            f"not rewritten: the splat `{written}` names every instance of {role}; add an {PROFILE} with the role's count or for_each and write the one you mean (e.g. `{profile_for(role, translation)}[0].{attribute}`)",
+        )
+    counting = _counting(_block_of(role, translation))
+    if (counting is None) != (target.at is None):
+        return Left(
+            *where,
+            f"not rewritten: `{written}` and {role}'s count/for_each do not agree; fix the index first",
+        )
+    held = _holding(role, counting, target.at, translation)
+    if held is not None:
+        profile, index = held
+    else:
+        profile, index = added.get(role) or _new_profile(role, translation, added), target.at
+        added[role] = profile
+    indexed = f"[{index}]" if index is not None else ""
+    return place.path, place.span.start, place.span.end, f"{profile}{indexed}.{attribute}"
 
 
-def _holding(role: str, translation: Translation) -> str | None:
-    """The module's profile whose role is this role (by name or id), if any."""
+def _target(written: str, translation: Translation) -> _Target | None:
+    """The role a written value names: itself, or through locals that are plain references."""
+    for _ in range(_LOCAL_DEPTH):
+        local = _LOCAL.match(written)
+        if local is None:
+            break
+        value = translation.locals.get(local[1])
+        if not isinstance(value, Traversal):
+            return None
+        written = value.text.strip()
+    match = _ROLE_REFERENCE.match(_SPACE.sub("", written))
+    if match is None:
+        return None
+    return _Target(match["role"], match["index"])
+
+
+def _block_of(role: str, translation: Translation) -> Block | None:
+    found = translation.data.get(role) if role.startswith("data.") else translation.resources.get(role)
+    return None if found is None else found[1]
+
+
+def _block(role: str, translation: Translation) -> tuple[str, Block]:
+    return translation.data[role] if role.startswith("data.") else translation.resources[role]
+
+
+def _counting(block: Block | None) -> str | None:
+    """ "count" or "for_each" where the block has one."""
+    if block is None:
+        return None
+    return next((key for key in ("count", "for_each") if key in block.body.attributes), None)
+
+
+def _text(value: Any) -> str:
+    """An expression as written, without its spaces (a Traversal, Call or Other), for comparing."""
+    written = getattr(value, "text", None)
+    return _SPACE.sub("", written) if isinstance(written, str) else repr(value)
+
+
+def _holding(
+    role: str, counting: str | None, index: str | None, translation: Translation
+) -> tuple[str, str | None] | None:
+    """The module's profile holding this role with the same indexing, and the index to write after it."""
+    role_block = _block_of(role, translation)
+    assert role_block is not None
     for address, (_, block) in translation.resources.items():
-        if block.labels[0] != PROFILE:
+        if block.labels[0] != PROFILE or "role" not in block.body.attributes:
             continue
-        written = block.body.attributes.get("role")
-        if written is not None and isinstance(written.value, Traversal):
-            parts = written.value.parts
-            if ".".join(parts[:2]) == role and len(parts) == 3 and parts[2] in _HOLDS_ROLE:
-                return address
+        held = _text(block.body.attributes["role"].value)
+        mine = _counting(block)
+        if counting is None and mine is None:
+            if held in (f"{role}.{attribute}" for attribute in _HOLDS_ROLE):
+                return address, None
+        elif counting == "count" and mine == "count":
+            if held in (f"{role}[count.index].{attribute}" for attribute in _HOLDS_ROLE):
+                return address, index  # profile i holds role i
+            same_count = _text(block.body.attributes["count"].value) == _text(
+                role_block.body.attributes["count"].value
+            )
+            if same_count and index == "0" and held in (f"{role}[0].{a}" for a in _HOLDS_ROLE):
+                return (
+                    address,
+                    "0",
+                )  # terraform-aws-modules' habit: both exist together, profile 0 holds role 0
+        elif counting == "for_each" and mine == "for_each":
+            over = _text(block.body.attributes["for_each"].value)
+            holds = (
+                *(f"each.value.{a}" for a in _HOLDS_ROLE),
+                *(f"{role}[each.key].{a}" for a in _HOLDS_ROLE),
+            )
+            if over == role and held in holds:
+                return address, index
     return None
+
+
+def _new_profile(role: str, translation: Translation, added: dict[str, str]) -> str:
+    profile = profile_for(role, translation)
+    while profile in translation.resources or profile in added.values():
+        profile += "_profile"
+    return profile
+
+
+def _resource(role: str, profile: str, block: Block, text: str) -> str:
+    """The profile's block, written after the role's with the role's own count or for_each."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = {
+        None: [f"role = {role}.name"],
+        "count": [f"count = length({role})", f"role  = {role}[count.index].name"],
+        "for_each": [f"for_each = {role}", "role     = each.value.name"],
+    }[_counting(block)]
+    body = "".join(f"  {line}{newline}" for line in lines)
+    name = profile.split(".", 1)[1]
+    return f'{newline}{newline}resource "{PROFILE}" "{name}" {{{newline}{body}}}'

@@ -187,7 +187,7 @@ def terraform_syntax(translation: Translation) -> Syntax:
         written=written,
         reference=reference,
         profile_for=lambda role: profile_for(role, translation),
-        holds_role=lambda role: f"role = {role}.name",
+        holds_role=lambda role: holds_role(role, translation),
         role_reference=lambda role: f"{role}.name",
         holds_named_role=lambda name: f'role = "{name}"',
         roles_key="role",
@@ -196,6 +196,27 @@ def terraform_syntax(translation: Translation) -> Syntax:
         engine="Terraform",
         depends_on=lambda resource: f"depends_on = [{resource}]",
     )
+
+
+def holds_role(role: str, translation: Translation) -> str:
+    """What a profile of the role writes (inside a message's backticks): with the role's own count or
+    for_each, so that profile i holds role i."""
+    block = translation.resources.get(role) or translation.data.get(role)
+    counting = block[1].body.attributes if block is not None else {}
+    role = in_module(role)
+    if "count" in counting:
+        return f"count = length({role})` and `role = {role}[count.index].name"
+    if "for_each" in counting:
+        return f"for_each = {role}` and `role = each.value.name"
+    return f"role = {role}.name"
+
+
+def in_module(address: str) -> str:
+    """A plan's address as its module's own code writes it: module.web.aws_iam_role.this -> aws_iam_role.this."""
+    parts = address.split(".")
+    while len(parts) > 2 and parts[0] == "module":
+        parts = parts[2:]
+    return ".".join(parts)
 
 
 def place(site: Site, form: ProfileForm | None) -> str:

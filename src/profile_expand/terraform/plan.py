@@ -1,8 +1,9 @@
 """A Terraform plan as JSON (`terraform show -json plan.out`) read as one module of planned values.
 
 Every resource of the plan, child modules included, is a block at its full address; its planned values
-are literals (what Terraform knows at plan time), and what is unknown until apply is absent, so it is
-no finding. Lines are those of each resource's "address" in the file.
+are literals (what Terraform knows at plan time). What is unknown until apply is read from the plan's
+configuration section instead (plan_configuration.py): a reference to one role's attribute there is that
+role. Lines are those of each resource's "address" in the file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from profile_expand.terraform.hcl import Attribute, Block, Body, HclError, SourceFile, Span
+from profile_expand.terraform.plan_configuration import Configured
 
 _MANAGED: Final = "managed"
 
@@ -38,8 +40,10 @@ def read_plan(path: str) -> SourceFile:
         if isinstance(document["planned_values"], dict)
         else None
     )
-    blocks = [_block(resource, text) for resource in _resources(root)]
-    return SourceFile(path, text, Body({}, tuple(block for block in blocks if block is not None)))
+    configured = Configured(document)
+    blocks = [_block(resource, text, configured) for resource in _resources(root)]
+    roles = configured.roles(block.address for block in blocks if block is not None)
+    return SourceFile(path, text, Body({}, (*(block for block in blocks if block is not None), *roles)))
 
 
 def _resources(module: object) -> Iterator[Mapping[str, Any]]:
@@ -52,7 +56,7 @@ def _resources(module: object) -> Iterator[Mapping[str, Any]]:
         yield from _resources(child)
 
 
-def _block(resource: Mapping[str, Any], text: str) -> Block | None:
+def _block(resource: Mapping[str, Any], text: str, configured: Configured) -> Block | None:
     address, kind, name = resource.get("address"), resource.get("type"), resource.get("name")
     values = resource.get("values")
     if not (isinstance(address, str) and isinstance(kind, str) and isinstance(name, str)):
@@ -61,10 +65,10 @@ def _block(resource: Mapping[str, Any], text: str) -> Block | None:
     at = max(at, 0)
     line = text.count("\n", 0, at) + 1
     span = Span(line, at - (text.rfind("\n", 0, at) + 1) + 1, at, at)
+    known = _known(values) if isinstance(values, Mapping) else {}
     attributes = {
-        key: Attribute(key, _known(value), span)
-        for key, value in (values.items() if isinstance(values, Mapping) else ())
-        if value not in (None, "")
+        key: Attribute(key, value, span)
+        for key, value in configured.unknown_filled(address, kind, name, known).items()
     }
     return Block("resource", (kind, name), Body(attributes, ()), span, address)
 

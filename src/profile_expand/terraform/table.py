@@ -15,8 +15,9 @@ _FORMS = {
 
 def terraform_sites_markdown() -> str:
     rows = [
-        "| CloudFormation property | AWS provider attribute | Takes | awscc provider |",
-        "|---|---|---|---|",
+        "| CloudFormation property | AWS provider attribute | Takes | Form shown by (terraform-provider-aws) "
+        "| awscc provider |",
+        "|---|---|---|---|---|",
     ]
     for site in SITES:
         prop = f"{site.resource_type} {site.property_path.removeprefix('Properties.')}"
@@ -45,8 +46,13 @@ def terraform_sites_markdown() -> str:
         if site.kind.value == "option-setting":
             inner = f'option_settings[] {{option_name = "{site.profile_property}"}}.value'
         awscc = "" if site.retired_on else f"`{awscc_type(site.resource_type)}` `{inner}`"
+        shown = "<br>".join(
+            f"{attribute.attribute}: {attribute.shown_by}" if len(site.terraform) > 1 else attribute.shown_by
+            for attribute in site.terraform
+            if attribute.shown_by
+        )
         rows.append(
             f"| {prop} | {'<br>'.join(attributes) or '(none in the AWS provider)'} | "
-            f"{'; '.join(dict.fromkeys(forms)) or '-'} | {awscc} |"
+            f"{'; '.join(dict.fromkeys(forms)) or '-'} | {shown or '-'} | {awscc} |"
         )
     return "\n".join(rows) + "\n"

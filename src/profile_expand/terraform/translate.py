@@ -38,6 +38,8 @@ class Translation(NamedTuple):
     texts: dict[str, str]  # canonical JSON of a translated value -> the Terraform text it came from
     resources: dict[str, tuple[str, Block]]  # address -> (file, block)
     roles_counted: frozenset[str]  # roles with count or for_each (one profile each would need the same)
+    data: dict[str, tuple[str, Block]]  # data.<type>.<name> -> (file, block)
+    locals: dict[str, Any]  # each local's value as written
 
     def place(self, address: str, path: Path) -> Place | None:
         """Where the value at `path` of a resource was written: the nearest enclosing place recorded."""
@@ -101,7 +103,7 @@ class _Module:
                 if block.type == "resource" and len(block.labels) == 2:
                     self.resources[block.address or ".".join(block.labels)] = (source.path, block)
                 elif block.type == "data" and len(block.labels) == 2:
-                    self.data["data." + ".".join(block.labels)] = (source.path, block)
+                    self.data[block.address or "data." + ".".join(block.labels)] = (source.path, block)
                 elif block.type == "locals":
                     self.locals.update({k: a.value for k, a in block.body.attributes.items()})
 
@@ -130,7 +132,15 @@ class _Module:
                 out[address] = self._awscc(address, path, block.body, _AWSCC[kind])
             elif kind in _NATIVE:
                 out[address] = self._native(address, path, block.body, kind)
-        return Translation(self.template, self.places, self.texts, self.resources, frozenset(self.counted))
+        return Translation(
+            self.template,
+            self.places,
+            self.texts,
+            self.resources,
+            frozenset(self.counted),
+            self.data,
+            self.locals,
+        )
 
     # -- values ---------------------------------------------------------------------------------------
 
@@ -165,11 +175,15 @@ class _Module:
         return unknown(reference.text)
 
     def _address(self, parts: tuple[str, ...]) -> tuple[str, str | None]:
-        if parts[0] == "data" and len(parts) >= 3:
-            return ".".join(parts[:3]), parts[3] if len(parts) > 3 else None
-        if len(parts) >= 2:
-            return ".".join(parts[:2]), parts[2] if len(parts) > 2 else None
-        return parts[0], None
+        # A plan's configuration reference carries its module path (module.web.aws_iam_role.this.name):
+        # a plan's resources are at such addresses. In a .tf file module.web.x is an output: no resource.
+        module: tuple[str, ...] = ()
+        while len(parts) > 2 and parts[0] == "module":
+            module, parts = (*module, *parts[:2]), parts[2:]
+        width = 3 if parts[0] == "data" and len(parts) >= 3 else 2
+        if len(parts) >= width:
+            return ".".join((*module, *parts[:width])), parts[width] if len(parts) > width else None
+        return ".".join((*module, parts[0])), None
 
     def literal(self, value: Any) -> Any:
         """A value with Terraform references in it kept as unknowns, for a policy document."""
