@@ -206,3 +206,43 @@ def test_a_plan_reads_what_is_unknown_until_apply_from_its_configuration(
         "iam_instance_profile.arn takes an instance profile ARN"
         in at["module.web.aws_launch_template.this"]["Message"]
     )
+
+
+COUNTED_ROLES = """resource "aws_iam_role" "workers" {
+  count              = 2
+  name               = "worker-${count.index}"
+  assume_role_policy = EC2_TRUST
+}
+
+locals {
+  web_role = aws_iam_role.workers[0].name
+}
+
+resource "aws_instance" "worker" {
+  count                = 2
+  ami                  = "ami-12345678"
+  instance_type        = "t3.micro"
+  iam_instance_profile = aws_iam_role.workers[count.index].name
+}
+
+resource "aws_instance" "web" {
+  ami                  = "ami-12345678"
+  instance_type        = "t3.micro"
+  iam_instance_profile = local.web_role
+}
+""".replace("EC2_TRUST", EC2_TRUST)
+
+
+def test_each_site_is_quoted_as_written_and_keeps_its_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two sites name one counted role, one through a local: each message quotes its own site's expression
+    (not the first spelling of the role in the module) and writes the profile with that site's index."""
+    found = findings(tmp_path, capsys, COUNTED_ROLES)
+    worker, web = line_with(COUNTED_ROLES, "[count.index].name"), line_with(COUNTED_ROLES, "= local.web_role")
+    assert [(code, line) for code, line, _ in found] == [("E9001", worker), ("E9001", web)]
+    (_, _, at_worker), (_, _, at_web) = found
+    assert at_worker.startswith("aws_iam_role.workers[count.index].name is role aws_iam_role.workers")
+    assert at_worker.endswith("write `aws_iam_instance_profile.workers[count.index].name` here.")
+    assert at_web.startswith("local.web_role is role aws_iam_role.workers")
+    assert at_web.endswith("write `aws_iam_instance_profile.workers[0].name` here.")

@@ -24,7 +24,7 @@ from profile_expand.core.inline_roles import ROLE_PATH, satisfies
 from profile_expand.core.mistakes import DEPLOY_FAILS, UNTRUSTED, where
 from profile_expand.core.model import PROFILE, UNKNOWN, Found, shorthand_advice, wanted_forms
 from profile_expand.core.sites import ProfileForm
-from profile_expand.core.syntax import CLOUDFORMATION, Syntax
+from profile_expand.core.syntax import CLOUDFORMATION, Syntax, for_leaf
 from profile_expand.core.text import quote, short
 
 # IAM's pattern for a profile or role name (GetInstanceProfile takes the name without its path).
@@ -150,6 +150,7 @@ def judge_in_account(
     """The findings IAM's answers give for one leaf: a role where a profile belongs, no such profile, a
     profile EC2 cannot use, a service's naming rule broken. `role` is GetRole of the same name, asked only
     when there is no such profile."""
+    syntax = for_leaf(syntax, found)
     site, value = found.site, syntax.written(found.value)
     takes = f"{where(found, syntax)} takes an instance profile"
     if profile is None and role is not None:

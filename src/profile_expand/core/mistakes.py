@@ -48,7 +48,7 @@ from profile_expand.core.roles import (
     template_role_in,
 )
 from profile_expand.core.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers
-from profile_expand.core.syntax import CLOUDFORMATION, Syntax
+from profile_expand.core.syntax import CLOUDFORMATION, Syntax, for_leaf
 from profile_expand.core.text import Path, format_path, quote, short
 
 _TRUST_DOCUMENT: Final = "AssumeRolePolicyDocument"
@@ -86,11 +86,11 @@ def judge(
     corrections: list[Correction] = []
     for leaf in found:
         if leaf.kind == PROFILE_WRONG_FORM:
-            _wrong_form(leaf, findings, corrections, syntax)
+            _wrong_form(leaf, findings, corrections, for_leaf(syntax, leaf))
         elif leaf.kind == PROFILE and leaf.profile is not None:
-            _unordered(leaf, index, corrections, syntax)
+            _unordered(leaf, index, corrections, for_leaf(syntax, leaf))
         elif leaf.kind == ROLE_NAME and lint:
-            findings.append(_role_by_name(leaf, macro_name, syntax))
+            findings.append(_role_by_name(leaf, macro_name, for_leaf(syntax, leaf)))
     for logical_id, role_entries in index.profile_roles.items():
         _roles_by_arn(logical_id, role_entries, index, findings, corrections, syntax)
     if lint:

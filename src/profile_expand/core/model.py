@@ -27,7 +27,7 @@ from profile_expand.core.index import EMPTY_INDEX, TemplateIndex, branches
 from profile_expand.core.profile_options import ProfileOptions
 from profile_expand.core.roles import ARN, BUILT, RoleChoice, RoleRef, role_mention
 from profile_expand.core.sites import ProfileForm, RoleNameRule, Site, SiteKind, containers, sites_for
-from profile_expand.core.syntax import CLOUDFORMATION, Syntax
+from profile_expand.core.syntax import CLOUDFORMATION, Syntax, for_leaf
 from profile_expand.core.text import Path
 
 # What a value found at a site is. mistakes.py derives the findings (and the macro's corrections) of the
@@ -384,7 +384,7 @@ def role_as_profile(
     found: Found, macro_name: str = cfn.TRANSFORM_NAME, syntax: Syntax = CLOUDFORMATION
 ) -> Finding:
     """E9001: what is wrong and what to write instead, in the words of the property at hand."""
-    message = _role_message(found, macro_name, syntax)
+    message = _role_message(found, macro_name, for_leaf(syntax, found))
     return Finding(ROLE_AS_PROFILE, ERROR, found.logical_id, found.path, message)
 
 

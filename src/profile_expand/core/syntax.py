@@ -7,7 +7,7 @@ Terraform finding has the same code and words as the CloudFormation one, with Te
 # Annotations are evaluated, not postponed (no `from __future__ import annotations`): see sites.py.
 
 from collections.abc import Callable
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from profile_expand.core import cfn
 from profile_expand.core.sites import ProfileForm, Site
@@ -42,6 +42,15 @@ class Syntax(NamedTuple):
     engine: str = "CloudFormation"
     # How a resource says it waits for another: CloudFormation's DependsOn, Terraform's depends_on.
     depends_on: Callable[[str], str] = lambda resource: f"{cfn.DEPENDS_ON}: {resource}"
+    # The spelling at one site (a model.Found leaf), where the input's words depend on what was written
+    # there: Terraform quotes the site's own expression (`local.web_role`, not the role's first spelling)
+    # and keeps its index on the profile to write (`aws_iam_instance_profile.x[count.index].name`).
+    at_site: "Callable[[Any], Syntax] | None" = None
+
+
+def for_leaf(syntax: Syntax, found: Any) -> Syntax:
+    """The spelling for the findings of one site leaf (model.Found; Any: the model imports this module)."""
+    return syntax if syntax.at_site is None else syntax.at_site(found)
 
 
 def _profile_for(role: str) -> str:

@@ -9,25 +9,17 @@ What is not certain is left as written, with the reason and what to write (Fixes
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, Final, NamedTuple
 
 from profile_expand.core.model import ROLE, Found, wanted_forms
 from profile_expand.core.sites import ProfileForm
-from profile_expand.terraform.hcl import Block, HclError, SourceFile, Traversal, read
+from profile_expand.terraform.hcl import Block, HclError, SourceFile, read
 from profile_expand.terraform.judge import is_plan_file, judged, module_files, modules_in, profile_for
+from profile_expand.terraform.references import SPACE, role_target
 from profile_expand.terraform.translate import PROFILE, Translation
 
-# A reference to one role: aws_iam_role.x.name, data.aws_iam_role.x.arn, aws_iam_role.x[count.index].id ...
-_ROLE_REFERENCE: Final = re.compile(
-    r"\A(?P<role>(?:data\.)?aws_iam_role\.[A-Za-z_][\w-]*)"
-    r"(?:\[(?P<index>[^\[\]]+)\])?\.(?P<attribute>name|id|arn|unique_id)\Z"
-)
-_LOCAL: Final = re.compile(r"\Alocal\.([A-Za-z_][\w-]*)\Z")
-_LOCAL_DEPTH: Final = 8
 _HOLDS_ROLE: Final = ("name", "id")
-_SPACE: Final = re.compile(r"\s+")
 PLAN_IS_NOT_SOURCE: Final = (
     "a plan is not source: --fix changes nothing in it; fix the module the plan was made from "
     "(profile-expand lint --fix <its folder>), then plan again"
@@ -46,13 +38,6 @@ class Left(NamedTuple):
 class Fixes(NamedTuple):
     texts: dict[str, str]  # each file to rewrite -> its new text
     left: list[Left]
-
-
-class _Target(NamedTuple):
-    """The role a site names, read from what was written there."""
-
-    role: str  # its address: aws_iam_role.x or data.aws_iam_role.x
-    at: str | None  # the index written after it ([0], [count.index], ["k"], [each.key]), without brackets
 
 
 def fixes(paths: Iterable[str]) -> Fixes:
@@ -126,7 +111,7 @@ def _edit(
             *where,
             f"not rewritten: --fix leaves Terraform's JSON syntax (.tf.json) as written; add an {PROFILE} holding {role} and write `${{{suggestion}}}` here",
         )
-    target = _target(written, translation)
+    target = role_target(written, translation)
     if target is None or target.role != role:
         return Left(
             *where,
@@ -153,22 +138,6 @@ def _edit(
     return place.path, place.span.start, place.span.end, f"{profile}{indexed}.{attribute}"
 
 
-def _target(written: str, translation: Translation) -> _Target | None:
-    """The role a written value names: itself, or through locals that are plain references."""
-    for _ in range(_LOCAL_DEPTH):
-        local = _LOCAL.match(written)
-        if local is None:
-            break
-        value = translation.locals.get(local[1])
-        if not isinstance(value, Traversal):
-            return None
-        written = value.text.strip()
-    match = _ROLE_REFERENCE.match(_SPACE.sub("", written))
-    if match is None:
-        return None
-    return _Target(match["role"], match["index"])
-
-
 def _block_of(role: str, translation: Translation) -> Block | None:
     found = translation.data.get(role) if role.startswith("data.") else translation.resources.get(role)
     return None if found is None else found[1]
@@ -188,7 +157,7 @@ def _counting(block: Block | None) -> str | None:
 def _text(value: Any) -> str:
     """An expression as written, without its spaces (a Traversal, Call or Other), for comparing."""
     written = getattr(value, "text", None)
-    return _SPACE.sub("", written) if isinstance(written, str) else repr(value)
+    return SPACE.sub("", written) if isinstance(written, str) else repr(value)
 
 
 def _holding(

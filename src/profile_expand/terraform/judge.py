@@ -12,13 +12,14 @@ from typing import Final, NamedTuple
 
 from profile_expand.core.account import Iam, ProfileFacts, RoleFacts, asked, judge_in_account
 from profile_expand.core.errors import ERROR, ROLE_AS_PROFILE, Finding
-from profile_expand.core.model import Model
+from profile_expand.core.model import Found, Model
 from profile_expand.core.pipeline import analyse
 from profile_expand.core.sites import ProfileForm, Site
 from profile_expand.core.syntax import Syntax
 from profile_expand.core.text import quote
 from profile_expand.terraform.hcl import HclError, SourceFile, read
 from profile_expand.terraform.plan import read_plan
+from profile_expand.terraform.references import role_target
 from profile_expand.terraform.translate import PROFILE, ROLE, Translation, translate
 
 SUFFIXES: Final = (".tf", ".tf.json")
@@ -195,7 +196,29 @@ def terraform_syntax(translation: Translation) -> Syntax:
         place=place,
         engine="Terraform",
         depends_on=lambda resource: f"depends_on = [{resource}]",
+        at_site=lambda found: _at_site(found, translation),
     )
+
+
+def _at_site(found: Found, translation: Translation) -> Syntax:
+    """The spelling at one site: its own expression quoted (not the first spelling of the same role
+    elsewhere in the module), and the index written after the role kept on the profile to write."""
+    base = terraform_syntax(translation)._replace(at_site=None)
+    place = translation.place(found.logical_id, found.path)
+    written = place.text if place is not None else None
+    if written is None:
+        return base
+    leaf = found.value
+    target = role_target(written, translation) if found.steps == () else None
+    index = f"[{target.at}]" if target is not None and target.at not in (None, "*") else ""
+
+    def quoted(value: object) -> str:
+        return written if value == leaf and found.steps == () else base.written(value)
+
+    def reference(form: ProfileForm, profile: str) -> str:
+        return base.reference(form, f"{profile}{index}")
+
+    return base._replace(written=quoted, reference=reference)
 
 
 def holds_role(role: str, translation: Translation) -> str:

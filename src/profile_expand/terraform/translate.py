@@ -30,6 +30,7 @@ _TYPES: Final = {ROLE: cfn.IAM_ROLE_TYPE, PROFILE: cfn.INSTANCE_PROFILE_TYPE}
 class Place(NamedTuple):
     path: str
     span: Span
+    text: str | None = None  # at a site: the expression as written (a reference, a call...); None: a literal
 
 
 class Translation(NamedTuple):
@@ -48,6 +49,11 @@ class Translation(NamedTuple):
             if found is not None:
                 return found
         return None
+
+
+def _expression_text(value: Any) -> str | None:
+    text = getattr(value, "text", None)  # a Traversal, Call or Other keeps its text; a literal has none
+    return text.strip() if isinstance(text, str) else None
 
 
 def unknown(text: str) -> dict[str, str]:
@@ -286,11 +292,12 @@ class _Module:
                 steps = _container(site, indexes)
                 value = self._accepted(self.value(found.value), site, attribute)
                 at: Path = (*steps, site.profile_property)
+                written = _expression_text(found.value)
                 if attribute.key is not None:
                     value = {**_get(properties, at[1:], {}), attribute.key: value}
-                    self.places[(address, (*at, attribute.key))] = Place(path, found.span)
+                    self.places[(address, (*at, attribute.key))] = Place(path, found.span, written)
                 _put(properties, at[1:], value)
-                self.places.setdefault((address, at), Place(path, found.span))
+                self.places.setdefault((address, at), Place(path, found.span, written))
         return {cfn.TYPE: site_type, cfn.PROPERTIES: properties}
 
     def _accepted(self, value: Any, site: Site, attribute: TerraformAttribute) -> Any:
@@ -317,7 +324,7 @@ class _Module:
         entry = {"Namespace": self.value(namespace.value), "OptionName": self.value(option.value)}
         settings.append({**entry, "Value": self.value(value.value)})
         self.places[(address, (cfn.PROPERTIES, site.container[-1], len(settings) - 1))] = Place(
-            path, value.span
+            path, value.span, _expression_text(value.value)
         )
 
     def _awscc(self, address: str, path: str, body: Body, site: Site) -> dict[str, Any]:
