@@ -6,12 +6,24 @@ Terraform finding has the same code and words as the CloudFormation one, with Te
 
 # Annotations are evaluated, not postponed (no `from __future__ import annotations`): see sites.py.
 
-from collections.abc import Callable
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from profile_expand.core import cfn
 from profile_expand.core.sites import ProfileForm, Site
 from profile_expand.core.text import quote
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Spell = Callable[[object], str]
+    Refer = Callable[[ProfileForm, str], str]
+    Name = Callable[[str], str]
+    Place = Callable[[Site, ProfileForm | None], str]
+    AtSite = Callable[[Any], "Syntax"]
+else:
+    # At run time the fields' annotations are only read by NamedTuple: plain `object` builds no typing
+    # generics in the macro's cold start (subscribing Callable there cost ~2 ms, bench/results.md).
+    Spell = Refer = Name = Place = AtSite = object
 
 
 class Syntax(NamedTuple):
@@ -20,32 +32,32 @@ class Syntax(NamedTuple):
     profile_type: str  # what an instance profile resource is called
     role_type: str  # what a role resource is called
     # How the value written at a site (or in a profile's roles) reads: CloudFormation quotes its JSON.
-    written: Callable[[object], str]
+    written: Spell
     # How a site in `form` refers to the input's profile `profile_id`.
-    reference: Callable[[ProfileForm, str], str]
+    reference: Refer
     # The profile to suggest for a role (an ID the author may add).
-    profile_for: Callable[[str], str]
+    profile_for: Name
     # How a new profile names its role, e.g. "Roles: [!Ref AppRole]".
-    holds_role: Callable[[str], str]
+    holds_role: Name
     # How a profile's roles entry names a role, e.g. "!Ref AppRole".
-    role_reference: Callable[[str], str]
+    role_reference: Name
     # How a new profile names a role of the account by its name, e.g. "Roles: [app-role]".
-    holds_named_role: Callable[[str], str]
+    holds_named_role: Name
     # What an instance profile's list of roles is called.
     roles_key: str = cfn.ROLES
     # The IamRole shorthand exists only under the CloudFormation macro.
     shorthand: bool = True
     # How the input names a site's property (form: the {Arn}/{Name} key written, if any); None: as
     # CloudFormation does (IamInstanceProfile, IamInstanceProfile.Arn, option IamInstanceProfile).
-    place: Callable[[Site, ProfileForm | None], str] | None = None
+    place: Place | None = None
     # Who creates the resources (and may create them in any order nothing fixes).
     engine: str = "CloudFormation"
     # How a resource says it waits for another: CloudFormation's DependsOn, Terraform's depends_on.
-    depends_on: Callable[[str], str] = lambda resource: f"{cfn.DEPENDS_ON}: {resource}"
+    depends_on: Name = lambda resource: f"{cfn.DEPENDS_ON}: {resource}"
     # The spelling at one site (a model.Found leaf), where the input's words depend on what was written
     # there: Terraform quotes the site's own expression (`local.web_role`, not the role's first spelling)
     # and keeps its index on the profile to write (`aws_iam_instance_profile.x[count.index].name`).
-    at_site: "Callable[[Any], Syntax] | None" = None
+    at_site: AtSite | None = None
 
 
 def for_leaf(syntax: Syntax, found: Any) -> Syntax:
