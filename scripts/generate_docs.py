@@ -19,9 +19,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from profile_expand.core.sites_doc import sites_markdown  # noqa: E402
 from profile_expand.lint.rules import RULES  # noqa: E402
+from profile_expand.terraform.table import terraform_sites_markdown  # noqa: E402
 
 DOCS = ROOT / "docs"
 SHORTHAND = DOCS / "shorthand.md"
+TERRAFORM = DOCS / "terraform.md"
 RULES_DIR = DOCS / "lint-rules"
 RULES_INDEX = RULES_DIR / "index.md"
 BENCHMARKS = DOCS / "benchmarks.md"
@@ -96,6 +98,9 @@ def generated() -> dict[Path, str]:
     pages: dict[Path, str] = {}
     pages[SHORTHAND] = replace_section(
         SHORTHAND.read_text(encoding="utf-8"), "sites-table", sites_markdown(), SHORTHAND
+    )
+    pages[TERRAFORM] = replace_section(
+        TERRAFORM.read_text(encoding="utf-8"), "terraform-sites", terraform_sites_markdown(), TERRAFORM
     )
     pages[RULES_INDEX] = replace_section(
         RULES_INDEX.read_text(encoding="utf-8"), "rules-table", rules_index_table(), RULES_INDEX

@@ -124,7 +124,7 @@ def test_the_terraform_page_shows_the_sites_table() -> None:
     from profile_expand.terraform.table import terraform_sites_markdown
 
     page = (ROOT / "docs" / "terraform.md").read_text()
-    shown = page.split("<!-- terraform-sites:begin -->\n")[1].split("<!-- terraform-sites:end -->")[0]
+    shown = page.split("<!-- terraform-sites:start -->\n")[1].split("<!-- terraform-sites:end -->")[0]
     assert shown == terraform_sites_markdown()
 
 

@@ -149,6 +149,10 @@ _OBJECT: Final = (ProfileForm.ARN_OBJECT, ProfileForm.NAME_OBJECT)
 _PROPS: Final = ("Properties",)
 _TF: Final = TerraformAttribute
 _PROVIDER_TESTS: Final = "internal/service/"
+_EC2_INSTANCES: Final = "ec2/ec2_instances_data_source_test.go: `aws_iam_instance_profile.test.name`"
+_EC2_SPOT: Final = "ec2/ec2_spot_instance_request_test.go: `aws_iam_instance_profile.test.name`"
+_ASG_LC: Final = "autoscaling/launch_configuration_test.go: `aws_iam_instance_profile.test.name`"
+_OPSWORKS: Final = "opsworks/stack_test.go: `aws_iam_instance_profile.test.arn`"
 _OPSWORKS_LAYERS: Final = (
     "custom",
     "ecs_cluster",
@@ -173,8 +177,10 @@ SITES: Final[tuple[Site, ...]] = (
         accepts=(ProfileForm.NAME,),
         doc_url=_DOCS + "aws-resource-ec2-instance.html",
         terraform=(
-            _TF("aws_instance", (), "iam_instance_profile"),
-            _TF("aws_spot_instance_request", (), "iam_instance_profile"),
+            _TF("aws_instance", (), "iam_instance_profile", shown_by=_PROVIDER_TESTS + _EC2_INSTANCES),
+            _TF(
+                "aws_spot_instance_request", (), "iam_instance_profile", shown_by=_PROVIDER_TESTS + _EC2_SPOT
+            ),
         ),
     ),
     Site(
@@ -198,7 +204,9 @@ SITES: Final[tuple[Site, ...]] = (
         writes=ProfileForm.NAME,
         accepts=_NAME_OR_ARN,
         doc_url=_DOCS + "aws-resource-autoscaling-launchconfiguration.html",
-        terraform=(_TF("aws_launch_configuration", (), "iam_instance_profile"),),
+        terraform=(
+            _TF("aws_launch_configuration", (), "iam_instance_profile", shown_by=_PROVIDER_TESTS + _ASG_LC),
+        ),
     ),
     Site(
         slug="ec2_spot_fleet",
@@ -313,6 +321,8 @@ SITES: Final[tuple[Site, ...]] = (
                 "aws_ecs_capacity_provider",
                 ("managed_instances_provider", "instance_launch_template"),
                 "ec2_instance_profile_arn",
+                shown_by=_PROVIDER_TESTS
+                + "ecs/capacity_provider_test.go: `aws_iam_instance_profile.test.arn`",
             ),
         ),
     ),
@@ -365,7 +375,11 @@ SITES: Final[tuple[Site, ...]] = (
         accepts=(ProfileForm.ARN,),
         doc_url=_DOCS + "aws-resource-opsworks-stack.html",
         retired_on="2024-05-01",
-        terraform=(_TF("aws_opsworks_stack", (), "default_instance_profile_arn"),),
+        terraform=(
+            _TF(
+                "aws_opsworks_stack", (), "default_instance_profile_arn", shown_by=_PROVIDER_TESTS + _OPSWORKS
+            ),
+        ),
     ),
     Site(
         slug="opsworks_layer",
