@@ -17,6 +17,7 @@ from profile_expand.cli.migrate_compare import (
     _references,
     _value_at,
     differences,
+    named_by_name,
 )
 from profile_expand.cli.migrate_depends import (
     _implied_depends_on,
@@ -26,7 +27,7 @@ from profile_expand.cli.migrate_depends import (
 )
 from profile_expand.core import cfn
 from profile_expand.core.errors import InvalidTemplateError
-from profile_expand.core.model import PROFILE, SHORTHAND
+from profile_expand.core.model import SHORTHAND
 from profile_expand.core.pipeline import analyse, expand_with_report
 from profile_expand.core.profile_options import FORM_KEY, LOGICAL_ID_KEY
 from profile_expand.core.readiness import depends_on_list
@@ -272,10 +273,7 @@ def _slots(template: Mapping[str, Any]) -> list[Slot]:
         # The model judges a value leaf by leaf (Fn::If branches, {Arn}/{Name}): one slot per property.
         if leaf.kind != SHORTHAND and cfn.FN_IF not in leaf.container:
             path: Path = (cfn.RESOURCES, leaf.logical_id, *leaf.value_path)
-            named = leaf.profile if leaf.kind == PROFILE and leaf.how == ProfileForm.NAME.value else None
-            if leaf.steps or (named is not None and leaf.value == cfn.ref(named)):
-                named = None  # a leaf under {Arn}/{Name}, or the plain `!Ref <Profile>`: _form_at's match
-            found.setdefault(path, Slot(leaf.logical_id, leaf.site, path, named))
+            found.setdefault(path, Slot(leaf.logical_id, leaf.site, path, named_by_name(leaf)))
     return list(found.values())
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from profile_expand.core import cfn
 from profile_expand.core.index import index_template
-from profile_expand.core.model import PROFILE
+from profile_expand.core.model import PROFILE, Found
 from profile_expand.core.pipeline import analyse
 from profile_expand.core.readiness import references, sub_names
 from profile_expand.core.sites import ProfileForm
@@ -139,11 +139,20 @@ def _profiles_by_reference(template: dict[str, Any]) -> None:
     `Ref` of what the profile is named after) as `Ref` of the profile: the same name at deploy time, now
     created after the profile (what the macro writes, W9004)."""
     for leaf in analyse(template, transform_declared=False).found:
-        if leaf.kind != PROFILE or leaf.how != ProfileForm.NAME.value or leaf.profile is None or leaf.steps:
+        profile = named_by_name(leaf)
+        if profile is None:
             continue
         container = _value_at(template, (cfn.RESOURCES, leaf.logical_id, *leaf.container))
         if isinstance(container, dict) and container.get(leaf.key) == leaf.value:
-            container[leaf.key] = cfn.ref(leaf.profile)
+            container[leaf.key] = cfn.ref(profile)
+
+
+def named_by_name(leaf: Found) -> str | None:
+    """The template profile a site's whole value names by its name, not by `!Ref <Profile>`: a literal
+    InstanceProfileName, or `!Ref X` where the profile is named after X (the core's judgement)."""
+    if leaf.kind != PROFILE or leaf.how != ProfileForm.NAME.value or leaf.profile is None or leaf.steps:
+        return None
+    return None if leaf.value == cfn.ref(leaf.profile) else leaf.profile
 
 
 def _roles_by_reference(resources: dict[str, Any]) -> None:

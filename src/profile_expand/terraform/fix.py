@@ -16,7 +16,7 @@ from profile_expand.core.model import ROLE, Found, wanted_forms
 from profile_expand.core.sites import ProfileForm
 from profile_expand.terraform.hcl import Block, HclError, SourceFile, read
 from profile_expand.terraform.judge import is_plan_file, judged, module_files, modules_in, profile_for
-from profile_expand.terraform.references import SPACE, role_target
+from profile_expand.terraform.references import SPACE, counted_by, role_block, role_target
 from profile_expand.terraform.translate import PROFILE, Translation
 
 _HOLDS_ROLE: Final = ("name", "id")
@@ -100,7 +100,7 @@ def _edit(
     wanted = wanted_forms(found.site, found.form)
     attribute = "name" if ProfileForm.NAME in wanted else "arn"
     role = found.role
-    if role is None or _block_of(role, translation) is None:
+    if role is None or role_block(role, translation) is None:
         return Left(
             *where,
             "not rewritten: the role is not one this module declares, so no profile of it can be added here; write the name (or ARN) of an instance profile that holds it",
@@ -122,7 +122,7 @@ def _edit(
             *where,
             f"not rewritten: the splat `{written}` names every instance of {role}; add an {PROFILE} with the role's count or for_each and write the one you mean (e.g. `{profile_for(role, translation)}[0].{attribute}`)",
         )
-    counting = _counting(_block_of(role, translation))
+    counting = counted_by(role_block(role, translation))
     if (counting is None) != (target.at is None):
         return Left(
             *where,
@@ -138,20 +138,8 @@ def _edit(
     return place.path, place.span.start, place.span.end, f"{profile}{indexed}.{attribute}"
 
 
-def _block_of(role: str, translation: Translation) -> Block | None:
-    found = translation.data.get(role) if role.startswith("data.") else translation.resources.get(role)
-    return None if found is None else found[1]
-
-
 def _block(role: str, translation: Translation) -> tuple[str, Block]:
     return translation.data[role] if role.startswith("data.") else translation.resources[role]
-
-
-def _counting(block: Block | None) -> str | None:
-    """ "count" or "for_each" where the block has one."""
-    if block is None:
-        return None
-    return next((key for key in ("count", "for_each") if key in block.body.attributes), None)
 
 
 def _text(value: Any) -> str:
@@ -164,13 +152,13 @@ def _holding(
     role: str, counting: str | None, index: str | None, translation: Translation
 ) -> tuple[str, str | None] | None:
     """The module's profile holding this role with the same indexing, and the index to write after it."""
-    role_block = _block_of(role, translation)
-    assert role_block is not None
+    declared = role_block(role, translation)
+    assert declared is not None
     for address, (_, block) in translation.resources.items():
         if block.labels[0] != PROFILE or "role" not in block.body.attributes:
             continue
         held = _text(block.body.attributes["role"].value)
-        mine = _counting(block)
+        mine = counted_by(block)
         if counting is None and mine is None:
             if held in (f"{role}.{attribute}" for attribute in _HOLDS_ROLE):
                 return address, None
@@ -178,7 +166,7 @@ def _holding(
             if held in (f"{role}[count.index].{attribute}" for attribute in _HOLDS_ROLE):
                 return address, index  # profile i holds role i
             same_count = _text(block.body.attributes["count"].value) == _text(
-                role_block.body.attributes["count"].value
+                declared.body.attributes["count"].value
             )
             if same_count and index == "0" and held in (f"{role}[0].{a}" for a in _HOLDS_ROLE):
                 return (
@@ -210,7 +198,7 @@ def _resource(role: str, profile: str, block: Block, text: str) -> str:
         None: [f"role = {role}.name"],
         "count": [f"count = length({role})", f"role  = {role}[count.index].name"],
         "for_each": [f"for_each = {role}", "role     = each.value.name"],
-    }[_counting(block)]
+    }[counted_by(block)]
     body = "".join(f"  {line}{newline}" for line in lines)
     name = profile.split(".", 1)[1]
     return f'{newline}{newline}resource "{PROFILE}" "{name}" {{{newline}{body}}}'

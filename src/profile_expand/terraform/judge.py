@@ -19,7 +19,7 @@ from profile_expand.core.syntax import Syntax
 from profile_expand.core.text import quote
 from profile_expand.terraform.hcl import HclError, SourceFile, read
 from profile_expand.terraform.plan import read_plan
-from profile_expand.terraform.references import role_target
+from profile_expand.terraform.references import counted_by, role_block, role_target
 from profile_expand.terraform.translate import PROFILE, ROLE, Translation, translate
 
 SUFFIXES: Final = (".tf", ".tf.json")
@@ -182,7 +182,7 @@ def terraform_syntax(translation: Translation) -> Syntax:
     def reference(form: ProfileForm, profile: str) -> str:
         return f"{profile}.{'arn' if form in (ProfileForm.ARN, ProfileForm.ARN_OBJECT) else 'name'}"
 
-    return Syntax(
+    spelled = Syntax(
         profile_type=PROFILE,
         role_type=ROLE,
         written=written,
@@ -196,24 +196,24 @@ def terraform_syntax(translation: Translation) -> Syntax:
         place=place,
         engine="Terraform",
         depends_on=lambda resource: f"depends_on = [{resource}]",
-        at_site=lambda found: _at_site(found, translation),
     )
+    return spelled._replace(at_site=lambda found: _at_site(found, spelled, translation))
 
 
-def _at_site(found: Found, translation: Translation) -> Syntax:
+def _at_site(found: Found, base: Syntax, translation: Translation) -> Syntax:
     """The spelling at one site: its own expression quoted (not the first spelling of the same role
-    elsewhere in the module), and the index written after the role kept on the profile to write."""
-    base = terraform_syntax(translation)._replace(at_site=None)
+    elsewhere in the module), and the index written after the role kept on the profile to write.
+    A leaf below the attribute (under Fn::If, {Arn}/{Name}) is not the expression written: `base`."""
     place = translation.place(found.logical_id, found.path)
     written = place.text if place is not None else None
-    if written is None:
+    if written is None or found.steps:
         return base
     leaf = found.value
-    target = role_target(written, translation) if found.steps == () else None
+    target = role_target(written, translation)
     index = f"[{target.at}]" if target is not None and target.at not in (None, "*") else ""
 
     def quoted(value: object) -> str:
-        return written if value == leaf and found.steps == () else base.written(value)
+        return written if value == leaf else base.written(value)
 
     def reference(form: ProfileForm, profile: str) -> str:
         return base.reference(form, f"{profile}{index}")
@@ -224,12 +224,11 @@ def _at_site(found: Found, translation: Translation) -> Syntax:
 def holds_role(role: str, translation: Translation) -> str:
     """What a profile of the role writes (inside a message's backticks): with the role's own count or
     for_each, so that profile i holds role i."""
-    block = translation.resources.get(role) or translation.data.get(role)
-    counting = block[1].body.attributes if block is not None else {}
+    counted = counted_by(role_block(role, translation))
     role = in_module(role)
-    if "count" in counting:
+    if counted == "count":
         return f"count = length({role})` and `role = {role}[count.index].name"
-    if "for_each" in counting:
+    if counted == "for_each":
         return f"for_each = {role}` and `role = each.value.name"
     return f"role = {role}.name"
 

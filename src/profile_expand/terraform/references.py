@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
-from profile_expand.terraform.hcl import Traversal
+from profile_expand.terraform.hcl import Block, Traversal
 from profile_expand.terraform.translate import Translation
 
 # A reference to one role: aws_iam_role.x.name, data.aws_iam_role.x.arn, aws_iam_role.x[count.index].id ...
@@ -43,3 +43,16 @@ def role_target(written: str, translation: Translation) -> RoleTarget | None:
     if match is None:
         return None
     return RoleTarget(match["role"], match["index"])
+
+
+def role_block(role: str, translation: Translation) -> Block | None:
+    """The block declaring a role of the module (a resource, or a data source), if any."""
+    found = translation.data.get(role) if role.startswith("data.") else translation.resources.get(role)
+    return None if found is None else found[1]
+
+
+def counted_by(block: Block | None) -> str | None:
+    """ "count" or "for_each" where the block has one."""
+    if block is None:
+        return None
+    return next((key for key in ("count", "for_each") if key in block.body.attributes), None)
